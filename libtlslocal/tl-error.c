@@ -1,0 +1,105 @@
+/* Status codes, their names and messages, the per-thread last error, the version and the memory
+ * helpers every binding needs. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "tl-private.h"
+
+typedef struct {
+  int status;
+  const char *message; /* static, or points into buffer */
+  char buffer[256];
+} TlLastError;
+
+/* Global-dynamic TLS on purpose: 264 bytes would eat into the small static TLS surplus that
+ * initial-exec variables of dlopen()ed libraries share. Only failure paths touch it. */
+static _Thread_local TlLastError last_error;
+
+const char *
+tl_strerror(int status)
+{
+  switch (status) {
+#define TL_STRERROR_CASE_(name, value, text)                                                       \
+  case TL_##name:                                                                                  \
+    return text;
+    TL_STATUS_MAP(TL_STRERROR_CASE_)
+#undef TL_STRERROR_CASE_
+  default:
+    return "unknown status";
+  }
+}
+
+const char *
+tl_status_name(int status)
+{
+  switch (status) {
+#define TL_STATUS_NAME_CASE_(name, value, text)                                                    \
+  case TL_##name:                                                                                  \
+    return "TL_" #name;
+    TL_STATUS_MAP(TL_STATUS_NAME_CASE_)
+#undef TL_STATUS_NAME_CASE_
+  default:
+    return "TL_UNKNOWN";
+  }
+}
+
+int
+_tl_fail(int status, const char *message)
+{
+  last_error.status = status;
+  last_error.message = message;
+  return status;
+}
+
+int
+_tl_failf(int status, const char *format, ...)
+{
+  va_list args;
+
+  va_start(args, format);
+  vsnprintf(last_error.buffer, sizeof last_error.buffer, format, args);
+  va_end(args);
+  last_error.status = status;
+  last_error.message = last_error.buffer;
+  return status;
+}
+
+const char *
+tl_last_error_message(void)
+{
+  return last_error.message != NULL ? last_error.message : "no error";
+}
+
+int
+tl_last_error(void)
+{
+  return last_error.status;
+}
+
+const char *
+tl_version(void)
+{
+  return TL_VERSION_STRING;
+}
+
+int
+tl_version_check(unsigned int major, unsigned int minor, unsigned int micro)
+{
+  const unsigned int our_minor = TL_VERSION_MINOR, our_micro = TL_VERSION_MICRO;
+
+  if (major != TL_VERSION_MAJOR)
+    return 0;
+  return our_minor > minor || (our_minor == minor && our_micro >= micro);
+}
+
+void
+tl_free(void *memory)
+{
+  g_free(memory);
+}
+
+void
+tl_strv_free(char **strings)
+{
+  g_strfreev(strings);
+}

@@ -1,0 +1,140 @@
+/* Internal declarations shared by the library's source files. Not installed. */
+#ifndef TL_PRIVATE_H
+#define TL_PRIVATE_H
+
+#include <glib.h>
+
+#include "tlslocal.h"
+
+/* ---- errors (tl-error.c) ---- */
+
+/* Record a failure for the calling thread and return status, so callers can `return _tl_fail(...)`.
+ * message is a static string: no formatting cost on paths that fail often (a peek miss). */
+int _tl_fail(int status, const char *message);
+int _tl_failf(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* ---- values (tl-value.c) ---- */
+
+#define TL_VALUE_MAGIC 0x7456616cu /* "tVal" */
+
+typedef enum { TL_VALUE_VARIANT, TL_VALUE_POINTER } TlValueKind;
+
+struct _TlValue {
+  guint32 magic;
+  gint refcount; /* atomic */
+  TlValueKind kind;
+  union {
+    GVariant *variant; /* owned, never floating */
+    struct {
+      void *ptr;
+      TlDestroyFunc destroy;
+    } pointer;
+  } u;
+};
+
+static inline gboolean
+_tl_value_is_valid(const TlValue *value)
+{
+  return value != NULL && value->magic == TL_VALUE_MAGIC;
+}
+
+/* ---- per-thread dictionary (tl-dict.c) ----
+ * A compact, insertion-ordered open-addressing map (the layout CPython's dict uses): a dense item
+ * array in insertion order plus a power-of-two index of item positions probed linearly. Only its
+ * owner thread touches it, so it needs no synchronisation. */
+
+typedef struct {
+  char *key; /* NULL marks a deleted item */
+  TlValue *value;
+  guint32 hash;
+  guint32 key_len;
+} TlDictItem;
+
+typedef struct {
+  TlDictItem *items;
+  guint32 *index; /* 0 = empty, TL_DICT_DELETED = tombstone, else item position + 1 */
+  guint32 n_items; /* used item slots, deleted ones included */
+  guint32 n_live;
+  guint32 items_capacity;
+  guint32 index_mask; /* index size - 1; the index is NULL while no key was ever set */
+} TlDict;
+
+/* A key checked and hashed once, then used for lookup and insertion. */
+typedef struct {
+  const char *str;
+  guint32 len;
+  guint32 hash;
+} TlKey;
+
+/* Validate (NULL, UTF-8) and hash key in one pass. @return TL_OK or TL_ERR_INVALID_KEY (recorded). */
+int _tl_key_prepare(const char *key, TlKey *out);
+
+TlValue *_tl_dict_lookup(const TlDict *dict, const TlKey *key);
+/* Stores a new reference to value; *out_old receives the replaced value (a reference the caller must
+ * drop after the dict is consistent again, since dropping it may run user code). */
+int _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_old);
+/* Removes key; *out_old receives the removed value's reference. @return TL_OK or TL_ERR_NOT_FOUND. */
+int _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old);
+/* Empties dict and returns its former items array (caller frees it with _tl_dict_items_release()). */
+void _tl_dict_steal(TlDict *dict, TlDictItem **out_items, guint32 *out_n_items);
+void _tl_dict_items_release(TlDictItem *items, guint32 n_items);
+void _tl_dict_free_contents(TlDict *dict);
+
+/* ---- locals, threads and the registry (tl-local.c, tl-thread.c, tl-registry.c) ---- */
+
+#define TL_LOCAL_MAGIC 0x744c6f63u /* "tLoc" */
+#define TL_LOCAL_DEAD 0x64656164u  /* "dead": catches most uses of a destroyed handle */
+
+typedef struct _TlThread TlThread;
+typedef struct _TlEntry TlEntry;
+
+struct _TlLocal {
+  guint32 magic;
+  guint32 id;    /* index into every thread's slots; reused after destruction */
+  gint refcount; /* atomic */
+  TlEntry *entries; /* every thread's entry for this local; registry lock */
+};
+
+/* One (local, thread) pair: that thread's dictionary for that local. */
+struct _TlEntry {
+  TlDict dict;     /* touched only by the owner thread, or by whoever detached the entry */
+  TlLocal *local;  /* registry lock */
+  TlThread *thread;
+  TlEntry *local_prev, *local_next;   /* in local->entries; registry lock */
+  TlEntry *thread_prev, *thread_next; /* in thread->entries; registry lock */
+};
+
+struct _TlThread {
+  TlEntry **slots;     /* indexed by local id; written by others (to NULL) under the registry lock */
+  guint32 n_slots;
+  TlEntry *entries;    /* registry lock */
+  TlThread *prev, *next; /* in the registry's thread list; registry lock */
+};
+
+/* The calling thread's state, or NULL. Initial-exec TLS: a plain fs-relative load, no
+ * __tls_get_addr call, which is what keeps the hot path fast. */
+extern _Thread_local TlThread *_tl_current_thread __attribute__((tls_model("initial-exec")));
+
+/* The registry lock: a pthread mutex (not GMutex) so ThreadSanitizer and helgrind see it. */
+void _tl_registry_lock(void);
+void _tl_registry_unlock(void);
+
+/* All under the registry lock. */
+guint32 _tl_registry_id_acquire(void);
+void _tl_registry_id_release(guint32 id);
+void _tl_registry_thread_add(TlThread *thread);
+void _tl_registry_thread_remove(TlThread *thread);
+
+/* Counts for introspection, changed on slow paths only, read without the lock. */
+extern gsize _tl_stats_locals, _tl_stats_dicts, _tl_stats_threads;
+#define TL_STAT_ADD(counter, delta) ((void) __atomic_fetch_add(&(counter), (gsize) (delta), __ATOMIC_RELAXED))
+
+/* The calling thread's state, created (and registered for thread-exit cleanup) if needed. */
+TlThread *_tl_thread_get_or_create(void);
+
+/* Under the registry lock: unlink entry from its local and its thread and clear the thread's slot.
+ * The caller then owns the entry and frees it with _tl_entry_free() once the lock is released. */
+void _tl_entry_detach(TlEntry *entry);
+void _tl_entry_free(TlEntry *entry);
+
+#endif /* TL_PRIVATE_H */

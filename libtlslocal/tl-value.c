@@ -1,0 +1,462 @@
+/* TlValue: an immutable, atomically refcounted GVariant or native pointer.
+ * Every GLib call here is preceded by the checks that GLib would otherwise report as a critical. */
+#include <string.h>
+
+#include "tl-private.h"
+#include "tlslocal-glib.h"
+
+/* Wraps variant, taking ownership of one reference (a floating one is taken over). */
+static TlValue *
+value_take_variant(GVariant *variant)
+{
+  TlValue *value = g_new(TlValue, 1);
+
+  value->magic = TL_VALUE_MAGIC;
+  value->refcount = 1;
+  value->kind = TL_VALUE_VARIANT;
+  value->u.variant = g_variant_take_ref(variant);
+  return value;
+}
+
+static int
+fail_invalid_value(const TlValue *value)
+{
+  return _tl_fail(TL_ERR_INVALID_ARGUMENT,
+                  value == NULL ? "value is NULL" : "value is not a valid TlValue (freed?)");
+}
+
+TlValue *
+tl_value_ref(TlValue *value)
+{
+  if (G_UNLIKELY(!_tl_value_is_valid(value))) {
+    if (value != NULL)
+      fail_invalid_value(value);
+    return NULL;
+  }
+  g_atomic_int_inc(&value->refcount);
+  return value;
+}
+
+void
+tl_value_unref(TlValue *value)
+{
+  if (G_UNLIKELY(!_tl_value_is_valid(value))) {
+    if (value != NULL)
+      fail_invalid_value(value);
+    return;
+  }
+  if (!g_atomic_int_dec_and_test(&value->refcount))
+    return;
+  value->magic = 0;
+  if (value->kind == TL_VALUE_VARIANT)
+    g_variant_unref(value->u.variant);
+  else if (value->u.pointer.destroy != NULL)
+    value->u.pointer.destroy(value->u.pointer.ptr);
+  g_free(value);
+}
+
+/* ---- scalars ---- */
+
+/* Checks shared by every typed accessor; on success *variant is value's variant of type. */
+static int
+checked_variant(const TlValue *value, const void *out, const GVariantType *type, GVariant **variant)
+{
+  if (!_tl_value_is_valid(value))
+    return fail_invalid_value(value);
+  if (out == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  if (value->kind != TL_VALUE_VARIANT || !g_variant_is_of_type(value->u.variant, type))
+    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not '%.*s'", tl_value_type(value),
+                     (int) g_variant_type_get_string_length(type), g_variant_type_peek_string(type));
+  *variant = value->u.variant;
+  return TL_OK;
+}
+
+#define TL_DEFINE_SCALAR(name, c_type, variant_type, make, read)                                   \
+  TlValue *tl_value_new_##name(c_type value)                                                       \
+  {                                                                                                \
+    return value_take_variant(make);                                                               \
+  }                                                                                                \
+  int tl_value_get_##name(const TlValue *value, c_type *out)                                       \
+  {                                                                                                \
+    GVariant *variant = NULL;                                                                      \
+    int status = checked_variant(value, out, variant_type, &variant);                              \
+    if (status == TL_OK)                                                                           \
+      *out = read;                                                                                 \
+    return status;                                                                                 \
+  }
+
+TL_DEFINE_SCALAR(bool, int, G_VARIANT_TYPE_BOOLEAN, g_variant_new_boolean(value != 0),
+                 g_variant_get_boolean(variant) ? 1 : 0)
+TL_DEFINE_SCALAR(byte, uint8_t, G_VARIANT_TYPE_BYTE, g_variant_new_byte(value),
+                 g_variant_get_byte(variant))
+TL_DEFINE_SCALAR(int16, int16_t, G_VARIANT_TYPE_INT16, g_variant_new_int16(value),
+                 g_variant_get_int16(variant))
+TL_DEFINE_SCALAR(uint16, uint16_t, G_VARIANT_TYPE_UINT16, g_variant_new_uint16(value),
+                 g_variant_get_uint16(variant))
+TL_DEFINE_SCALAR(int32, int32_t, G_VARIANT_TYPE_INT32, g_variant_new_int32(value),
+                 g_variant_get_int32(variant))
+TL_DEFINE_SCALAR(uint32, uint32_t, G_VARIANT_TYPE_UINT32, g_variant_new_uint32(value),
+                 g_variant_get_uint32(variant))
+TL_DEFINE_SCALAR(int64, int64_t, G_VARIANT_TYPE_INT64, g_variant_new_int64(value),
+                 g_variant_get_int64(variant))
+TL_DEFINE_SCALAR(uint64, uint64_t, G_VARIANT_TYPE_UINT64, g_variant_new_uint64(value),
+                 g_variant_get_uint64(variant))
+TL_DEFINE_SCALAR(double, double, G_VARIANT_TYPE_DOUBLE, g_variant_new_double(value),
+                 g_variant_get_double(variant))
+
+TlValue *
+tl_value_new_string(const char *string)
+{
+  if (string == NULL) {
+    _tl_fail(TL_ERR_INVALID_ARGUMENT, "string is NULL");
+    return NULL;
+  }
+  if (!g_utf8_validate(string, -1, NULL)) {
+    _tl_fail(TL_ERR_INVALID_UTF8, "string is not valid UTF-8");
+    return NULL;
+  }
+  return value_take_variant(g_variant_new_string(string));
+}
+
+int
+tl_value_get_string(const TlValue *value, const char **out)
+{
+  if (!_tl_value_is_valid(value))
+    return fail_invalid_value(value);
+  if (out == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  if (value->kind != TL_VALUE_VARIANT || !(g_variant_is_of_type(value->u.variant, G_VARIANT_TYPE_STRING) ||
+                                           g_variant_is_of_type(value->u.variant, G_VARIANT_TYPE_OBJECT_PATH) ||
+                                           g_variant_is_of_type(value->u.variant, G_VARIANT_TYPE_SIGNATURE)))
+    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not a string type", tl_value_type(value));
+  *out = g_variant_get_string(value->u.variant, NULL);
+  return TL_OK;
+}
+
+TlValue *
+tl_value_new_bytes(const void *data, size_t size)
+{
+  if (data == NULL && size > 0) {
+    _tl_fail(TL_ERR_INVALID_ARGUMENT, "data is NULL but size is not 0");
+    return NULL;
+  }
+  return value_take_variant(
+      g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, g_bytes_new(data, size), TRUE));
+}
+
+int
+tl_value_get_bytes(const TlValue *value, const void **out_data, size_t *out_size)
+{
+  GVariant *variant;
+  gsize size;
+  int status;
+
+  if (out_size == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out_size is NULL");
+  status = checked_variant(value, out_data, G_VARIANT_TYPE_BYTESTRING, &variant);
+  if (status != TL_OK)
+    return status;
+  *out_data = g_variant_get_fixed_array(variant, &size, 1);
+  *out_size = size;
+  return TL_OK;
+}
+
+TlValue *
+tl_value_new_pointer(void *ptr, TlDestroyFunc destroy)
+{
+  TlValue *value = g_new(TlValue, 1);
+
+  value->magic = TL_VALUE_MAGIC;
+  value->refcount = 1;
+  value->kind = TL_VALUE_POINTER;
+  value->u.pointer.ptr = ptr;
+  value->u.pointer.destroy = destroy;
+  return value;
+}
+
+int
+tl_value_get_pointer(const TlValue *value, void **out)
+{
+  if (!_tl_value_is_valid(value))
+    return fail_invalid_value(value);
+  if (out == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  if (value->kind != TL_VALUE_POINTER)
+    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not 'p'", tl_value_type(value));
+  *out = value->u.pointer.ptr;
+  return TL_OK;
+}
+
+/* ---- containers ---- */
+
+/* Validates items as GVariant-backed values. @return TL_OK or TL_ERR_INVALID_ARGUMENT (recorded). */
+static int
+check_items(TlValue *const *items, size_t n_items)
+{
+  size_t i;
+
+  if (items == NULL && n_items > 0)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "items is NULL but n_items is not 0");
+  for (i = 0; i < n_items; i++) {
+    if (!_tl_value_is_valid(items[i]))
+      return _tl_failf(TL_ERR_INVALID_ARGUMENT, "item %zu is NULL or not a valid TlValue", i);
+    if (items[i]->kind != TL_VALUE_VARIANT)
+      return _tl_failf(TL_ERR_INVALID_ARGUMENT, "item %zu is a pointer value, which containers cannot hold", i);
+  }
+  return TL_OK;
+}
+
+TlValue *
+tl_value_new_tuple(TlValue *const *items, size_t n_items)
+{
+  GVariant **children;
+  TlValue *value;
+  size_t i;
+
+  if (check_items(items, n_items) != TL_OK)
+    return NULL;
+  children = g_new(GVariant *, n_items + 1);
+  for (i = 0; i < n_items; i++)
+    children[i] = items[i]->u.variant;
+  value = value_take_variant(g_variant_new_tuple(children, n_items));
+  g_free(children);
+  return value;
+}
+
+TlValue *
+tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_items)
+{
+  const GVariantType *type;
+  gboolean boxed;
+  GVariant **children;
+  TlValue *value;
+  size_t i;
+
+  if (check_items(items, n_items) != TL_OK)
+    return NULL;
+  if (element_type == NULL) {
+    if (n_items == 0) {
+      _tl_fail(TL_ERR_INVALID_ARGUMENT, "an empty array needs an element_type");
+      return NULL;
+    }
+    element_type = g_variant_get_type_string(items[0]->u.variant);
+  }
+  if (!g_variant_type_string_is_valid(element_type) ||
+      !g_variant_type_is_definite(G_VARIANT_TYPE(element_type))) {
+    _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", element_type);
+    return NULL;
+  }
+  type = G_VARIANT_TYPE(element_type);
+  boxed = g_variant_type_equal(type, G_VARIANT_TYPE_VARIANT);
+  for (i = 0; i < n_items && !boxed; i++) {
+    if (!g_variant_is_of_type(items[i]->u.variant, type)) {
+      _tl_failf(TL_ERR_WRONG_TYPE, "item %zu has type '%s', not the element type '%s'", i,
+                g_variant_get_type_string(items[i]->u.variant), element_type);
+      return NULL;
+    }
+  }
+  children = g_new(GVariant *, n_items + 1);
+  for (i = 0; i < n_items; i++)
+    children[i] = boxed ? g_variant_new_variant(items[i]->u.variant) : items[i]->u.variant;
+  value = value_take_variant(g_variant_new_array(type, children, n_items));
+  g_free(children);
+  return value;
+}
+
+TlValue *
+tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_items)
+{
+  GHashTable *last_position;
+  GVariant **entries;
+  TlValue *value;
+  size_t i, n_entries = 0;
+
+  if (keys == NULL && n_items > 0) {
+    _tl_fail(TL_ERR_INVALID_ARGUMENT, "keys is NULL but n_items is not 0");
+    return NULL;
+  }
+  if (check_items(values, n_items) != TL_OK)
+    return NULL;
+  for (i = 0; i < n_items; i++) {
+    if (keys[i] == NULL || !g_utf8_validate(keys[i], -1, NULL)) {
+      _tl_failf(TL_ERR_INVALID_KEY, "key %zu is NULL or not valid UTF-8", i);
+      return NULL;
+    }
+  }
+  /* A key given twice keeps its last value, as assigning twice to a dict would. */
+  last_position = g_hash_table_new(g_str_hash, g_str_equal);
+  for (i = 0; i < n_items; i++)
+    g_hash_table_insert(last_position, (gpointer) keys[i], GSIZE_TO_POINTER(i));
+  entries = g_new(GVariant *, n_items + 1);
+  for (i = 0; i < n_items; i++) {
+    if (GPOINTER_TO_SIZE(g_hash_table_lookup(last_position, keys[i])) != i)
+      continue;
+    entries[n_entries++] = g_variant_new_dict_entry(g_variant_new_string(keys[i]),
+                                                    g_variant_new_variant(values[i]->u.variant));
+  }
+  value = value_take_variant(g_variant_new_array(G_VARIANT_TYPE("{sv}"), entries, n_entries));
+  g_free(entries);
+  g_hash_table_unref(last_position);
+  return value;
+}
+
+/* The container checks shared by n_children and get_child. */
+static int
+checked_container(const TlValue *value, const void *out, GVariant **variant)
+{
+  if (!_tl_value_is_valid(value))
+    return fail_invalid_value(value);
+  if (out == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  if (value->kind != TL_VALUE_VARIANT || !g_variant_is_container(value->u.variant))
+    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', which is not a container",
+                     tl_value_type(value));
+  *variant = value->u.variant;
+  return TL_OK;
+}
+
+int
+tl_value_n_children(const TlValue *value, size_t *out)
+{
+  GVariant *variant = NULL;
+  int status = checked_container(value, out, &variant);
+
+  if (status == TL_OK)
+    *out = g_variant_n_children(variant);
+  return status;
+}
+
+int
+tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
+{
+  GVariant *variant = NULL;
+  int status;
+  size_t n_children;
+
+  if (out != NULL)
+    *out = NULL;
+  status = checked_container(value, out, &variant);
+  if (status != TL_OK)
+    return status;
+  n_children = g_variant_n_children(variant);
+  if (index >= n_children)
+    return _tl_failf(TL_ERR_OUT_OF_RANGE, "index %zu is out of range (%zu children)", index,
+                     n_children);
+  *out = value_take_variant(g_variant_get_child_value(variant, index));
+  return TL_OK;
+}
+
+int
+tl_value_lookup(const TlValue *value, const char *key, TlValue **out)
+{
+  GVariant *variant = NULL, *found;
+  int status;
+
+  if (out != NULL)
+    *out = NULL;
+  status = checked_container(value, out, &variant);
+  if (status != TL_OK)
+    return status;
+  if (!g_variant_is_of_type(variant, G_VARIANT_TYPE("a{s*}")))
+    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not a string-keyed dictionary",
+                     tl_value_type(value));
+  if (key == NULL || !g_utf8_validate(key, -1, NULL))
+    return _tl_fail(TL_ERR_INVALID_KEY, "key is NULL or not valid UTF-8");
+  found = g_variant_lookup_value(variant, key, NULL);
+  if (found == NULL)
+    return _tl_failf(TL_ERR_NOT_FOUND, "no key '%s' in the dictionary", key);
+  *out = value_take_variant(found);
+  return TL_OK;
+}
+
+/* ---- text, type, equality ---- */
+
+int
+tl_value_parse(const char *type, const char *text, TlValue **out)
+{
+  GError *error = NULL;
+  GVariant *variant;
+
+  if (out == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  *out = NULL;
+  if (text == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "text is NULL");
+  if (type != NULL && !g_variant_type_string_is_valid(type))
+    return _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a valid GVariant type string", type);
+  if (!g_utf8_validate(text, -1, NULL))
+    return _tl_fail(TL_ERR_INVALID_UTF8, "text is not valid UTF-8");
+  variant = g_variant_parse(type != NULL ? G_VARIANT_TYPE(type) : NULL, text, NULL, NULL, &error);
+  if (variant == NULL) {
+    int status = _tl_failf(TL_ERR_PARSE, "%s", error->message);
+    g_error_free(error);
+    return status;
+  }
+  *out = value_take_variant(variant);
+  return TL_OK;
+}
+
+char *
+tl_value_print(const TlValue *value, int type_annotate)
+{
+  if (!_tl_value_is_valid(value)) {
+    fail_invalid_value(value);
+    return NULL;
+  }
+  if (value->kind != TL_VALUE_VARIANT) {
+    _tl_fail(TL_ERR_WRONG_TYPE, "a pointer value has no text form");
+    return NULL;
+  }
+  return g_variant_print(value->u.variant, type_annotate != 0);
+}
+
+const char *
+tl_value_type(const TlValue *value)
+{
+  if (!_tl_value_is_valid(value)) {
+    fail_invalid_value(value);
+    return NULL;
+  }
+  return value->kind == TL_VALUE_VARIANT ? g_variant_get_type_string(value->u.variant) : "p";
+}
+
+int
+tl_value_equal(const TlValue *a, const TlValue *b)
+{
+  if (!_tl_value_is_valid(a))
+    return fail_invalid_value(a);
+  if (!_tl_value_is_valid(b))
+    return fail_invalid_value(b);
+  if (a->kind != b->kind)
+    return 0;
+  if (a->kind == TL_VALUE_POINTER)
+    return a->u.pointer.ptr == b->u.pointer.ptr && a->u.pointer.destroy == b->u.pointer.destroy;
+  return g_variant_equal(a->u.variant, b->u.variant) ? 1 : 0;
+}
+
+/* ---- GLib interop (tlslocal-glib.h) ---- */
+
+TlValue *
+tl_value_new_from_gvariant(GVariant *variant)
+{
+  if (variant == NULL) {
+    _tl_fail(TL_ERR_INVALID_ARGUMENT, "variant is NULL");
+    return NULL;
+  }
+  return value_take_variant(g_variant_ref_sink(variant));
+}
+
+GVariant *
+tl_value_dup_gvariant(const TlValue *value)
+{
+  if (!_tl_value_is_valid(value)) {
+    fail_invalid_value(value);
+    return NULL;
+  }
+  if (value->kind != TL_VALUE_VARIANT) {
+    _tl_fail(TL_ERR_WRONG_TYPE, "a pointer value has no GVariant form");
+    return NULL;
+  }
+  return g_variant_ref(value->u.variant);
+}

@@ -1,0 +1,319 @@
+/* libtlslocal: per-object thread-local storage, the C counterpart of Python's threading.local.
+ *
+ * A TlLocal holds one separate dictionary per thread (string key -> TlValue). A thread's dictionary
+ * is created on its first write (reads of a thread with no dictionary simply find nothing), freed when the thread exits, and freed in every thread at once when
+ * the local's last reference is dropped. Locals are unlimited in number: a local is not a pthread key.
+ *
+ * This header is the whole contract. It needs no GLib header; GLib users may also include
+ * <tlslocal-glib.h> for GVariant interop.
+ *
+ * Conventions used below:
+ *  - "new reference": the caller owns it and must release it with the matching _unref().
+ *  - "borrowed": the library keeps ownership; the comment says how long the pointer stays valid.
+ *  - Functions returning int return TL_OK (0) or a negative TL_ERR_* code. Functions returning a
+ *    pointer return NULL on failure. Either way a failure also records a detailed message for the
+ *    calling thread, read with tl_last_error_message(). Bad input never aborts or prints.
+ *  - Thread safety: TlLocal and TlValue handles may be shared between threads freely. A tl_local_*
+ *    call on a local always acts on the *calling* thread's dictionary. The caller of any tl_local_*
+ *    function must hold a reference to that local for the duration of the call.
+ *
+ * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef TLSLOCAL_H
+#define TLSLOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlslocal-version.h"
+
+/* ------------------------------------------------------------------------------------------------
+ * Export macro
+ * --------------------------------------------------------------------------------------------- */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(TL_BUILDING_LIBRARY)
+#    define TL_API __declspec(dllexport)
+#  elif defined(TL_STATIC)
+#    define TL_API
+#  else
+#    define TL_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define TL_API __attribute__((visibility("default")))
+#else
+#  define TL_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------------
+ * Version
+ * --------------------------------------------------------------------------------------------- */
+
+/* @return the library's version as "MAJOR.MINOR.MICRO" (static string, never NULL). Compare it with
+ * TL_VERSION_STRING to detect a header/library mismatch. Thread-safe. */
+TL_API const char *tl_version(void);
+
+/* @return nonzero when the library loaded at run time is at least major.minor.micro and has the same
+ * major version (the same ABI). Thread-safe. */
+TL_API int tl_version_check(unsigned int major, unsigned int minor, unsigned int micro);
+
+/* ------------------------------------------------------------------------------------------------
+ * Status codes. Values are pinned: a released code never changes value.
+ * --------------------------------------------------------------------------------------------- */
+#define TL_STATUS_MAP(XX)                                                                          \
+  XX(OK, 0, "success")                                                                             \
+  XX(ERR_INVALID_ARGUMENT, -1, "invalid argument (NULL or invalid handle, or NULL out-pointer)")   \
+  XX(ERR_INVALID_KEY, -2, "key is NULL or not valid UTF-8")                                        \
+  XX(ERR_NOT_FOUND, -3, "no such key in the calling thread's dictionary")                          \
+  XX(ERR_WRONG_TYPE, -4, "value has another type than the one asked for")                          \
+  XX(ERR_PARSE, -5, "text does not parse as a value of the requested type")                        \
+  XX(ERR_NO_MEMORY, -6, "out of memory")                                                           \
+  XX(ERR_INVALID_UTF8, -7, "string is not valid UTF-8")                                            \
+  XX(ERR_OUT_OF_RANGE, -8, "index out of range")
+
+typedef enum {
+#define TL_STATUS_ENUM_ENTRY_(name, value, text) TL_##name = value,
+  TL_STATUS_MAP(TL_STATUS_ENUM_ENTRY_)
+#undef TL_STATUS_ENUM_ENTRY_
+  TL_STATUS_END_ = 1 /* not a status: closes the list (C89 allows no trailing comma) */
+} TlStatus;
+
+/* @return a static English sentence for status (never NULL; "unknown status" for unknown codes). */
+TL_API const char *tl_strerror(int status);
+
+/* @return the status's symbolic name such as "TL_ERR_NOT_FOUND" (static; "TL_UNKNOWN" if unknown). */
+TL_API const char *tl_status_name(int status);
+
+/* @return a description of the calling thread's most recent failure (borrowed, valid until the next
+ * tl_* call on this thread; never NULL). Only meaningful right after a call reported failure: success
+ * does not reset it. */
+TL_API const char *tl_last_error_message(void);
+
+/* @return the status code of the calling thread's most recent failure (TL_OK if none yet). */
+TL_API int tl_last_error(void);
+
+/* ------------------------------------------------------------------------------------------------
+ * Types
+ * --------------------------------------------------------------------------------------------- */
+
+/* A local object: one dictionary per thread. Refcounted: tl_local_ref() / tl_local_unref(). */
+typedef struct _TlLocal TlLocal;
+
+/* An immutable typed value: a GVariant, or a native pointer with a destroy function.
+ * Refcounted, atomically: tl_value_ref() / tl_value_unref(); may be shared by any number of threads
+ * and dictionaries. */
+typedef struct _TlValue TlValue;
+
+/* Called with the native pointer of a pointer value when its last reference is released, on whatever
+ * thread releases it (a thread exit, a local's destruction, an overwrite, a delete, or an unref).
+ * It may call into the library, but must not use a local whose last reference is being dropped. */
+typedef void (*TlDestroyFunc)(void *ptr);
+
+/* Visitor for tl_local_foreach(): key and value are borrowed for the duration of the call.
+ * @return 0 to continue; any other value stops the walk and is returned by tl_local_foreach(). */
+typedef int (*TlForeachFunc)(const char *key, TlValue *value, void *payload);
+
+/* ------------------------------------------------------------------------------------------------
+ * Locals. Every function acts on the calling thread's dictionary of the local.
+ * --------------------------------------------------------------------------------------------- */
+
+/* Create a local object with no dictionary in any thread yet.
+ * @return new reference; NULL only if memory is exhausted (TL_ERR_NO_MEMORY). Thread-safe. */
+TL_API TlLocal *tl_local_new(void);
+
+/* @return local, with one more reference (NULL if local is NULL). Thread-safe. */
+TL_API TlLocal *tl_local_ref(TlLocal *local);
+
+/* Drop a reference. On the last one, every thread's dictionary for this local is freed at once,
+ * including those of threads still running: their values are unreferenced (destroy functions run on
+ * the calling thread, with no library lock held). NULL is a no-op. Thread-safe. */
+TL_API void tl_local_unref(TlLocal *local);
+
+/* Store value under key in the calling thread's dictionary, creating the dictionary on first use and
+ * replacing (and unreferencing) any previous value of that key. value is not stolen: the dictionary
+ * takes its own reference.
+ * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a NULL or invalid local or value; TL_ERR_INVALID_KEY for
+ * a NULL or non-UTF-8 key; TL_ERR_NO_MEMORY. */
+TL_API int tl_local_set(TlLocal *local, const char *key, TlValue *value);
+
+/* Read key from the calling thread's dictionary.
+ * @param out receives a new reference on success, NULL on any error.
+ * @return TL_OK; TL_ERR_NOT_FOUND if this thread has no such key; TL_ERR_INVALID_ARGUMENT (local or out
+ * NULL or invalid); TL_ERR_INVALID_KEY. */
+TL_API int tl_local_get(TlLocal *local, const char *key, TlValue **out);
+
+/* The fast read: no reference is taken.
+ * @return borrowed pointer, valid until the calling thread changes or deletes that key, clears the
+ * dictionary, exits or calls tl_thread_clear(), or the local is destroyed; NULL if absent (last error
+ * TL_ERR_NOT_FOUND) or on bad input (TL_ERR_INVALID_ARGUMENT, TL_ERR_INVALID_KEY). */
+TL_API TlValue *tl_local_peek(TlLocal *local, const char *key);
+
+/* Remove key from the calling thread's dictionary and unreference its value.
+ * @return TL_OK; TL_ERR_NOT_FOUND if absent; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY. */
+TL_API int tl_local_delete(TlLocal *local, const char *key);
+
+/* @return 1 if the calling thread's dictionary has key, 0 if not; TL_ERR_INVALID_ARGUMENT or
+ * TL_ERR_INVALID_KEY on bad input. */
+TL_API int tl_local_contains(TlLocal *local, const char *key);
+
+/* @param out_size receives the number of keys in the calling thread's dictionary (0 if it has none).
+ * @return TL_OK or TL_ERR_INVALID_ARGUMENT. */
+TL_API int tl_local_size(TlLocal *local, size_t *out_size);
+
+/* Remove every key of the calling thread's dictionary (the dictionary itself stays).
+ * @return TL_OK or TL_ERR_INVALID_ARGUMENT. */
+TL_API int tl_local_clear(TlLocal *local);
+
+/* The calling thread's keys, in insertion order.
+ * @param out_keys receives a new NULL-terminated array of new UTF-8 strings, to free with
+ *        tl_strv_free(); NULL on error.
+ * @param out_n_keys (nullable) receives the number of keys.
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT or TL_ERR_NO_MEMORY. */
+TL_API int tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys);
+
+/* Call fn for each (key, value) of the calling thread's dictionary, in insertion order, over a
+ * snapshot taken at the start: fn may set, delete or clear keys of this very dictionary.
+ * @return TL_OK after a full walk; fn's nonzero return value if it stopped the walk;
+ * TL_ERR_INVALID_ARGUMENT (local or fn NULL); TL_ERR_NO_MEMORY. */
+TL_API int tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload);
+
+/* ------------------------------------------------------------------------------------------------
+ * Values. Immutable; every constructor returns a new reference, or NULL on bad input (with the last
+ * error set). Every accessor checks the type: asking an int64 of a string is TL_ERR_WRONG_TYPE.
+ * --------------------------------------------------------------------------------------------- */
+
+TL_API TlValue *tl_value_new_bool(int value);                 /* "b"; any nonzero is true */
+TL_API TlValue *tl_value_new_byte(uint8_t value);             /* "y" */
+TL_API TlValue *tl_value_new_int16(int16_t value);            /* "n" */
+TL_API TlValue *tl_value_new_uint16(uint16_t value);          /* "q" */
+TL_API TlValue *tl_value_new_int32(int32_t value);            /* "i" */
+TL_API TlValue *tl_value_new_uint32(uint32_t value);          /* "u" */
+TL_API TlValue *tl_value_new_int64(int64_t value);            /* "x" */
+TL_API TlValue *tl_value_new_uint64(uint64_t value);          /* "t" */
+TL_API TlValue *tl_value_new_double(double value);            /* "d" */
+
+/* "s": copies string. NULL on a NULL (TL_ERR_INVALID_ARGUMENT) or non-UTF-8 string
+ * (TL_ERR_INVALID_UTF8). */
+TL_API TlValue *tl_value_new_string(const char *string);
+
+/* "ay": copies size bytes from data (data may be NULL only when size is 0). */
+TL_API TlValue *tl_value_new_bytes(const void *data, size_t size);
+
+/* A native pointer value (type "p", which is not a GVariant type). destroy (nullable) runs once, with
+ * ptr, when the value's last reference is released, on the releasing thread. A pointer value cannot be
+ * put inside a container and has no text form. */
+TL_API TlValue *tl_value_new_pointer(void *ptr, TlDestroyFunc destroy);
+
+/* A tuple of n_items values (borrowed; each is copied by reference). n_items 0 gives the unit "()".
+ * NULL on a NULL item or a pointer value (TL_ERR_INVALID_ARGUMENT). */
+TL_API TlValue *tl_value_new_tuple(TlValue *const *items, size_t n_items);
+
+/* An array of n_items values of one type. element_type is a GVariant type string such as "i" or "s";
+ * if it is NULL the first item's type is used (then n_items must be > 0). With element_type "v" each
+ * item is boxed as a variant, so items may have mixed types ("av").
+ * NULL with TL_ERR_INVALID_ARGUMENT for an invalid type string, NULL or pointer item, or an empty
+ * array without element_type; TL_ERR_WRONG_TYPE if an item has another type than element_type. */
+TL_API TlValue *tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_items);
+
+/* An "a{sv}" dictionary of n_items pairs (keys copied, values borrowed and boxed as variants).
+ * NULL on NULL or non-UTF-8 keys (TL_ERR_INVALID_KEY) or NULL or pointer values
+ * (TL_ERR_INVALID_ARGUMENT). A key given twice keeps its last value. */
+TL_API TlValue *tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_items);
+
+/* Parse GVariant text format, e.g. "int64 5", "'hello'", "[1, 2]", "{'a': <1>}".
+ * @param type (nullable) GVariant type string the text must have, e.g. "x"; NULL lets the text decide.
+ * @param out receives a new reference, NULL on error.
+ * @return TL_OK; TL_ERR_PARSE with the parser's message as last error; TL_ERR_INVALID_ARGUMENT for an
+ * invalid type string or NULL text or out; TL_ERR_INVALID_UTF8. */
+TL_API int tl_value_parse(const char *type, const char *text, TlValue **out);
+
+/* Print value in GVariant text format (parseable by tl_value_parse()).
+ * @param type_annotate nonzero to add type annotations where the type would be ambiguous.
+ * @return new string to free with tl_free(); NULL for a NULL value (TL_ERR_INVALID_ARGUMENT) or a
+ * pointer value (TL_ERR_WRONG_TYPE). */
+TL_API char *tl_value_print(const TlValue *value, int type_annotate);
+
+/* @return value, with one more reference (NULL if value is NULL). Thread-safe. */
+TL_API TlValue *tl_value_ref(TlValue *value);
+
+/* Drop a reference; on the last one a pointer value's destroy function runs. NULL is a no-op. */
+TL_API void tl_value_unref(TlValue *value);
+
+/* @return the value's GVariant type string (borrowed, valid while value lives), "p" for a pointer
+ * value, NULL for a NULL value. */
+TL_API const char *tl_value_type(const TlValue *value);
+
+/* @return 1 if both values have the same type and contents (pointer values: same pointer and destroy
+ * function), 0 otherwise; TL_ERR_INVALID_ARGUMENT if either is NULL. */
+TL_API int tl_value_equal(const TlValue *a, const TlValue *b);
+
+/* Checked accessors. @return TL_OK; TL_ERR_WRONG_TYPE if value has another type (out untouched);
+ * TL_ERR_INVALID_ARGUMENT if value or out is NULL. */
+TL_API int tl_value_get_bool(const TlValue *value, int *out);   /* *out is 0 or 1 */
+TL_API int tl_value_get_byte(const TlValue *value, uint8_t *out);
+TL_API int tl_value_get_int16(const TlValue *value, int16_t *out);
+TL_API int tl_value_get_uint16(const TlValue *value, uint16_t *out);
+TL_API int tl_value_get_int32(const TlValue *value, int32_t *out);
+TL_API int tl_value_get_uint32(const TlValue *value, uint32_t *out);
+TL_API int tl_value_get_int64(const TlValue *value, int64_t *out);
+TL_API int tl_value_get_uint64(const TlValue *value, uint64_t *out);
+TL_API int tl_value_get_double(const TlValue *value, double *out);
+
+/* Accepts "s", "o" and "g" values. *out is borrowed, valid while value lives. */
+TL_API int tl_value_get_string(const TlValue *value, const char **out);
+
+/* Accepts "ay". *out_data is borrowed, valid while value lives (may be NULL when *out_size is 0);
+ * out_size may not be NULL. */
+TL_API int tl_value_get_bytes(const TlValue *value, const void **out_data, size_t *out_size);
+
+/* Accepts "p". *out is the stored pointer; the value keeps ownership. */
+TL_API int tl_value_get_pointer(const TlValue *value, void **out);
+
+/* Containers (arrays, tuples, dict entries, dictionaries, maybes, variants).
+ * @param out receives the number of children. @return TL_OK or TL_ERR_WRONG_TYPE for a non-container. */
+TL_API int tl_value_n_children(const TlValue *value, size_t *out);
+
+/* @param out receives a new reference to child index (a variant "v" has one child: its contents).
+ * @return TL_OK, TL_ERR_WRONG_TYPE for a non-container, TL_ERR_OUT_OF_RANGE. */
+TL_API int tl_value_get_child(const TlValue *value, size_t index, TlValue **out);
+
+/* Look key up in a string-keyed dictionary ("a{sv}", "a{ss}", ...); variants are unboxed.
+ * @param out receives a new reference, NULL on error.
+ * @return TL_OK, TL_ERR_NOT_FOUND, TL_ERR_WRONG_TYPE if value is not a string-keyed dictionary,
+ * TL_ERR_INVALID_KEY. */
+TL_API int tl_value_lookup(const TlValue *value, const char *key, TlValue **out);
+
+/* ------------------------------------------------------------------------------------------------
+ * Introspection: process-wide counts, exact at the moment of the call, so tests and programs can see
+ * leaks. Thread-safe.
+ * --------------------------------------------------------------------------------------------- */
+
+TL_API size_t tl_stats_live_locals(void);   /* locals not yet destroyed */
+TL_API size_t tl_stats_live_dicts(void);    /* per-thread dictionaries, over all locals and threads */
+TL_API size_t tl_stats_live_threads(void);  /* threads that currently hold library state */
+
+/* ------------------------------------------------------------------------------------------------
+ * Threads and memory
+ * --------------------------------------------------------------------------------------------- */
+
+/* Free every dictionary of the calling thread, in every local, as its exit would. For thread pools
+ * that reuse threads between tasks, and for the main thread before exit() (whose thread-exit cleanup
+ * never runs). The thread may use locals again afterwards; it starts with no dictionaries. Destroy
+ * functions that recreate dictionaries while this runs are cleaned up too, in a bounded number of
+ * rounds. */
+TL_API void tl_thread_clear(void);
+
+/* Free a string returned by the library (tl_value_print()). NULL is a no-op. */
+TL_API void tl_free(void *memory);
+
+/* Free a NULL-terminated string array returned by the library (tl_local_keys()). NULL is a no-op. */
+TL_API void tl_strv_free(char **strings);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TLSLOCAL_H */

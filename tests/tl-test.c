@@ -1,0 +1,61 @@
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "tl-test.h"
+
+int
+tl_test_repeat(int n)
+{
+  const char *slow = getenv("TL_TEST_SLOW");
+  int divisor = slow != NULL ? atoi(slow) : 1;
+
+  if (divisor <= 1)
+    return n;
+  return n / divisor > 0 ? n / divisor : 1;
+}
+
+void
+tl_test_run_threads(int n_threads, void *(*fn)(void *), void *arg)
+{
+  pthread_t *threads = calloc((size_t) n_threads, sizeof *threads);
+  int i;
+
+  ck_assert_ptr_nonnull(threads);
+  for (i = 0; i < n_threads; i++)
+    ck_assert_int_eq(pthread_create(&threads[i], NULL, fn, arg), 0);
+  for (i = 0; i < n_threads; i++)
+    ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+  free(threads);
+}
+
+void
+tl_test_count_destroy(void *ptr)
+{
+  __atomic_fetch_add((int *) ptr, 1, __ATOMIC_SEQ_CST);
+}
+
+static size_t locals_at_setup;
+
+static void
+case_setup(void)
+{
+  locals_at_setup = tl_stats_live_locals();
+}
+
+static void
+case_teardown(void)
+{
+  tl_thread_clear();
+  ck_assert_uint_eq(tl_stats_live_dicts(), 0);
+  ck_assert_uint_eq(tl_stats_live_locals(), locals_at_setup);
+}
+
+TCase *
+tl_test_case(const char *name)
+{
+  TCase *tcase = tcase_create(name);
+
+  tcase_add_checked_fixture(tcase, case_setup, case_teardown);
+  tcase_set_timeout(tcase, 0); /* meson's per-test timeout governs */
+  return tcase;
+}

@@ -1,0 +1,29 @@
+/* Shared helpers for the Check suites. */
+#ifndef TL_TEST_H
+#define TL_TEST_H
+
+#include <check.h>
+#include <stddef.h>
+
+#include <tlslocal.h>
+
+Suite *values_suite(void);
+Suite *locals_suite(void);
+Suite *threads_suite(void);
+Suite *errors_suite(void);
+
+/* Repetitions for stress loops: n normally, fewer (at least 1) when TL_TEST_SLOW=k is set, as the
+ * valgrind setup does, because valgrind runs threads one at a time and some 50x slower. */
+int tl_test_repeat(int n);
+
+/* Start n_threads real threads running fn(arg) and join them all. */
+void tl_test_run_threads(int n_threads, void *(*fn)(void *), void *arg);
+
+/* A destroy function for pointer values: atomically increments the int that ptr points to. */
+void tl_test_count_destroy(void *ptr);
+
+/* A TCase whose teardown runs tl_thread_clear(), so the suites' tests (all in one process, since
+ * CK_FORK=no) do not see each other's main-thread dictionaries, and checks no local leaked. */
+TCase *tl_test_case(const char *name);
+
+#endif /* TL_TEST_H */
