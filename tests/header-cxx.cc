@@ -1,0 +1,15 @@
+// Both public headers must compile as C++ (extern "C", no C-only constructs).
+#include <tlslocal.h>
+#include <tlslocal-glib.h>
+
+int
+main()
+{
+  TlValue *value = tl_value_new_int64(42);
+  GVariant *variant = tl_value_dup_gvariant(value);
+  int ok = variant != nullptr && g_variant_get_int64(variant) == 42;
+
+  g_variant_unref(variant);
+  tl_value_unref(value);
+  return ok ? 0 : 1;
+}
