@@ -3,93 +3,7 @@
 
 #include "tl-private.h"
 
-#define TL_DICT_DELETED G_MAXUINT32
 #define TL_DICT_MIN_INDEX 8
-
-static inline guint64
-load_word(const unsigned char *bytes)
-{
-  guint64 word;
-
-  memcpy(&word, bytes, sizeof word);
-  return word;
-}
-
-static inline guint64
-mix(guint64 hash, guint64 word)
-{
-  hash = (hash ^ word) * G_GUINT64_CONSTANT(0xff51afd7ed558ccd);
-  return hash ^ (hash >> 32);
-}
-
-int
-_tl_key_prepare(const char *key, TlKey *out)
-{
-  const unsigned char *bytes = (const unsigned char *) key;
-  guint64 hash, high_bits = 0;
-  size_t len, left;
-
-  if (G_UNLIKELY(key == NULL))
-    return _tl_fail(TL_ERR_INVALID_KEY, "key is NULL");
-
-  /* Word at a time: strlen is vectorised, and one multiply per 8 bytes beats a byte loop. The same
-   * pass ORs every byte, so ASCII keys (the common case) are known valid UTF-8 for free. */
-  len = strlen(key);
-  hash = G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ len;
-  for (left = len; left >= 8; left -= 8, bytes += 8) {
-    guint64 word = load_word(bytes);
-    high_bits |= word;
-    hash = mix(hash, word);
-  }
-  if (left > 0) {
-    guint64 word = 0;
-    memcpy(&word, bytes, left);
-    high_bits |= word;
-    hash = mix(hash, word);
-  }
-  if (G_UNLIKELY(high_bits & G_GUINT64_CONSTANT(0x8080808080808080)) &&
-      !g_utf8_validate(key, (gssize) len, NULL))
-    return _tl_fail(TL_ERR_INVALID_KEY, "key is not valid UTF-8");
-  if (G_UNLIKELY(len >= G_MAXUINT32))
-    return _tl_fail(TL_ERR_INVALID_KEY, "key is longer than 4 GiB");
-
-  hash *= G_GUINT64_CONSTANT(0xc4ceb9fe1a85ec53);
-  out->str = key;
-  out->len = (guint32) len;
-  out->hash = (guint32) (hash ^ (hash >> 32));
-  return TL_OK;
-}
-
-/* @return the index position holding key, or -1. */
-static inline gssize
-find_position(const TlDict *dict, const TlKey *key)
-{
-  guint32 position;
-
-  if (dict->index == NULL)
-    return -1;
-  for (position = key->hash & dict->index_mask;; position = (position + 1) & dict->index_mask) {
-    guint32 slot = dict->index[position];
-    const TlDictItem *item;
-
-    if (slot == 0)
-      return -1;
-    if (slot == TL_DICT_DELETED)
-      continue;
-    item = &dict->items[slot - 1];
-    if (item->hash == key->hash && item->key_len == key->len &&
-        memcmp(item->key, key->str, key->len) == 0)
-      return position;
-  }
-}
-
-TlValue *
-_tl_dict_lookup(const TlDict *dict, const TlKey *key)
-{
-  gssize position = find_position(dict, key);
-
-  return position < 0 ? NULL : dict->items[dict->index[position] - 1].value;
-}
 
 /* Rebuild index and items with room for at least twice the live items, dropping deleted ones. */
 static int
@@ -121,20 +35,24 @@ resize(TlDict *dict)
       ;
     index[position] = ++n;
   }
-  g_free(dict->items);
-  g_free(dict->index);
+  /* Publish the new arrays before freeing the old: a fork() child that frees this thread's
+   * dictionary then sees a consistent one, at worst leaking the old arrays. */
+  TlDictItem *old_items = dict->items;
+  guint32 *old_index = dict->index;
   dict->items = items;
   dict->index = index;
   dict->n_items = n;
   dict->items_capacity = capacity;
   dict->index_mask = index_size - 1;
+  g_free(old_items);
+  g_free(old_index);
   return TL_OK;
 }
 
 int
 _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_old)
 {
-  gssize found = find_position(dict, key);
+  gssize found = _tl_dict_find_position(dict, key);
   guint32 position;
   TlDictItem *item;
   char *key_copy;
@@ -175,7 +93,7 @@ _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_ol
 int
 _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old)
 {
-  gssize position = find_position(dict, key);
+  gssize position = _tl_dict_find_position(dict, key);
   TlDictItem *item;
 
   *out_old = NULL;

@@ -160,7 +160,7 @@ tl_local_set(TlLocal *local, const char *key, TlValue *value)
 {
   TlEntry *entry = NULL;
   TlValue *old;
-  TlKey k;
+  TlKey k = {NULL, 0, 0};
   int status = prepare_access(local, key, &k, &entry);
 
   if (G_UNLIKELY(status != TL_OK))
@@ -180,7 +180,7 @@ tl_local_peek(TlLocal *local, const char *key)
 {
   TlEntry *entry = NULL;
   TlValue *value;
-  TlKey k;
+  TlKey k = {NULL, 0, 0};
 
   if (G_UNLIKELY(prepare_access(local, key, &k, &entry) != TL_OK))
     return NULL;
@@ -208,7 +208,7 @@ tl_local_delete(TlLocal *local, const char *key)
 {
   TlEntry *entry = NULL;
   TlValue *old;
-  TlKey k;
+  TlKey k = {NULL, 0, 0};
   int status = prepare_access(local, key, &k, &entry);
 
   if (G_UNLIKELY(status != TL_OK))
@@ -224,7 +224,7 @@ int
 tl_local_contains(TlLocal *local, const char *key)
 {
   TlEntry *entry = NULL;
-  TlKey k;
+  TlKey k = {NULL, 0, 0};
   int status = prepare_access(local, key, &k, &entry);
 
   if (G_UNLIKELY(status != TL_OK))

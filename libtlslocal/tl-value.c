@@ -148,7 +148,7 @@ tl_value_new_bytes(const void *data, size_t size)
 int
 tl_value_get_bytes(const TlValue *value, const void **out_data, size_t *out_size)
 {
-  GVariant *variant;
+  GVariant *variant = NULL;
   gsize size;
   int status;
 
