@@ -141,8 +141,11 @@ tl_value_new_bytes(const void *data, size_t size)
     _tl_fail(TL_ERR_INVALID_ARGUMENT, "data is NULL but size is not 0");
     return NULL;
   }
-  return value_take_variant(
-      g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, g_bytes_new(data, size), TRUE));
+  GBytes *bytes = g_bytes_new(data, size);
+  TlValue *value = value_take_variant(g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE));
+
+  g_bytes_unref(bytes); /* the variant holds its own reference */
+  return value;
 }
 
 int

@@ -224,13 +224,16 @@ TL_API TlValue *tl_value_new_array(const char *element_type, TlValue *const *ite
 TL_API TlValue *tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_items);
 
 /* Parse GVariant text format, e.g. "int64 5", "'hello'", "[1, 2]", "{'a': <1>}".
- * @param type (nullable) GVariant type string the text must have, e.g. "x"; NULL lets the text decide.
+ * @param type (nullable) GVariant type string the result must have, e.g. "x"; NULL lets the text
+ *        decide. Given a type, GLib's parser reads a number in the text as that type even where the
+ *        text annotates another (type "i" and "int64 5" give the int32 5).
  * @param out receives a new reference, NULL on error.
  * @return TL_OK; TL_ERR_PARSE with the parser's message as last error; TL_ERR_INVALID_ARGUMENT for an
  * invalid type string or NULL text or out; TL_ERR_INVALID_UTF8. */
 TL_API int tl_value_parse(const char *type, const char *text, TlValue **out);
 
-/* Print value in GVariant text format (parseable by tl_value_parse()).
+/* Print value in GVariant text format, parseable by tl_value_parse() with one exception: GLib's
+ * parser rejects subnormal doubles (below 2.2250738585072014e-308 in magnitude) that it prints.
  * @param type_annotate nonzero to add type annotations where the type would be ambiguous.
  * @return new string to free with tl_free(); NULL for a NULL value (TL_ERR_INVALID_ARGUMENT) or a
  * pointer value (TL_ERR_WRONG_TYPE). */
