@@ -141,3 +141,35 @@ _tl_dict_free_contents(TlDict *dict)
   _tl_dict_steal(dict, &items, &n_items);
   _tl_dict_items_release(items, n_items);
 }
+
+TlValue *
+_tl_dict_snapshot(const TlDict *dict)
+{
+  GVariant **pairs = g_new(GVariant *, dict->n_live + 1);
+  TlValue **handles = NULL;
+  guint32 i, n_pairs = 0, n_handles = 0;
+
+  for (i = 0; i < dict->n_items; i++) {
+    const TlDictItem *item = &dict->items[i];
+    GVariant *boxed;
+
+    if (item->key == NULL)
+      continue;
+    /* Pointer values, and "h" values (which would otherwise be mistaken for handles), travel by
+     * reference beside the variant. */
+    if (item->value->kind == TL_VALUE_POINTER ||
+        g_variant_is_of_type(item->value->u.variant, G_VARIANT_TYPE_HANDLE)) {
+      if (handles == NULL)
+        handles = g_new(TlValue *, dict->n_live);
+      handles[n_handles] = tl_value_ref(item->value);
+      boxed = g_variant_new_variant(g_variant_new_handle((gint32) n_handles++));
+    } else {
+      boxed = g_variant_new_variant(item->value->u.variant);
+    }
+    pairs[n_pairs++] = g_variant_new_dict_entry(g_variant_new_string(item->key), boxed);
+  }
+  TlValue *snapshot = _tl_value_take_variant(
+      g_variant_new_array(G_VARIANT_TYPE("{sv}"), pairs, n_pairs), handles, n_handles);
+  g_free(pairs);
+  return snapshot;
+}

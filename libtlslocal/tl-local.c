@@ -1,9 +1,14 @@
-/* TlLocal: lifecycle and access to the calling thread's dictionary.
+/* TlLocal: lifecycle, access to the calling thread's dictionary, initializers, exit hooks, visits
+ * across threads, snapshots and named locals.
  * The hot path (an existing dictionary) is: TLS load, bounds check, slots[id], hash lookup in a map
- * only this thread writes. No lock, no atomic read-modify-write. */
+ * only this thread writes. No lock, no atomic read-modify-write (a TL_LOCAL_VISITABLE local's writes
+ * add one uncontended lock of the dictionary's own). */
+#include <sched.h>
 #include <string.h>
 
 #include "tl-private.h"
+
+static GHashTable *named_locals; /* name -> TlLocal reference; registry lock */
 
 static inline gboolean
 local_is_valid(const TlLocal *local)
@@ -21,6 +26,40 @@ fail_invalid_local(const TlLocal *local)
                                                : "local is not a valid TlLocal");
 }
 
+/* ---- the dictionary lock of visitable locals ---- */
+
+static inline void
+entry_lock(TlEntry *entry)
+{
+  while (__atomic_exchange_n(&entry->lock_word, 1, __ATOMIC_ACQUIRE) != 0) {
+    while (__atomic_load_n(&entry->lock_word, __ATOMIC_RELAXED) != 0)
+      sched_yield(); /* held only while a visitor copies references: short */
+  }
+}
+
+static inline void
+entry_unlock(TlEntry *entry)
+{
+  __atomic_store_n(&entry->lock_word, 0, __ATOMIC_RELEASE);
+}
+
+/* Writers lock only when a visitor may read concurrently; the flag is immutable. */
+static inline void
+write_begin(const TlLocal *local, TlEntry *entry)
+{
+  if (local->flags & TL_LOCAL_VISITABLE)
+    entry_lock(entry);
+}
+
+static inline void
+write_end(const TlLocal *local, TlEntry *entry)
+{
+  if (local->flags & TL_LOCAL_VISITABLE)
+    entry_unlock(entry);
+}
+
+/* ---- entries ---- */
+
 /* The calling thread's entry for local, or NULL. Safe without the lock: only this thread replaces
  * its slots array, and other threads only null a slot whose local has no references left. */
 static inline TlEntry *
@@ -33,7 +72,7 @@ current_entry(const TlLocal *local)
   return NULL;
 }
 
-/* Slow path of a first write: make the calling thread's dictionary for local. */
+/* Make the calling thread's dictionary for local. */
 static TlEntry *
 entry_create(TlLocal *local)
 {
@@ -44,6 +83,7 @@ entry_create(TlLocal *local)
     _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a dictionary");
     return NULL;
   }
+  entry->thread_id = _tl_thread_id();
   _tl_registry_lock();
   /* Under the lock: other threads write NULL into this array when they destroy a local. */
   if (local->id >= thread->n_slots) {
@@ -76,8 +116,78 @@ entry_create(TlLocal *local)
   return entry;
 }
 
-TlLocal *
-tl_local_new(void)
+static inline gboolean
+has_initializer(const TlLocal *local)
+{
+  return local->init != NULL && (local->init->fn != NULL || local->init->ffi != NULL);
+}
+
+static int
+run_initializer(TlLocal *local)
+{
+  TlInitializer *init = local->init;
+
+  if (init->ffi != NULL)
+    return _tl_ffi_call(init->ffi, local);
+  return init->fn(local, init->user_data);
+}
+
+/* Slow path of a thread's first access: create the dictionary, then run the initializer with the
+ * dictionary already in place, so its own accesses find it instead of recursing. */
+static int
+entry_create_initialized(TlLocal *local, TlEntry **out)
+{
+  TlEntry *entry = entry_create(local);
+  int result;
+
+  *out = NULL;
+  if (entry == NULL)
+    return tl_last_error();
+  if (!has_initializer(local)) {
+    *out = entry;
+    return TL_OK;
+  }
+  result = run_initializer(local);
+  if (result == 0) {
+    *out = entry;
+    return TL_OK;
+  }
+  /* Failed: drop the dictionary, without an exit hook (it never became the thread's), so the next
+   * access tries again. */
+  _tl_registry_lock();
+  _tl_entry_detach(entry, TL_FREED_THREAD_CLEAR);
+  _tl_registry_unlock();
+  _tl_hook_unref(entry->hook);
+  entry->hook = NULL;
+  _tl_entry_free(entry);
+  return _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread", result);
+}
+
+/* The calling thread's dictionary for a read: NULL without error if it has none and nothing
+ * (no initializer) would create it. */
+static inline int
+entry_for_read(TlLocal *local, TlEntry **out)
+{
+  *out = current_entry(local);
+  if (G_LIKELY(*out != NULL) || !has_initializer(local))
+    return TL_OK;
+  return entry_create_initialized(local, out);
+}
+
+static inline int
+entry_for_write(TlLocal *local, TlEntry **out)
+{
+  *out = current_entry(local);
+  if (G_LIKELY(*out != NULL))
+    return TL_OK;
+  return entry_create_initialized(local, out);
+}
+
+/* ---- lifecycle ---- */
+
+/* Under the registry lock. */
+static TlLocal *
+local_create_locked(guint32 flags, TlInitializer *init)
 {
   TlLocal *local = g_try_new0(TlLocal, 1);
 
@@ -87,10 +197,89 @@ tl_local_new(void)
   }
   local->magic = TL_LOCAL_MAGIC;
   local->refcount = 1;
-  _tl_registry_lock();
+  local->flags = flags;
+  local->init = init;
   local->id = _tl_registry_id_acquire();
-  _tl_registry_unlock();
   TL_STAT_ADD(_tl_stats_locals, 1);
+  return local;
+}
+
+static TlLocal *
+local_create(guint32 flags, TlInitializer *init)
+{
+  TlLocal *local;
+
+  _tl_registry_lock();
+  local = local_create_locked(flags, init);
+  _tl_registry_unlock();
+  return local;
+}
+
+static void
+initializer_free(TlInitializer *init)
+{
+  if (init == NULL)
+    return;
+  if (init->ffi != NULL)
+    _tl_ffi_free(init->ffi);
+  if (init->user_data_destroy != NULL)
+    init->user_data_destroy(init->user_data);
+  g_free(init);
+}
+
+static gboolean
+flags_are_valid(unsigned int flags)
+{
+  if ((flags & ~(unsigned int) TL_LOCAL_VISITABLE) == 0)
+    return TRUE;
+  _tl_failf(TL_ERR_INVALID_ARGUMENT, "unknown flags 0x%x", flags);
+  return FALSE;
+}
+
+TlLocal *
+tl_local_new(void)
+{
+  return local_create(TL_LOCAL_DEFAULT, NULL);
+}
+
+TlLocal *
+tl_local_new_full(unsigned int flags, TlInitFunc init, void *user_data,
+                  TlDestroyFunc user_data_destroy)
+{
+  TlInitializer *initializer = NULL;
+  TlLocal *local;
+
+  if (!flags_are_valid(flags))
+    return NULL;
+  /* Kept even without init when there is a user_data_destroy to run at destruction. */
+  if (init != NULL || user_data_destroy != NULL) {
+    initializer = g_new0(TlInitializer, 1);
+    initializer->fn = init;
+    initializer->user_data = user_data;
+    initializer->user_data_destroy = user_data_destroy;
+  }
+  local = local_create(flags, initializer);
+  if (local == NULL)
+    initializer_free(initializer);
+  return local;
+}
+
+TlLocal *
+tl_local_new_with_args(unsigned int flags, TlCallback fn, int fn_returns_int, TlValue *args)
+{
+  TlInitializer *initializer;
+  struct _TlFfiCall *call;
+  TlLocal *local;
+
+  if (!flags_are_valid(flags))
+    return NULL;
+  if (_tl_ffi_prepare(fn, fn_returns_int, args, &call) != TL_OK)
+    return NULL;
+  initializer = g_new0(TlInitializer, 1);
+  initializer->ffi = call;
+  local = local_create(flags, initializer);
+  if (local == NULL)
+    initializer_free(initializer);
   return local;
 }
 
@@ -106,21 +295,34 @@ tl_local_ref(TlLocal *local)
   return local;
 }
 
-/* Detach every thread's entry under the lock, release the id, then free the dictionaries (which may
- * run destroy functions) without the lock. */
+void
+_tl_hook_unref(TlHook *hook)
+{
+  if (hook == NULL || !g_atomic_int_dec_and_test(&hook->refcount))
+    return;
+  if (hook->user_data_destroy != NULL)
+    hook->user_data_destroy(hook->user_data);
+  g_free(hook);
+}
+
+/* Detach every thread's entry under the lock, release the id, then free the dictionaries (running
+ * exit hooks and destroy functions) without the lock. */
 static void
 local_destroy(TlLocal *local)
 {
   TlEntry *detached = NULL, *entry;
+  TlHook *hook;
 
   _tl_registry_lock();
   while ((entry = local->entries) != NULL) {
-    _tl_entry_detach(entry);
+    _tl_entry_detach(entry, TL_FREED_LOCAL_DESTROYED);
     entry->local_next = detached;
     detached = entry;
   }
   _tl_registry_id_release(local->id);
   local->magic = TL_LOCAL_DEAD;
+  hook = local->hook;
+  local->hook = NULL;
   _tl_registry_unlock();
   TL_STAT_ADD(_tl_stats_locals, -1);
 
@@ -128,6 +330,8 @@ local_destroy(TlLocal *local)
     detached = entry->local_next;
     _tl_entry_free(entry);
   }
+  _tl_hook_unref(hook);
+  initializer_free(local->init);
   g_free(local);
 }
 
@@ -143,33 +347,37 @@ tl_local_unref(TlLocal *local)
     local_destroy(local);
 }
 
-/* Validates local and key, and finds the calling thread's dictionary (*out_entry NULL if none). */
+/* ---- access ---- */
+
+/* Validates local and key. */
 static inline int
-prepare_access(const TlLocal *local, const char *key, TlKey *out_key, TlEntry **out_entry)
+check_access(const TlLocal *local, const char *key, TlKey *out_key)
 {
   if (G_UNLIKELY(!local_is_valid(local)))
     return fail_invalid_local(local);
   if (G_UNLIKELY(_tl_key_prepare(key, out_key) != TL_OK))
     return TL_ERR_INVALID_KEY;
-  *out_entry = current_entry(local);
   return TL_OK;
 }
 
 int
 tl_local_set(TlLocal *local, const char *key, TlValue *value)
 {
-  TlEntry *entry = NULL;
-  TlValue *old;
+  TlEntry *entry;
+  TlValue *old = NULL;
   TlKey k = {NULL, 0, 0};
-  int status = prepare_access(local, key, &k, &entry);
+  int status = check_access(local, key, &k);
 
   if (G_UNLIKELY(status != TL_OK))
     return status;
   if (G_UNLIKELY(!_tl_value_is_valid(value)))
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, value == NULL ? "value is NULL" : "value is not a valid TlValue");
-  if (G_UNLIKELY(entry == NULL) && (entry = entry_create(local)) == NULL)
-    return tl_last_error();
+  status = entry_for_write(local, &entry);
+  if (G_UNLIKELY(status != TL_OK))
+    return status;
+  write_begin(local, entry);
   status = _tl_dict_insert(&entry->dict, &k, value, &old);
+  write_end(local, entry);
   /* Last: dropping the old value may run a destroy function that uses this very dictionary. */
   tl_value_unref(old);
   return status;
@@ -178,11 +386,11 @@ tl_local_set(TlLocal *local, const char *key, TlValue *value)
 TlValue *
 tl_local_peek(TlLocal *local, const char *key)
 {
-  TlEntry *entry = NULL;
+  TlEntry *entry;
   TlValue *value;
   TlKey k = {NULL, 0, 0};
 
-  if (G_UNLIKELY(prepare_access(local, key, &k, &entry) != TL_OK))
+  if (G_UNLIKELY(check_access(local, key, &k) != TL_OK || entry_for_read(local, &entry) != TL_OK))
     return NULL;
   if (G_UNLIKELY(entry == NULL || (value = _tl_dict_lookup(&entry->dict, &k)) == NULL)) {
     _tl_fail(TL_ERR_NOT_FOUND, "no such key in the calling thread's dictionary");
@@ -206,16 +414,18 @@ tl_local_get(TlLocal *local, const char *key, TlValue **out)
 int
 tl_local_delete(TlLocal *local, const char *key)
 {
-  TlEntry *entry = NULL;
-  TlValue *old;
+  TlEntry *entry;
+  TlValue *old = NULL;
   TlKey k = {NULL, 0, 0};
-  int status = prepare_access(local, key, &k, &entry);
+  int status = check_access(local, key, &k);
 
-  if (G_UNLIKELY(status != TL_OK))
+  if (G_UNLIKELY(status != TL_OK) || (status = entry_for_read(local, &entry)) != TL_OK)
     return status;
   if (entry == NULL)
     return _tl_fail(TL_ERR_NOT_FOUND, "no such key in the calling thread's dictionary");
+  write_begin(local, entry);
   status = _tl_dict_remove(&entry->dict, &k, &old);
+  write_end(local, entry);
   tl_value_unref(old);
   return status;
 }
@@ -223,11 +433,11 @@ tl_local_delete(TlLocal *local, const char *key)
 int
 tl_local_contains(TlLocal *local, const char *key)
 {
-  TlEntry *entry = NULL;
+  TlEntry *entry;
   TlKey k = {NULL, 0, 0};
-  int status = prepare_access(local, key, &k, &entry);
+  int status = check_access(local, key, &k);
 
-  if (G_UNLIKELY(status != TL_OK))
+  if (G_UNLIKELY(status != TL_OK) || (status = entry_for_read(local, &entry)) != TL_OK)
     return status;
   return entry != NULL && _tl_dict_lookup(&entry->dict, &k) != NULL;
 }
@@ -236,12 +446,14 @@ int
 tl_local_size(TlLocal *local, size_t *out_size)
 {
   TlEntry *entry;
+  int status;
 
   if (!local_is_valid(local))
     return fail_invalid_local(local);
   if (out_size == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out_size is NULL");
-  entry = current_entry(local);
+  if ((status = entry_for_read(local, &entry)) != TL_OK)
+    return status;
   *out_size = entry != NULL ? entry->dict.n_live : 0;
   return TL_OK;
 }
@@ -252,14 +464,16 @@ tl_local_clear(TlLocal *local)
   TlEntry *entry;
   TlDictItem *items;
   guint32 n_items;
+  int status;
 
   if (!local_is_valid(local))
     return fail_invalid_local(local);
-  entry = current_entry(local);
-  if (entry == NULL)
-    return TL_OK;
+  if ((status = entry_for_read(local, &entry)) != TL_OK || entry == NULL)
+    return status;
   /* Empty the dictionary first, then drop the values: destroy functions may write to it. */
+  write_begin(local, entry);
   _tl_dict_steal(&entry->dict, &items, &n_items);
+  write_end(local, entry);
   _tl_dict_items_release(items, n_items);
   return TL_OK;
 }
@@ -270,13 +484,15 @@ tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys)
   TlEntry *entry;
   char **keys;
   guint32 i, n = 0;
+  int status;
 
   if (out_keys == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out_keys is NULL");
   *out_keys = NULL;
   if (!local_is_valid(local))
     return fail_invalid_local(local);
-  entry = current_entry(local);
+  if ((status = entry_for_read(local, &entry)) != TL_OK)
+    return status;
   keys = g_try_new(char *, (entry != NULL ? entry->dict.n_live : 0) + 1);
   if (keys == NULL)
     return _tl_fail(TL_ERR_NO_MEMORY, "out of memory listing keys");
@@ -290,36 +506,260 @@ tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys)
   return TL_OK;
 }
 
+/* Owned copies of the items of dict (keys duplicated, values referenced), or of its item for key
+ * alone when key is not NULL. *out_n receives the count. */
+static TlDictItem *
+copy_items(const TlDict *dict, const TlKey *key, guint32 *out_n)
+{
+  TlDictItem *copy;
+  guint32 i, n = 0;
+
+  if (key != NULL) {
+    gssize position = _tl_dict_find_position(dict, key);
+    if (position < 0) {
+      *out_n = 0;
+      return NULL;
+    }
+    copy = g_new(TlDictItem, 1);
+    copy[0] = dict->items[dict->index[position] - 1];
+    n = 1;
+  } else {
+    copy = g_new(TlDictItem, dict->n_live + 1);
+    for (i = 0; i < dict->n_items; i++)
+      if (dict->items[i].key != NULL)
+        copy[n++] = dict->items[i];
+  }
+  for (i = 0; i < n; i++) {
+    copy[i].key = g_strndup(copy[i].key, copy[i].key_len);
+    tl_value_ref(copy[i].value);
+  }
+  *out_n = n;
+  return copy;
+}
+
 int
 tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload)
 {
   TlEntry *entry;
   TlDictItem *snapshot;
-  guint32 i, n = 0;
+  guint32 i, n;
+  int status;
+
+  if (!local_is_valid(local))
+    return fail_invalid_local(local);
+  if (fn == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "fn is NULL");
+  if ((status = entry_for_read(local, &entry)) != TL_OK || entry == NULL)
+    return status;
+  /* Over owned copies, so fn may change the dictionary freely. */
+  snapshot = copy_items(&entry->dict, NULL, &n);
+  for (i = 0; i < n && status == TL_OK; i++)
+    status = fn(snapshot[i].key, snapshot[i].value, payload);
+  _tl_dict_items_release(snapshot, n);
+  return status;
+}
+
+/* ---- exit hooks ---- */
+
+int
+tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
+                       TlDestroyFunc user_data_destroy)
+{
+  TlHook *new_hook = NULL, *old_hook;
+
+  if (!local_is_valid(local))
+    return fail_invalid_local(local);
+  if (hook != NULL) {
+    new_hook = g_new(TlHook, 1);
+    new_hook->refcount = 1;
+    new_hook->fn = hook;
+    new_hook->user_data = user_data;
+    new_hook->user_data_destroy = user_data_destroy;
+  } else if (user_data_destroy != NULL) {
+    user_data_destroy(user_data); /* nothing will hold user_data */
+  }
+  _tl_registry_lock();
+  old_hook = local->hook;
+  local->hook = new_hook;
+  _tl_registry_unlock();
+  _tl_hook_unref(old_hook);
+  return TL_OK;
+}
+
+/* ---- visits ---- */
+
+typedef struct {
+  guint64 thread_id;
+  TlDictItem *items;
+  guint32 n_items;
+} VisitedThread;
+
+int
+tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload)
+{
+  VisitedThread *visited;
+  TlEntry *entry;
+  TlKey k = {NULL, 0, 0};
+  guint32 n_threads = 0, capacity = 8, i, j;
   int status = TL_OK;
 
   if (!local_is_valid(local))
     return fail_invalid_local(local);
   if (fn == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "fn is NULL");
-  entry = current_entry(local);
-  if (entry == NULL || entry->dict.n_live == 0)
-    return TL_OK;
-  /* A snapshot of owned keys and value references, so fn may change the dictionary freely. */
-  snapshot = g_try_new(TlDictItem, entry->dict.n_live);
-  if (snapshot == NULL)
-    return _tl_fail(TL_ERR_NO_MEMORY, "out of memory walking a dictionary");
-  for (i = 0; i < entry->dict.n_items; i++) {
-    TlDictItem *item = &entry->dict.items[i];
-    if (item->key == NULL)
-      continue;
-    snapshot[n] = *item;
-    snapshot[n].key = g_strndup(item->key, item->key_len);
-    tl_value_ref(item->value);
-    n++;
+  if (key != NULL && _tl_key_prepare(key, &k) != TL_OK)
+    return TL_ERR_INVALID_KEY;
+  if (!(local->flags & TL_LOCAL_VISITABLE))
+    return _tl_fail(TL_ERR_UNSUPPORTED, "the local was not created with TL_LOCAL_VISITABLE");
+
+  /* The instant the guarantee speaks of: the registry lock keeps threads from exiting or creating
+   * dictionaries, each dictionary's lock keeps its owner from writing while it is copied. */
+  visited = g_new(VisitedThread, capacity);
+  _tl_registry_lock();
+  for (entry = local->entries; entry != NULL; entry = entry->local_next) {
+    if (n_threads == capacity)
+      visited = g_renew(VisitedThread, visited, capacity *= 2);
+    entry_lock(entry);
+    visited[n_threads].items = copy_items(&entry->dict, key != NULL ? &k : NULL,
+                                          &visited[n_threads].n_items);
+    entry_unlock(entry);
+    visited[n_threads].thread_id = entry->thread_id;
+    n_threads++;
   }
-  for (i = 0; i < n && status == TL_OK; i++)
-    status = fn(snapshot[i].key, snapshot[i].value, payload);
-  _tl_dict_items_release(snapshot, n);
+  _tl_registry_unlock();
+
+  for (i = 0; i < n_threads; i++) {
+    for (j = 0; j < visited[i].n_items && status == TL_OK; j++)
+      status = fn(visited[i].thread_id, visited[i].items[j].key, visited[i].items[j].value, payload);
+    _tl_dict_items_release(visited[i].items, visited[i].n_items);
+  }
+  g_free(visited);
   return status;
+}
+
+/* ---- snapshots ---- */
+
+int
+tl_local_snapshot(TlLocal *local, TlValue **out)
+{
+  TlEntry *entry;
+  TlDict empty = {0};
+  int status;
+
+  if (out == NULL)
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  *out = NULL;
+  if (!local_is_valid(local))
+    return fail_invalid_local(local);
+  if ((status = entry_for_read(local, &entry)) != TL_OK)
+    return status;
+  *out = _tl_dict_snapshot(entry != NULL ? &entry->dict : &empty);
+  return *out != NULL ? TL_OK : _tl_fail(TL_ERR_NO_MEMORY, "out of memory taking a snapshot");
+}
+
+int
+tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
+{
+  TlEntry *entry;
+  GVariant *dict;
+  TlDictItem *replaced_items = NULL, *incoming;
+  TlValue **olds;
+  guint32 n_replaced = 0;
+  size_t n, i;
+  int status;
+
+  if (!local_is_valid(local))
+    return fail_invalid_local(local);
+  if (!_tl_value_is_valid(snapshot))
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, snapshot == NULL ? "snapshot is NULL" : "snapshot is not a valid TlValue");
+  if (mode != TL_APPLY_UPDATE && mode != TL_APPLY_REPLACE)
+    return _tl_failf(TL_ERR_INVALID_ARGUMENT, "unknown mode %d", mode);
+  if (snapshot->kind != TL_VALUE_VARIANT ||
+      !g_variant_is_of_type(snapshot->u.variant, G_VARIANT_TYPE_VARDICT))
+    return _tl_failf(TL_ERR_WRONG_TYPE, "snapshot has type '%s', not 'a{sv}'", tl_value_type(snapshot));
+
+  /* All or nothing: resolve every value before touching the dictionary. */
+  dict = snapshot->u.variant;
+  n = g_variant_n_children(dict);
+  incoming = g_new0(TlDictItem, n + 1);
+  for (i = 0; i < n; i++) {
+    GVariant *pair = g_variant_get_child_value(dict, i);
+    GVariant *boxed = g_variant_get_child_value(pair, 1);
+    GVariant *key = g_variant_get_child_value(pair, 0);
+
+    incoming[i].key = g_variant_dup_string(key, NULL);
+    incoming[i].value = _tl_value_resolve_child(snapshot, g_variant_get_variant(boxed));
+    g_variant_unref(key);
+    g_variant_unref(boxed);
+    g_variant_unref(pair);
+    if (incoming[i].value == NULL) {
+      _tl_dict_items_release(incoming, i + 1);
+      return _tl_failf(TL_ERR_INVALID_ARGUMENT,
+                       "snapshot refers to a pointer value (handle) that it does not carry");
+    }
+  }
+  if ((status = entry_for_write(local, &entry)) != TL_OK) {
+    _tl_dict_items_release(incoming, n);
+    return status;
+  }
+
+  olds = g_new0(TlValue *, n + 1);
+  write_begin(local, entry);
+  if (mode == TL_APPLY_REPLACE)
+    _tl_dict_steal(&entry->dict, &replaced_items, &n_replaced);
+  for (i = 0; i < n && status == TL_OK; i++) {
+    TlKey k;
+    _tl_key_prepare(incoming[i].key, &k); /* GVariant strings are valid UTF-8 */
+    status = _tl_dict_insert(&entry->dict, &k, incoming[i].value, &olds[i]);
+  }
+  write_end(local, entry);
+
+  /* Only now may destroy functions run. */
+  _tl_dict_items_release(replaced_items, n_replaced);
+  for (i = 0; i < n; i++)
+    tl_value_unref(olds[i]);
+  g_free(olds);
+  _tl_dict_items_release(incoming, n);
+  return status;
+}
+
+/* ---- named locals ---- */
+
+TlLocal *
+tl_local_open(const char *name)
+{
+  TlLocal *local;
+
+  if (name == NULL || !g_utf8_validate(name, -1, NULL)) {
+    _tl_fail(TL_ERR_INVALID_KEY, "name is NULL or not valid UTF-8");
+    return NULL;
+  }
+  _tl_registry_lock();
+  if (named_locals == NULL)
+    named_locals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  local = g_hash_table_lookup(named_locals, name);
+  if (local == NULL && (local = local_create_locked(TL_LOCAL_DEFAULT, NULL)) != NULL)
+    g_hash_table_insert(named_locals, g_strdup(name), local); /* the registry's reference */
+  if (local != NULL)
+    g_atomic_int_inc(&local->refcount); /* the caller's */
+  _tl_registry_unlock();
+  return local;
+}
+
+int
+tl_local_unregister(const char *name)
+{
+  gpointer key = NULL, local = NULL;
+  gboolean found;
+
+  if (name == NULL || !g_utf8_validate(name, -1, NULL))
+    return _tl_fail(TL_ERR_INVALID_KEY, "name is NULL or not valid UTF-8");
+  _tl_registry_lock();
+  found = named_locals != NULL && g_hash_table_steal_extended(named_locals, name, &key, &local);
+  _tl_registry_unlock();
+  if (!found)
+    return _tl_failf(TL_ERR_NOT_FOUND, "no local is registered as '%s'", name);
+  g_free(key);
+  tl_local_unref(local); /* outside the lock: it may be the last reference */
+  return TL_OK;
 }

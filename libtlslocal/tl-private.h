@@ -24,6 +24,7 @@ struct _TlValue {
   guint32 magic;
   gint refcount; /* atomic */
   TlValueKind kind;
+  guint32 n_handles;
   union {
     GVariant *variant; /* owned, never floating */
     struct {
@@ -31,7 +32,18 @@ struct _TlValue {
       TlDestroyFunc destroy;
     } pointer;
   } u;
+  /* A snapshot's out-of-band values (as D-Bus carries fds): a "h" value N inside the variant stands
+   * for handles[N]. NULL for every other value. */
+  TlValue **handles;
 };
+
+/* Wraps variant (taking over one reference) with handles (taking over the array and its
+ * references; NULL if none). */
+TlValue *_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles);
+/* @return the value a snapshot's unboxed child stands for: handles[N] for a "h" child, else a new
+ * value wrapping child. Takes over child's reference. NULL if a handle is out of range. */
+TlValue *_tl_value_resolve_child(const TlValue *snapshot, GVariant *child);
+void _tl_stats_values_add(int delta);
 
 static inline gboolean
 _tl_value_is_valid(const TlValue *value)
@@ -183,16 +195,48 @@ void _tl_dict_free_contents(TlDict *dict);
 typedef struct _TlThread TlThread;
 typedef struct _TlEntry TlEntry;
 
+typedef struct _TlInitializer TlInitializer;
+typedef struct _TlHook TlHook;
+
 struct _TlLocal {
   guint32 magic;
   guint32 id;    /* index into every thread's slots; reused after destruction */
   gint refcount; /* atomic */
+  guint32 flags; /* TlLocalFlags; immutable */
+  TlInitializer *init; /* NULL if none; immutable */
   TlEntry *entries; /* every thread's entry for this local; registry lock */
+  TlHook *hook;     /* registry lock */
 };
+
+/* The per-thread initializer: a C callback, or a function of any signature called through libffi. */
+struct _TlInitializer {
+  TlInitFunc fn;
+  void *user_data;
+  TlDestroyFunc user_data_destroy;
+  struct _TlFfiCall *ffi; /* tl-ffi-init.c; NULL for a plain TlInitFunc */
+};
+
+int _tl_ffi_prepare(TlCallback fn, int fn_returns_int, TlValue *args, struct _TlFfiCall **out);
+int _tl_ffi_call(struct _TlFfiCall *call, TlLocal *local);
+void _tl_ffi_free(struct _TlFfiCall *call);
+
+/* An exit hook, refcounted so a dictionary detached under the lock can run it after the lock is
+ * released even if the local is destroyed or the hook replaced meanwhile. */
+struct _TlHook {
+  gint refcount; /* atomic */
+  TlExitHook fn;
+  void *user_data;
+  TlDestroyFunc user_data_destroy;
+};
+void _tl_hook_unref(TlHook *hook);
 
 /* One (local, thread) pair: that thread's dictionary for that local. */
 struct _TlEntry {
-  TlDict dict;     /* touched only by the owner thread, or by whoever detached the entry */
+  TlDict dict;     /* written by the owner thread only (under lock_word if the local is visitable) */
+  gint lock_word;  /* visitable locals: writers and visitors; a spin lock, uncontended but for visits */
+  TlFreeReason free_reason; /* set when detached */
+  guint64 thread_id;
+  TlHook *hook;    /* the local's hook, referenced when detached */
   TlLocal *local;  /* registry lock */
   TlThread *thread;
   TlEntry *local_prev, *local_next;   /* in local->entries; registry lock */
@@ -227,9 +271,23 @@ extern gsize _tl_stats_locals, _tl_stats_dicts, _tl_stats_threads;
 /* The calling thread's state, created (and registered for thread-exit cleanup) if needed. */
 TlThread *_tl_thread_get_or_create(void);
 
-/* Under the registry lock: unlink entry from its local and its thread and clear the thread's slot.
- * The caller then owns the entry and frees it with _tl_entry_free() once the lock is released. */
-void _tl_entry_detach(TlEntry *entry);
+/* Under the registry lock: unlink entry from its local and its thread, clear the thread's slot, and
+ * take a reference to the local's exit hook. The caller then owns the entry and frees it with
+ * _tl_entry_free() once the lock is released (which runs the hook, told reason). */
+void _tl_entry_detach(TlEntry *entry, TlFreeReason reason);
 void _tl_entry_free(TlEntry *entry);
+/* Detach every entry of thread and unregister it, under the lock; @return the detached entries,
+ * chained through thread_next. */
+TlEntry *_tl_thread_detach_all(TlThread *thread, TlFreeReason reason);
+void _tl_entries_free(TlEntry *detached);
+
+/* The calling thread's library id (tl_thread_id()). */
+guint64 _tl_thread_id(void);
+
+/* An "a{sv}" snapshot of dict; pointer and "h" values become handles. NULL only if out of memory. */
+TlValue *_tl_dict_snapshot(const TlDict *dict);
+
+/* Fork handlers (tl-registry.c), registered once on first use of the registry. */
+void _tl_registry_init_once(void);
 
 #endif /* TL_PRIVATE_H */

@@ -1,4 +1,5 @@
-/* TlThread: the calling thread's state, its registration for thread-exit cleanup, tl_thread_clear. */
+/* TlThread: the calling thread's state, its registration for thread-exit cleanup, tl_thread_clear,
+ * and the freeing of detached dictionaries (which runs exit hooks). */
 #include "tl-private.h"
 
 /* pthread gives key destructors 4 rounds (PTHREAD_DESTRUCTOR_ITERATIONS); destroy functions that
@@ -7,10 +8,28 @@
 
 _Thread_local TlThread *_tl_current_thread __attribute__((tls_model("initial-exec")));
 
+/* Separate from TlThread so it survives tl_thread_clear(). */
+static _Thread_local guint64 current_thread_id __attribute__((tls_model("initial-exec")));
+static guint64 last_thread_id;
+
 static void thread_exit_notify(gpointer data);
 
 /* The one process-wide key; its destroy notify is what runs the thread-exit cleanup. */
 static GPrivate thread_key = G_PRIVATE_INIT(thread_exit_notify);
+
+guint64
+_tl_thread_id(void)
+{
+  if (G_UNLIKELY(current_thread_id == 0))
+    current_thread_id = __atomic_add_fetch(&last_thread_id, 1, __ATOMIC_RELAXED);
+  return current_thread_id;
+}
+
+uint64_t
+tl_thread_id(void)
+{
+  return _tl_thread_id();
+}
 
 TlThread *
 _tl_thread_get_or_create(void)
@@ -29,7 +48,7 @@ _tl_thread_get_or_create(void)
 }
 
 void
-_tl_entry_detach(TlEntry *entry)
+_tl_entry_detach(TlEntry *entry, TlFreeReason reason)
 {
   TlLocal *local = entry->local;
   TlThread *thread = entry->thread;
@@ -50,6 +69,11 @@ _tl_entry_detach(TlEntry *entry)
 
   /* Nulled before the id can be reused, so a later local with this id never finds this entry. */
   thread->slots[local->id] = NULL;
+  if (local->hook != NULL) {
+    g_atomic_int_inc(&local->hook->refcount);
+    entry->hook = local->hook;
+  }
+  entry->free_reason = reason;
   entry->local = NULL;
   entry->thread = NULL;
   entry->local_prev = entry->local_next = entry->thread_prev = entry->thread_next = NULL;
@@ -59,44 +83,69 @@ _tl_entry_detach(TlEntry *entry)
 void
 _tl_entry_free(TlEntry *entry)
 {
+  TlHook *hook = entry->hook;
+
+  if (hook != NULL) {
+    TlValue *contents = _tl_dict_snapshot(&entry->dict);
+    hook->fn(entry->free_reason, entry->thread_id, contents, hook->user_data);
+    tl_value_unref(contents);
+    _tl_hook_unref(hook);
+  }
   _tl_dict_free_contents(&entry->dict);
   g_free(entry);
 }
 
-/* Detach every entry of thread under the lock, then free them without it: freeing runs destroy
- * functions, which may call back into the library. */
-static void
-thread_release(TlThread *thread)
+TlEntry *
+_tl_thread_detach_all(TlThread *thread, TlFreeReason reason)
 {
   TlEntry *detached = NULL, *entry;
 
-  _tl_current_thread = NULL; /* a destroy function touching a local starts fresh state */
-  _tl_registry_lock();
   while ((entry = thread->entries) != NULL) {
-    _tl_entry_detach(entry);
+    _tl_entry_detach(entry, reason);
     entry->thread_next = detached;
     detached = entry;
   }
   _tl_registry_thread_remove(thread);
-  _tl_registry_unlock();
+  return detached;
+}
+
+void
+_tl_entries_free(TlEntry *detached)
+{
+  TlEntry *entry;
 
   while ((entry = detached) != NULL) {
     detached = entry->thread_next;
     _tl_entry_free(entry);
   }
+}
+
+/* Detach every entry of thread under the lock, then free them without it: freeing runs exit hooks
+ * and destroy functions, which may call back into the library. */
+static void
+thread_release(TlThread *thread, TlFreeReason reason)
+{
+  TlEntry *detached;
+
+  _tl_current_thread = NULL; /* a destroy function touching a local starts fresh state */
+  _tl_registry_lock();
+  detached = _tl_thread_detach_all(thread, reason);
+  _tl_registry_unlock();
+  _tl_entries_free(detached);
   g_free(thread->slots);
   g_free(thread);
 }
 
-/* Release thread, then any state that destroy functions recreated meanwhile, in bounded rounds. */
+/* Release thread, then any state that hooks or destroy functions recreated meanwhile, in bounded
+ * rounds. */
 static void
-thread_release_rounds(TlThread *thread)
+thread_release_rounds(TlThread *thread, TlFreeReason reason)
 {
   int round;
 
   for (round = 0; thread != NULL && round < TL_CLEANUP_ROUNDS; round++) {
     g_private_set(&thread_key, NULL);
-    thread_release(thread);
+    thread_release(thread, reason);
     thread = _tl_current_thread;
   }
 }
@@ -104,11 +153,11 @@ thread_release_rounds(TlThread *thread)
 static void
 thread_exit_notify(gpointer data)
 {
-  thread_release_rounds(data);
+  thread_release_rounds(data, TL_FREED_THREAD_EXIT);
 }
 
 void
 tl_thread_clear(void)
 {
-  thread_release_rounds(_tl_current_thread);
+  thread_release_rounds(_tl_current_thread, TL_FREED_THREAD_CLEAR);
 }

@@ -5,9 +5,8 @@
 #include "tl-private.h"
 #include "tlslocal-glib.h"
 
-/* Wraps variant, taking ownership of one reference (a floating one is taken over). */
-static TlValue *
-value_take_variant(GVariant *variant)
+TlValue *
+_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles)
 {
   TlValue *value = g_new(TlValue, 1);
 
@@ -15,7 +14,35 @@ value_take_variant(GVariant *variant)
   value->refcount = 1;
   value->kind = TL_VALUE_VARIANT;
   value->u.variant = g_variant_take_ref(variant);
+  value->handles = handles;
+  value->n_handles = n_handles;
+  _tl_stats_values_add(1);
   return value;
+}
+
+/* Wraps variant, taking ownership of one reference (a floating one is taken over). */
+static TlValue *
+value_take_variant(GVariant *variant)
+{
+  return _tl_value_take_variant(variant, NULL, 0);
+}
+
+TlValue *
+_tl_value_resolve_child(const TlValue *snapshot, GVariant *child)
+{
+  if (snapshot->handles != NULL && g_variant_is_of_type(child, G_VARIANT_TYPE_HANDLE)) {
+    gint32 handle = g_variant_get_handle(child);
+
+    g_variant_unref(child);
+    if (handle < 0 || (guint32) handle >= snapshot->n_handles)
+      return NULL;
+    return tl_value_ref(snapshot->handles[handle]);
+  }
+  if (g_variant_is_of_type(child, G_VARIANT_TYPE_HANDLE)) {
+    g_variant_unref(child); /* a bare <handle N> (parsed text) names nothing */
+    return NULL;
+  }
+  return value_take_variant(child);
 }
 
 static int
@@ -48,10 +75,17 @@ tl_value_unref(TlValue *value)
   if (!g_atomic_int_dec_and_test(&value->refcount))
     return;
   value->magic = 0;
-  if (value->kind == TL_VALUE_VARIANT)
+  _tl_stats_values_add(-1);
+  if (value->kind == TL_VALUE_VARIANT) {
+    guint32 i;
+
     g_variant_unref(value->u.variant);
-  else if (value->u.pointer.destroy != NULL)
+    for (i = 0; i < value->n_handles; i++)
+      tl_value_unref(value->handles[i]);
+    g_free(value->handles);
+  } else if (value->u.pointer.destroy != NULL) {
     value->u.pointer.destroy(value->u.pointer.ptr);
+  }
   g_free(value);
 }
 
@@ -175,6 +209,9 @@ tl_value_new_pointer(void *ptr, TlDestroyFunc destroy)
   value->kind = TL_VALUE_POINTER;
   value->u.pointer.ptr = ptr;
   value->u.pointer.destroy = destroy;
+  value->handles = NULL;
+  value->n_handles = 0;
+  _tl_stats_values_add(1);
   return value;
 }
 
@@ -369,8 +406,13 @@ tl_value_lookup(const TlValue *value, const char *key, TlValue **out)
   found = g_variant_lookup_value(variant, key, NULL);
   if (found == NULL)
     return _tl_failf(TL_ERR_NOT_FOUND, "no key '%s' in the dictionary", key);
-  *out = value_take_variant(found);
-  return TL_OK;
+  if (value->handles == NULL) {
+    *out = value_take_variant(found);
+    return TL_OK;
+  }
+  /* A snapshot: <handle N> stands for the value it carries. */
+  *out = _tl_value_resolve_child(value, found);
+  return *out != NULL ? TL_OK : _tl_failf(TL_ERR_INVALID_ARGUMENT, "key '%s' names a handle the snapshot does not carry", key);
 }
 
 /* ---- text, type, equality ---- */

@@ -1,7 +1,8 @@
 /* libtlslocal: per-object thread-local storage, the C counterpart of Python's threading.local.
  *
  * A TlLocal holds one separate dictionary per thread (string key -> TlValue). A thread's dictionary
- * is created on its first write (reads of a thread with no dictionary simply find nothing), freed when the thread exits, and freed in every thread at once when
+ * is created on its first write (or, for a local with an initializer, its first access of any kind;
+ * otherwise reads of a thread with no dictionary simply find nothing), freed when the thread exits, and freed in every thread at once when
  * the local's last reference is dropped. Locals are unlimited in number: a local is not a pthread key.
  *
  * This header is the whole contract. It needs no GLib header; GLib users may also include
@@ -72,7 +73,9 @@ TL_API int tl_version_check(unsigned int major, unsigned int minor, unsigned int
   XX(ERR_PARSE, -5, "text does not parse as a value of the requested type")                        \
   XX(ERR_NO_MEMORY, -6, "out of memory")                                                           \
   XX(ERR_INVALID_UTF8, -7, "string is not valid UTF-8")                                            \
-  XX(ERR_OUT_OF_RANGE, -8, "index out of range")
+  XX(ERR_OUT_OF_RANGE, -8, "index out of range")                                                  \
+  XX(ERR_INIT_FAILED, -9, "the local's initializer failed in this thread")                         \
+  XX(ERR_UNSUPPORTED, -10, "the local was not created with the option this call needs")
 
 typedef enum {
 #define TL_STATUS_ENUM_ENTRY_(name, value, text) TL_##name = value,
@@ -123,6 +126,61 @@ typedef int (*TlForeachFunc)(const char *key, TlValue *value, void *payload);
 /* Create a local object with no dictionary in any thread yet.
  * @return new reference; NULL only if memory is exhausted (TL_ERR_NO_MEMORY). Thread-safe. */
 TL_API TlLocal *tl_local_new(void);
+
+/* Options for tl_local_new_full() and tl_local_new_with_args(), or-ed together. */
+typedef enum {
+  TL_LOCAL_DEFAULT = 0,
+  /* Allow tl_local_visit() from any thread. The price: every write to one of this local's
+   * dictionaries takes that dictionary's own lock, uncontended except during a visit (reads take
+   * none). Without it, writes take no lock at all. */
+  TL_LOCAL_VISITABLE = 1 << 0
+} TlLocalFlags;
+
+/* A per-thread initializer, the counterpart of a threading.local subclass's __init__: it runs once
+ * in each thread, on that thread's first access of any kind to the local (a read too), after the
+ * thread's dictionary exists and before the access proceeds. It may read and write the local: those
+ * accesses see the dictionary being initialized (no recursion, no lock held).
+ * @return 0 for success; anything else fails the access with TL_ERR_INIT_FAILED, drops that
+ * thread's dictionary (no exit hook runs for it) and lets the thread's next access try again.
+ * It must not call tl_thread_clear() or drop the local's last reference. */
+typedef int (*TlInitFunc)(TlLocal *local, void *user_data);
+
+/* Create a local with options and an optional initializer.
+ * @param flags TlLocalFlags.
+ * @param init (nullable) per-thread initializer, called with user_data.
+ * @param user_data_destroy (nullable) called with user_data when the local is destroyed.
+ * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT for unknown flags. */
+TL_API TlLocal *tl_local_new_full(unsigned int flags, TlInitFunc init, void *user_data,
+                                  TlDestroyFunc user_data_destroy);
+
+/* Any C function pointer, called through libffi with the signature its arguments describe. */
+typedef void (*TlCallback)(void);
+
+/* Create a local whose per-thread initializer is a plain C function of any signature, called in
+ * each thread's first access as fn(local, arg0, arg1, ...) with the arguments unpacked from the tuple
+ * args: the C counterpart of MyLocal(color='red') replaying its arguments into __init__ in every
+ * thread. Argument types: "b" int; "y" uint8_t; "n" int16_t; "q" uint16_t; "i" int32_t;
+ * "u" uint32_t; "x" int64_t; "t" uint64_t; "d" double; "s", "o", "g" const char * (borrowed for the
+ * call); any other type a borrowed const TlValue *.
+ * @param fn the function; if fn_returns_int it must return int (0 for success, as TlInitFunc), else
+ *        void (always succeeds).
+ * @param args a tuple value (borrowed; the local keeps its own reference). "()" means no arguments.
+ * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT when fn is NULL (arguments without an
+ * initializer, as Python's TypeError) or flags are unknown, TL_ERR_WRONG_TYPE when args is not a
+ * tuple. */
+TL_API TlLocal *tl_local_new_with_args(unsigned int flags, TlCallback fn, int fn_returns_int,
+                                       TlValue *args);
+
+/* The process-wide local registered under name, created (plain, no initializer) on first use, so
+ * libraries and languages in one process share a local without passing pointers. The registry holds
+ * its own reference to each named local until tl_local_unregister(name).
+ * @return new reference; NULL with TL_ERR_INVALID_KEY if name is NULL or not UTF-8. Thread-safe. */
+TL_API TlLocal *tl_local_open(const char *name);
+
+/* Drop the registry's reference to the named local and forget the name: handles already opened stay
+ * valid (the local lives until its last reference goes), and a later tl_local_open(name) creates a
+ * new local. @return TL_OK, TL_ERR_NOT_FOUND, TL_ERR_INVALID_KEY. Thread-safe. */
+TL_API int tl_local_unregister(const char *name);
 
 /* @return local, with one more reference (NULL if local is NULL). Thread-safe. */
 TL_API TlLocal *tl_local_ref(TlLocal *local);
@@ -179,6 +237,65 @@ TL_API int tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys);
  * @return TL_OK after a full walk; fn's nonzero return value if it stopped the walk;
  * TL_ERR_INVALID_ARGUMENT (local or fn NULL); TL_ERR_NO_MEMORY. */
 TL_API int tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload);
+
+/* ------------------------------------------------------------------------------------------------
+ * Exit hooks, visits across threads, and context hand-off
+ * --------------------------------------------------------------------------------------------- */
+
+/* Why a dictionary is being freed, as told to an exit hook. */
+typedef enum {
+  TL_FREED_THREAD_EXIT = 1,     /* its thread is exiting (runs on that thread) */
+  TL_FREED_THREAD_CLEAR = 2,    /* its thread called tl_thread_clear() (runs on that thread) */
+  TL_FREED_LOCAL_DESTROYED = 3, /* the local's last reference was dropped (runs on that caller) */
+  TL_FREED_FORK_CHILD = 4       /* in a fork() child, for every thread but the forking one */
+} TlFreeReason;
+
+/* Runs exactly once for each dictionary of the local that is about to be freed, without any library
+ * lock held, so per-thread buffers and counters can be flushed.
+ * @param contents a snapshot of the dictionary (as tl_local_snapshot() makes: an "a{sv}" whose
+ *        pointer values travel by reference), borrowed for the call.
+ * @param thread_id the dictionary's thread, as tl_thread_id() named it. */
+typedef void (*TlExitHook)(int reason, uint64_t thread_id, TlValue *contents, void *user_data);
+
+/* Set (or, with hook NULL, remove) the local's exit hook; a previous hook's user_data_destroy runs
+ * once no call of it is in progress. Dictionaries freed from now on run the new hook.
+ * @return TL_OK or TL_ERR_INVALID_ARGUMENT. Thread-safe. */
+TL_API int tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
+                                  TlDestroyFunc user_data_destroy);
+
+/* Visitor for tl_local_visit(): key and value borrowed for the call. Nonzero stops the visit. */
+typedef int (*TlVisitFunc)(uint64_t thread_id, const char *key, TlValue *value, void *payload);
+
+/* Visit, from any thread, the value of key (or with key NULL, every key) in every thread's
+ * dictionary of the local, e.g. to sum per-thread counters. Guarantee: the visit sees exactly the
+ * threads that had a dictionary for the local at one instant during the call, each with the values
+ * it held at that instant; threads that start or exit meanwhile are safe, and fn runs after that
+ * instant with no lock held (so fn may use the library, and may see a thread that has since exited).
+ * Order: unspecified between threads, insertion order within one.
+ * @return TL_OK after a full visit; fn's nonzero return if it stopped the visit; TL_ERR_UNSUPPORTED
+ * unless the local was created with TL_LOCAL_VISITABLE; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY. */
+TL_API int tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload);
+
+/* Snapshot the calling thread's dictionary as an "a{sv}" value (running the initializer first if the
+ * thread has no dictionary yet). Pointer values, and values of type "h", travel by reference: the
+ * snapshot shows them as <handle N> and carries the values themselves, so tl_local_apply() and
+ * tl_value_lookup() on the snapshot give back the very same value.
+ * @param out receives a new reference; NULL on error. @return TL_OK, TL_ERR_INVALID_ARGUMENT. */
+TL_API int tl_local_snapshot(TlLocal *local, TlValue **out);
+
+/* How tl_local_apply() treats keys the snapshot lacks. */
+typedef enum {
+  TL_APPLY_UPDATE = 0, /* keep them (dict.update) */
+  TL_APPLY_REPLACE = 1 /* delete them: the dictionary becomes equal to the snapshot */
+} TlApplyMode;
+
+/* Apply a snapshot (any "a{sv}": from tl_local_snapshot(), possibly of another thread, or parsed from
+ * text) to the calling thread's dictionary of local: the producer-to-worker hand-off that Python's
+ * contextvars.copy_context() gives. All or nothing: on error the dictionary is unchanged.
+ * @return TL_OK; TL_ERR_WRONG_TYPE if snapshot is not "a{sv}"; TL_ERR_INVALID_ARGUMENT for a NULL
+ * or invalid argument, an unknown mode, or a <handle N> the snapshot does not carry (text parsed
+ * from a printed snapshot of pointer values); TL_ERR_INIT_FAILED. */
+TL_API int tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode);
 
 /* ------------------------------------------------------------------------------------------------
  * Values. Immutable; every constructor returns a new reference, or NULL on bad input (with the last
@@ -290,13 +407,18 @@ TL_API int tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
 TL_API int tl_value_lookup(const TlValue *value, const char *key, TlValue **out);
 
 /* ------------------------------------------------------------------------------------------------
- * Introspection: process-wide counts, exact at the moment of the call, so tests and programs can see
- * leaks. Thread-safe.
+ * Introspection: process-wide counts, so tests and programs can see leaks. Exact whenever no other
+ * thread is changing them at the same time. Thread-safe.
  * --------------------------------------------------------------------------------------------- */
 
 TL_API size_t tl_stats_live_locals(void);   /* locals not yet destroyed */
 TL_API size_t tl_stats_live_dicts(void);    /* per-thread dictionaries, over all locals and threads */
 TL_API size_t tl_stats_live_threads(void);  /* threads that currently hold library state */
+TL_API size_t tl_stats_live_values(void);   /* TlValues not yet freed, in any thread or holder */
+
+/* @return the calling thread's id as the library sees it (and passes to exit hooks and visitors):
+ * nonzero, unique in the process, never reused, stable across tl_thread_clear(). */
+TL_API uint64_t tl_thread_id(void);
 
 /* ------------------------------------------------------------------------------------------------
  * Threads and memory
@@ -308,6 +430,12 @@ TL_API size_t tl_stats_live_threads(void);  /* threads that currently hold libra
  * functions that recreate dictionaries while this runs are cleaned up too, in a bounded number of
  * rounds. */
 TL_API void tl_thread_clear(void);
+
+/* Fork and unloading need no call. After fork() the child can use the library at once, even if
+ * another parent thread held its lock at the fork; the dictionaries of every thread but the forking
+ * one are released in the child (exit hooks told TL_FREED_FORK_CHILD); the forking thread's survive.
+ * The library is linked -z nodelete, so dlclose() never unmaps the code its thread-exit cleanup
+ * runs: dlopen()/dlclose() cycles are safe while threads with values come and go. */
 
 /* Free a string returned by the library (tl_value_print()). NULL is a no-op. */
 TL_API void tl_free(void *memory);

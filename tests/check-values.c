@@ -1308,7 +1308,7 @@ START_TEST(test_status_strings)
     TL_STATUS_MAP(STATUS_ENTRY)
 #undef STATUS_ENTRY
   };
-  static const int unknown[] = {1, 2, -9, -100, 1000, INT_MIN, INT_MAX, TL_STATUS_END_};
+  static const int unknown[] = {1, 2, -100, -1000, 1000, INT_MIN, INT_MAX, TL_STATUS_END_};
   size_t i, j;
 
   ck_assert_uint_ge(G_N_ELEMENTS(statuses), 9);
