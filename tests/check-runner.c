@@ -12,6 +12,12 @@ static const struct {
   {"locals", locals_suite},
   {"threads", threads_suite},
   {"errors", errors_suite},
+  {"init", init_suite},
+  {"hooks", hooks_suite},
+  {"visit", visit_suite},
+  {"handoff", handoff_suite},
+  {"named", named_suite},
+  {"fork", fork_suite},
 };
 
 int

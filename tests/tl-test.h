@@ -11,6 +11,12 @@ Suite *values_suite(void);
 Suite *locals_suite(void);
 Suite *threads_suite(void);
 Suite *errors_suite(void);
+Suite *init_suite(void);
+Suite *hooks_suite(void);
+Suite *visit_suite(void);
+Suite *handoff_suite(void);
+Suite *named_suite(void);
+Suite *fork_suite(void);
 
 /* Repetitions for stress loops: n normally, fewer (at least 1) when TL_TEST_SLOW=k is set, as the
  * valgrind setup does, because valgrind runs threads one at a time and some 50x slower. */
