@@ -14,6 +14,10 @@ _tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles)
   value->refcount = 1;
   value->kind = TL_VALUE_VARIANT;
   value->u.variant = g_variant_take_ref(variant);
+  /* Serialise now, on the creating thread: a container built from children is kept in tree form
+   * until first read, and GLib serialises it then under a lock of its own that ThreadSanitizer
+   * cannot see. A value is immutable and meant to be read by many threads, so pay once, here. */
+  g_variant_get_data(value->u.variant);
   value->handles = handles;
   value->n_handles = n_handles;
   _tl_stats_values_add(1);

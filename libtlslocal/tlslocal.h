@@ -149,7 +149,8 @@ typedef int (*TlInitFunc)(TlLocal *local, void *user_data);
  * @param flags TlLocalFlags.
  * @param init (nullable) per-thread initializer, called with user_data.
  * @param user_data_destroy (nullable) called with user_data when the local is destroyed.
- * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT for unknown flags. */
+ * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT for unknown flags (then nothing was
+ * taken over: user_data_destroy is not called). */
 TL_API TlLocal *tl_local_new_full(unsigned int flags, TlInitFunc init, void *user_data,
                                   TlDestroyFunc user_data_destroy);
 
