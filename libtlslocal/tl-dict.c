@@ -155,9 +155,9 @@ _tl_dict_snapshot(const TlDict *dict)
 
     if (item->key == NULL)
       continue;
-    /* Pointer values, and "h" values (which would otherwise be mistaken for handles), travel by
-     * reference beside the variant. */
-    if (item->value->kind == TL_VALUE_POINTER ||
+    /* Pointer values, snapshots that carry some, and "h" values (which would otherwise be mistaken
+     * for handles) travel by reference beside the variant. */
+    if (item->value->kind == TL_VALUE_POINTER || item->value->handles != NULL ||
         g_variant_is_of_type(item->value->u.variant, G_VARIANT_TYPE_HANDLE)) {
       if (handles == NULL)
         handles = g_new(TlValue *, dict->n_live);

@@ -616,16 +616,21 @@ tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload)
    * dictionaries, each dictionary's lock keeps its owner from writing while it is copied. */
   visited = g_new(VisitedThread, capacity);
   _tl_registry_lock();
+  /* Every dictionary is locked before any is copied, so all are seen as of one instant. No
+   * deadlock: a writer holds only its own dictionary's lock and waits for nothing while it does,
+   * and visitors are serialised by the registry lock. */
+  for (entry = local->entries; entry != NULL; entry = entry->local_next)
+    entry_lock(entry);
   for (entry = local->entries; entry != NULL; entry = entry->local_next) {
     if (n_threads == capacity)
       visited = g_renew(VisitedThread, visited, capacity *= 2);
-    entry_lock(entry);
     visited[n_threads].items = copy_items(&entry->dict, key != NULL ? &k : NULL,
                                           &visited[n_threads].n_items);
-    entry_unlock(entry);
     visited[n_threads].thread_id = entry->thread_id;
     n_threads++;
   }
+  for (entry = local->entries; entry != NULL; entry = entry->local_next)
+    entry_unlock(entry);
   _tl_registry_unlock();
 
   for (i = 0; i < n_threads; i++) {

@@ -247,6 +247,9 @@ check_items(TlValue *const *items, size_t n_items)
       return _tl_failf(TL_ERR_INVALID_ARGUMENT, "item %zu is NULL or not a valid TlValue", i);
     if (items[i]->kind != TL_VALUE_VARIANT)
       return _tl_failf(TL_ERR_INVALID_ARGUMENT, "item %zu is a pointer value, which containers cannot hold", i);
+    if (items[i]->handles != NULL)
+      return _tl_failf(TL_ERR_INVALID_ARGUMENT,
+                       "item %zu is a snapshot carrying pointer values, which containers cannot hold", i);
   }
   return TL_OK;
 }
@@ -481,7 +484,13 @@ tl_value_equal(const TlValue *a, const TlValue *b)
     return 0;
   if (a->kind == TL_VALUE_POINTER)
     return a->u.pointer.ptr == b->u.pointer.ptr && a->u.pointer.destroy == b->u.pointer.destroy;
-  return g_variant_equal(a->u.variant, b->u.variant) ? 1 : 0;
+  if (a->n_handles != b->n_handles || !g_variant_equal(a->u.variant, b->u.variant))
+    return 0;
+  /* Snapshots: <handle N> is only a name; what it stands for must be equal too. */
+  for (guint32 i = 0; i < a->n_handles; i++)
+    if (tl_value_equal(a->handles[i], b->handles[i]) != 1)
+      return 0;
+  return 1;
 }
 
 /* ---- GLib interop (tlslocal-glib.h) ---- */

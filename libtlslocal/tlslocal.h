@@ -281,7 +281,8 @@ TL_API int tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void 
  * thread has no dictionary yet). Pointer values, and values of type "h", travel by reference: the
  * snapshot shows them as <handle N> and carries the values themselves, so tl_local_apply() and
  * tl_value_lookup() on the snapshot give back the very same value.
- * @param out receives a new reference; NULL on error. @return TL_OK, TL_ERR_INVALID_ARGUMENT. */
+ * @param out receives a new reference; NULL on error.
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT, TL_ERR_INIT_FAILED. */
 TL_API int tl_local_snapshot(TlLocal *local, TlValue **out);
 
 /* How tl_local_apply() treats keys the snapshot lacks. */
@@ -326,7 +327,9 @@ TL_API TlValue *tl_value_new_bytes(const void *data, size_t size);
 TL_API TlValue *tl_value_new_pointer(void *ptr, TlDestroyFunc destroy);
 
 /* A tuple of n_items values (borrowed; each is copied by reference). n_items 0 gives the unit "()".
- * NULL on a NULL item or a pointer value (TL_ERR_INVALID_ARGUMENT). */
+ * NULL on a NULL item, a pointer value, or a snapshot carrying pointer values
+ * (TL_ERR_INVALID_ARGUMENT): a GVariant container cannot hold them. The same holds for arrays and
+ * vardicts below. */
 TL_API TlValue *tl_value_new_tuple(TlValue *const *items, size_t n_items);
 
 /* An array of n_items values of one type. element_type is a GVariant type string such as "i" or "s";
@@ -368,7 +371,8 @@ TL_API void tl_value_unref(TlValue *value);
 TL_API const char *tl_value_type(const TlValue *value);
 
 /* @return 1 if both values have the same type and contents (pointer values: same pointer and destroy
- * function), 0 otherwise; TL_ERR_INVALID_ARGUMENT if either is NULL. */
+ * function; snapshots: also equal carried values), 0 otherwise; TL_ERR_INVALID_ARGUMENT if either is
+ * NULL. */
 TL_API int tl_value_equal(const TlValue *a, const TlValue *b);
 
 /* Checked accessors. @return TL_OK; TL_ERR_WRONG_TYPE if value has another type (out untouched);
