@@ -93,6 +93,7 @@ _tl_ffi_prepare(TlCallback fn, int fn_returns_int, TlValue *args, struct _TlFfiC
   call->fn = fn;
   call->returns_int = fn_returns_int != 0;
   call->args = g_variant_ref(args->u.variant);
+  g_variant_get_data(call->args); /* serialised, so the string pointers below stay valid */
   call->n_args = g_variant_n_children(call->args);
   call->types = g_new(ffi_type *, call->n_args + 1);
   call->values = g_new0(TlFfiArg, call->n_args + 1);
@@ -101,7 +102,7 @@ _tl_ffi_prepare(TlCallback fn, int fn_returns_int, TlValue *args, struct _TlFfiC
   for (i = 0; i < call->n_args; i++) {
     GVariant *child = g_variant_get_child_value(call->args, i);
     call->types[i + 1] = unpack_argument(child, &call->values[i], &call->boxed[i]);
-    g_variant_unref(child); /* strings stay valid: call->args holds the serialised data */
+    g_variant_unref(child); /* strings point into call->args's serialised data */
   }
   if (ffi_prep_cif(&call->cif, FFI_DEFAULT_ABI, (unsigned int) call->n_args + 1,
                    call->returns_int ? &ffi_type_sint : &ffi_type_void, call->types) != FFI_OK) {

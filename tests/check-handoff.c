@@ -13,42 +13,6 @@
 
 /* ---- helpers ---- */
 
-/* ck_assert() must not fail on a thread other than the runner's (with CK_FORK=no it longjmps), so
- * threads record their first failure here and the test asserts none after joining them. */
-static pthread_mutex_t failure_mutex = PTHREAD_MUTEX_INITIALIZER;
-static char failure[512];
-
-static void
-record_failure(const char *file, int line, const char *what)
-{
-  pthread_mutex_lock(&failure_mutex);
-  if (failure[0] == '\0')
-    snprintf(failure, sizeof failure, "%s:%d: %s", file, line, what);
-  pthread_mutex_unlock(&failure_mutex);
-}
-
-#define CHECK(condition)                                                                           \
-  do {                                                                                             \
-    if (!(condition))                                                                              \
-      record_failure(__FILE__, __LINE__, #condition);                                              \
-  } while (0)
-
-static void
-assert_no_failure(void)
-{
-  pthread_mutex_lock(&failure_mutex);
-  ck_assert_msg(failure[0] == '\0', "%s", failure);
-  pthread_mutex_unlock(&failure_mutex);
-}
-
-static void
-reset_failure(void)
-{
-  pthread_mutex_lock(&failure_mutex);
-  failure[0] = '\0';
-  pthread_mutex_unlock(&failure_mutex);
-}
-
 /* Stores value under key and drops the caller's reference. */
 static int
 set_take(TlLocal *local, const char *key, TlValue *value)
@@ -64,7 +28,7 @@ parse(const char *type, const char *text)
 {
   TlValue *value = NULL;
 
-  CHECK(tl_value_parse(type, text, &value) == TL_OK);
+  TL_CHECK(tl_value_parse(type, text, &value) == TL_OK);
   return value;
 }
 
@@ -73,8 +37,8 @@ snapshot_of(TlLocal *local)
 {
   TlValue *snapshot = NULL;
 
-  CHECK(tl_local_snapshot(local, &snapshot) == TL_OK);
-  CHECK(snapshot != NULL);
+  TL_CHECK(tl_local_snapshot(local, &snapshot) == TL_OK);
+  TL_CHECK(snapshot != NULL);
   return snapshot;
 }
 
@@ -103,7 +67,7 @@ n_children(const TlValue *value)
 {
   size_t n = 12345;
 
-  CHECK(tl_value_n_children(value, &n) == TL_OK);
+  TL_CHECK(tl_value_n_children(value, &n) == TL_OK);
   return n;
 }
 
@@ -186,7 +150,6 @@ START_TEST(test_snapshot_contents_and_order)
   TlValue *snapshot, *out = NULL;
   size_t i;
 
-  reset_failure();
   ck_assert_int_eq(set_take(local, "b", tl_value_new_int32(1)), TL_OK);
   ck_assert_int_eq(set_take(local, "a", tl_value_new_string("x")), TL_OK);
   ck_assert_int_eq(set_take(local, "c", tl_value_new_double(2.5)), TL_OK);
@@ -242,7 +205,7 @@ START_TEST(test_snapshot_contents_and_order)
   snapshot = snapshot_of(local);
   ck_assert(print_is(snapshot, "{'n': <1>, 's': <'x'>, 'x': <int64 5>}"));
   tl_value_unref(snapshot);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_local_unref(local);
 }
 END_TEST
@@ -266,9 +229,9 @@ empty_snapshot_thread(void *arg)
   TlValue *snapshot = NULL;
 
   /* A thread that never used the library. */
-  CHECK(tl_local_snapshot(local, &snapshot) == TL_OK);
-  CHECK(snapshot != NULL && strcmp(tl_value_type(snapshot), "a{sv}") == 0);
-  CHECK(snapshot != NULL && n_children(snapshot) == 0);
+  TL_CHECK(tl_local_snapshot(local, &snapshot) == TL_OK);
+  TL_CHECK(snapshot != NULL && strcmp(tl_value_type(snapshot), "a{sv}") == 0);
+  TL_CHECK(snapshot != NULL && n_children(snapshot) == 0);
   tl_value_unref(snapshot);
   return NULL;
 }
@@ -278,11 +241,10 @@ START_TEST(test_snapshot_empty)
   TlLocal *local = tl_local_new();
   size_t dicts = tl_stats_live_dicts();
 
-  reset_failure();
   assert_empty_snapshot(local);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts); /* reading makes no dictionary */
   tl_test_run_threads(2, empty_snapshot_thread, local);
-  assert_no_failure();
+  tl_test_assert_no_failure();
 
   /* An existing but empty dictionary, and one freed by tl_thread_clear(). */
   ck_assert_int_eq(set_take(local, "k", tl_value_new_int32(1)), TL_OK);
@@ -357,11 +319,11 @@ producer_thread(void *arg)
 
   handoff->pointer = counted_pointer(&handoff->destroyed);
   handoff->handle = parse(NULL, "handle 7");
-  CHECK(set_take(handoff->local, "user", tl_value_new_string("alice")) == TL_OK);
-  CHECK(set_take(handoff->local, "request", tl_value_new_int64(42)) == TL_OK);
-  CHECK(set_take(handoff->local, "shared", tl_value_new_string("producer")) == TL_OK);
-  CHECK(set_take(handoff->local, "p", handoff->pointer) == TL_OK);
-  CHECK(set_take(handoff->local, "fd", handoff->handle) == TL_OK);
+  TL_CHECK(set_take(handoff->local, "user", tl_value_new_string("alice")) == TL_OK);
+  TL_CHECK(set_take(handoff->local, "request", tl_value_new_int64(42)) == TL_OK);
+  TL_CHECK(set_take(handoff->local, "shared", tl_value_new_string("producer")) == TL_OK);
+  TL_CHECK(set_take(handoff->local, "p", handoff->pointer) == TL_OK);
+  TL_CHECK(set_take(handoff->local, "fd", handoff->handle) == TL_OK);
   handoff->snapshot = snapshot_of(handoff->local);
   return NULL; /* its dictionary goes with it; the snapshot keeps p and fd alive */
 }
@@ -375,39 +337,39 @@ worker_thread(void *arg)
   TlValue *value, *mine;
   void *ptr = NULL;
 
-  CHECK(set_take(handoff->local, "own", tl_value_new_int32(1)) == TL_OK);
-  CHECK(set_take(handoff->local, "shared", tl_value_new_string("worker")) == TL_OK);
-  CHECK(tl_local_apply(handoff->local, handoff->snapshot, handoff->mode) == TL_OK);
+  TL_CHECK(set_take(handoff->local, "own", tl_value_new_int32(1)) == TL_OK);
+  TL_CHECK(set_take(handoff->local, "shared", tl_value_new_string("worker")) == TL_OK);
+  TL_CHECK(tl_local_apply(handoff->local, handoff->snapshot, handoff->mode) == TL_OK);
 
   if (handoff->mode == TL_APPLY_UPDATE) {
     /* dict.update(): its own keys stay, same-named ones are overwritten in place, new ones come
      * after in the snapshot's order. */
-    CHECK(keys_are(handoff->local, updated, N_ELEMENTS(updated)));
+    TL_CHECK(keys_are(handoff->local, updated, N_ELEMENTS(updated)));
     value = tl_local_peek(handoff->local, "own");
-    CHECK(value != NULL && tl_value_get_int32(value, &(int32_t){0}) == TL_OK);
+    TL_CHECK(value != NULL && tl_value_get_int32(value, &(int32_t){0}) == TL_OK);
   } else {
-    CHECK(keys_are(handoff->local, replaced, N_ELEMENTS(replaced)));
-    CHECK(tl_local_contains(handoff->local, "own") == 0);
+    TL_CHECK(keys_are(handoff->local, replaced, N_ELEMENTS(replaced)));
+    TL_CHECK(tl_local_contains(handoff->local, "own") == 0);
   }
-  CHECK(string_is(tl_local_peek(handoff->local, "shared"), "producer"));
-  CHECK(string_is(tl_local_peek(handoff->local, "user"), "alice"));
+  TL_CHECK(string_is(tl_local_peek(handoff->local, "shared"), "producer"));
+  TL_CHECK(string_is(tl_local_peek(handoff->local, "user"), "alice"));
 
   /* By reference: the very same values, pointer included. */
   value = tl_local_peek(handoff->local, "p");
-  CHECK(value == handoff->pointer);
-  CHECK(tl_value_get_pointer(value, &ptr) == TL_OK && ptr == &handoff->destroyed);
-  CHECK(tl_local_peek(handoff->local, "fd") == handoff->handle);
-  CHECK(strcmp(tl_value_type(tl_local_peek(handoff->local, "fd")), "h") == 0);
-  CHECK(count_of(&handoff->destroyed) == 0);
+  TL_CHECK(value == handoff->pointer);
+  TL_CHECK(tl_value_get_pointer(value, &ptr) == TL_OK && ptr == &handoff->destroyed);
+  TL_CHECK(tl_local_peek(handoff->local, "fd") == handoff->handle);
+  TL_CHECK(strcmp(tl_value_type(tl_local_peek(handoff->local, "fd")), "h") == 0);
+  TL_CHECK(count_of(&handoff->destroyed) == 0);
 
   if (handoff->mode == TL_APPLY_REPLACE) {
     /* The worker's dictionary is now the snapshot: its own snapshot prints the same. */
     char *theirs = tl_value_print(handoff->snapshot, 1), *ours;
 
-    CHECK(dict_matches(handoff->local, handoff->snapshot));
+    TL_CHECK(dict_matches(handoff->local, handoff->snapshot));
     mine = snapshot_of(handoff->local);
     ours = tl_value_print(mine, 1);
-    CHECK(strcmp(theirs, ours) == 0);
+    TL_CHECK(strcmp(theirs, ours) == 0);
     tl_free(theirs);
     tl_free(ours);
     tl_value_unref(mine);
@@ -419,7 +381,6 @@ START_TEST(test_handoff_update_and_replace)
 {
   int mode;
 
-  reset_failure();
   for (mode = TL_APPLY_UPDATE; mode <= TL_APPLY_REPLACE; mode++) {
     Handoff handoff;
     TlValue *out = NULL;
@@ -428,7 +389,7 @@ START_TEST(test_handoff_update_and_replace)
     handoff.local = tl_local_new();
     handoff.mode = mode;
     tl_test_run_threads(1, producer_thread, &handoff);
-    assert_no_failure();
+    tl_test_assert_no_failure();
     ck_assert_ptr_nonnull(handoff.snapshot);
     ck_assert_int_eq(count_of(&handoff.destroyed), 0);
     ck_assert(print_is(handoff.snapshot, "{'user': <'alice'>, 'request': <int64 42>, "
@@ -438,7 +399,7 @@ START_TEST(test_handoff_update_and_replace)
     /* Two workers in turn, each starting with its own keys. */
     tl_test_run_threads(1, worker_thread, &handoff);
     tl_test_run_threads(1, worker_thread, &handoff);
-    assert_no_failure();
+    tl_test_assert_no_failure();
     ck_assert_int_eq(count_of(&handoff.destroyed), 0); /* the snapshot still has it */
 
     /* And the runner thread, into its own dictionary. */
@@ -473,12 +434,12 @@ lifetime_producer(void *arg)
   Lifetime *lifetime = arg;
 
   lifetime->pointer = counted_pointer(&lifetime->destroyed);
-  CHECK(tl_local_set(lifetime->local, "p", lifetime->pointer) == TL_OK);
+  TL_CHECK(tl_local_set(lifetime->local, "p", lifetime->pointer) == TL_OK);
   tl_value_unref(lifetime->pointer); /* the dictionary's reference is the producer's */
   lifetime->snapshot = snapshot_of(lifetime->local);
   sem_post(&lifetime->ready);
   sem_wait(&lifetime->release_producer);
-  CHECK(tl_local_peek(lifetime->local, "p") == lifetime->pointer);
+  TL_CHECK(tl_local_peek(lifetime->local, "p") == lifetime->pointer);
   return NULL; /* the exit drops the producer's reference */
 }
 
@@ -487,11 +448,11 @@ lifetime_worker(void *arg)
 {
   Lifetime *lifetime = arg;
 
-  CHECK(tl_local_apply(lifetime->local, lifetime->snapshot, TL_APPLY_UPDATE) == TL_OK);
-  CHECK(tl_local_peek(lifetime->local, "p") == lifetime->pointer);
+  TL_CHECK(tl_local_apply(lifetime->local, lifetime->snapshot, TL_APPLY_UPDATE) == TL_OK);
+  TL_CHECK(tl_local_peek(lifetime->local, "p") == lifetime->pointer);
   sem_post(&lifetime->ready);
   sem_wait(&lifetime->release_worker);
-  CHECK(tl_local_peek(lifetime->local, "p") == lifetime->pointer);
+  TL_CHECK(tl_local_peek(lifetime->local, "p") == lifetime->pointer);
   return NULL; /* the exit drops the worker's reference */
 }
 
@@ -504,7 +465,6 @@ START_TEST(test_pointer_lifetime)
   };
   size_t order;
 
-  reset_failure();
   for (order = 0; order < N_ELEMENTS(orders); order++) {
     Lifetime lifetime;
     pthread_t producer, worker;
@@ -539,7 +499,7 @@ START_TEST(test_pointer_lifetime)
                     "order %zu step %d: destroyed %d times", order, step,
                     count_of(&lifetime.destroyed));
     }
-    assert_no_failure();
+    tl_test_assert_no_failure();
     sem_destroy(&lifetime.ready);
     sem_destroy(&lifetime.release_producer);
     sem_destroy(&lifetime.release_worker);
@@ -553,7 +513,6 @@ START_TEST(test_handle_values_round_trip)
   Handoff handoff;
   TlValue *h7 = parse("h", "7"), *out = NULL;
 
-  reset_failure();
   memset(&handoff, 0, sizeof handoff);
   handoff.local = tl_local_new();
   handoff.mode = TL_APPLY_REPLACE;
@@ -581,7 +540,7 @@ START_TEST(test_handle_values_round_trip)
 
   /* And across threads, next to a pointer value. */
   tl_test_run_threads(1, worker_thread, &handoff);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_value_unref(handoff.snapshot);
   tl_value_unref(h7);
   tl_local_unref(handoff.local);
@@ -600,7 +559,6 @@ START_TEST(test_printed_snapshot_does_not_apply)
   int destroyed = 0, mode;
   size_t values, dicts;
 
-  reset_failure();
   ck_assert_int_eq(set_take(producer, "a", tl_value_new_int32(1)), TL_OK);
   ck_assert_int_eq(set_take(producer, "p", counted_pointer(&destroyed)), TL_OK);
   ck_assert_int_eq(set_take(producer, "fd", parse(NULL, "handle 9")), TL_OK);
@@ -641,7 +599,7 @@ START_TEST(test_printed_snapshot_does_not_apply)
   ck_assert_int_eq(destroyed, 0);
   tl_thread_clear();
   ck_assert_int_eq(destroyed, 1);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_local_unref(producer);
   tl_local_unref(target);
 }
@@ -658,7 +616,6 @@ START_TEST(test_apply_parsed_text)
                               "'none': <@mi nothing>}");
   int32_t number = 0;
 
-  reset_failure();
   ck_assert_str_eq(tl_value_type(plain), "a{sv}");
   ck_assert_int_eq(set_take(local, "c", tl_value_new_int32(3)), TL_OK);
   ck_assert_int_eq(set_take(local, "a", tl_value_new_int32(0)), TL_OK);
@@ -700,7 +657,7 @@ START_TEST(test_apply_parsed_text)
     tl_value_unref(built);
     tl_value_unref(item);
   }
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_value_unref(plain);
   tl_value_unref(empty);
   tl_value_unref(deep);
@@ -719,7 +676,6 @@ START_TEST(test_apply_wrong_type)
   int destroyed = 0;
   size_t i, dicts;
 
-  reset_failure();
   ck_assert_int_eq(set_take(local, "k", tl_value_new_int32(1)), TL_OK);
   dicts = tl_stats_live_dicts();
   for (i = 0; i < N_ELEMENTS(types); i++) {
@@ -752,7 +708,7 @@ START_TEST(test_apply_wrong_type)
     ck_assert_int_eq(destroyed, 1);
   }
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts); /* untouched never got one */
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_local_unref(local);
   tl_local_unref(untouched);
 }
@@ -766,7 +722,6 @@ START_TEST(test_apply_invalid_arguments)
   TlValue *snapshot = parse(NULL, "{'a': <1>}");
   size_t i;
 
-  reset_failure();
   ck_assert_int_eq(set_take(local, "k", tl_value_new_int32(1)), TL_OK);
   for (i = 0; i < N_ELEMENTS(modes); i++) {
     ck_assert_int_eq(tl_local_apply(local, snapshot, modes[i]), TL_ERR_INVALID_ARGUMENT);
@@ -779,7 +734,7 @@ START_TEST(test_apply_invalid_arguments)
   ck_assert_int_eq(tl_local_apply(NULL, NULL, TL_APPLY_UPDATE), TL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(tl_last_error(), TL_ERR_INVALID_ARGUMENT);
   ck_assert(keys_are(local, before, 1));
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_value_unref(snapshot);
   tl_local_unref(local);
 }
@@ -868,7 +823,7 @@ nested_worker(void *arg)
 {
   Handoff *handoff = arg;
 
-  CHECK(tl_local_apply(handoff->local, handoff->snapshot, TL_APPLY_REPLACE) == TL_OK);
+  TL_CHECK(tl_local_apply(handoff->local, handoff->snapshot, TL_APPLY_REPLACE) == TL_OK);
   return NULL;
 }
 
@@ -880,7 +835,6 @@ START_TEST(test_nested_snapshot_keeps_carried_values)
   const char *found_type;
   void *found_ptr = NULL;
 
-  reset_failure();
   memset(&handoff, 0, sizeof handoff);
   handoff.local = tl_local_new();
   ck_assert_int_eq(set_take(handoff.local, "p", counted_pointer(&handoff.destroyed)), TL_OK);
@@ -896,7 +850,7 @@ START_TEST(test_nested_snapshot_keeps_carried_values)
 
   /* ...and applied on a worker, then read back from the worker's dictionary. */
   tl_test_run_threads(1, nested_worker, &handoff);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_int_eq(tl_local_apply(handoff.local, handoff.snapshot, TL_APPLY_REPLACE), TL_OK);
   received = tl_value_ref(tl_local_peek(handoff.local, "parent"));
   ck_assert_ptr_nonnull(received);
@@ -949,8 +903,8 @@ init_sets_keys(TlLocal *local, void *user_data)
   __atomic_fetch_add(&init->calls, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&init->fail, __ATOMIC_SEQ_CST))
     return 5;
-  CHECK(set_take(local, "init", tl_value_new_int32(1)) == TL_OK);
-  CHECK(set_take(local, "a", tl_value_new_int32(0)) == TL_OK);
+  TL_CHECK(set_take(local, "init", tl_value_new_int32(1)) == TL_OK);
+  TL_CHECK(set_take(local, "a", tl_value_new_int32(0)) == TL_OK);
   return 0;
 }
 
@@ -971,17 +925,17 @@ init_apply_thread(void *arg)
   int32_t number = -1;
 
   /* The initializer runs first, then the snapshot is applied over what it set. */
-  CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_OK);
-  CHECK(__atomic_load_n(&apply->init->calls, __ATOMIC_SEQ_CST) == calls + 1);
+  TL_CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_OK);
+  TL_CHECK(__atomic_load_n(&apply->init->calls, __ATOMIC_SEQ_CST) == calls + 1);
   if (apply->mode == TL_APPLY_UPDATE)
-    CHECK(keys_are(apply->local, updated, N_ELEMENTS(updated)));
+    TL_CHECK(keys_are(apply->local, updated, N_ELEMENTS(updated)));
   else
-    CHECK(keys_are(apply->local, replaced, N_ELEMENTS(replaced)));
-  CHECK(tl_value_get_int32(tl_local_peek(apply->local, "a"), &number) == TL_OK && number == 1);
+    TL_CHECK(keys_are(apply->local, replaced, N_ELEMENTS(replaced)));
+  TL_CHECK(tl_value_get_int32(tl_local_peek(apply->local, "a"), &number) == TL_OK && number == 1);
 
   /* Once per thread. */
-  CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_OK);
-  CHECK(__atomic_load_n(&apply->init->calls, __ATOMIC_SEQ_CST) == calls + 1);
+  TL_CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_OK);
+  TL_CHECK(__atomic_load_n(&apply->init->calls, __ATOMIC_SEQ_CST) == calls + 1);
   return NULL;
 }
 
@@ -994,9 +948,9 @@ init_snapshot_thread(void *arg)
   TlValue *out = NULL;
 
   /* A snapshot in a thread's first access sees what the initializer set. */
-  CHECK(n_children(snapshot) == 2);
-  CHECK(tl_value_lookup(snapshot, "init", &out) == TL_OK);
-  CHECK(keys_are(apply->local, initialized, N_ELEMENTS(initialized)));
+  TL_CHECK(n_children(snapshot) == 2);
+  TL_CHECK(tl_value_lookup(snapshot, "init", &out) == TL_OK);
+  TL_CHECK(keys_are(apply->local, initialized, N_ELEMENTS(initialized)));
   tl_value_unref(out);
   tl_value_unref(snapshot);
   return NULL;
@@ -1011,14 +965,14 @@ init_fails_thread(void *arg)
 
   /* (The header lists only TL_OK and TL_ERR_INVALID_ARGUMENT for tl_local_snapshot(), but it
    * runs the initializer, so it can fail as every first access can.) */
-  CHECK(tl_local_snapshot(apply->local, &snapshot) == TL_ERR_INIT_FAILED);
-  CHECK(snapshot == NULL);
-  CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_ERR_INIT_FAILED);
-  CHECK(tl_last_error() == TL_ERR_INIT_FAILED);
+  TL_CHECK(tl_local_snapshot(apply->local, &snapshot) == TL_ERR_INIT_FAILED);
+  TL_CHECK(snapshot == NULL);
+  TL_CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_ERR_INIT_FAILED);
+  TL_CHECK(tl_last_error() == TL_ERR_INIT_FAILED);
   __atomic_store_n(&apply->init->fail, 0, __ATOMIC_SEQ_CST);
-  CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_OK); /* tries again */
-  CHECK(tl_local_size(apply->local, &size) == TL_OK);
-  CHECK(size == (apply->mode == TL_APPLY_UPDATE ? 3 : 2));
+  TL_CHECK(tl_local_apply(apply->local, apply->snapshot, apply->mode) == TL_OK); /* tries again */
+  TL_CHECK(tl_local_size(apply->local, &size) == TL_OK);
+  TL_CHECK(size == (apply->mode == TL_APPLY_UPDATE ? 3 : 2));
   return NULL;
 }
 
@@ -1027,20 +981,19 @@ START_TEST(test_apply_runs_initializer)
   Init init = {0, 0};
   InitApply apply;
 
-  reset_failure();
   apply.init = &init;
   apply.local = tl_local_new_full(TL_LOCAL_DEFAULT, init_sets_keys, &init, NULL);
   apply.snapshot = parse(NULL, "{'a': <1>, 'b': <'x'>}");
   for (apply.mode = TL_APPLY_UPDATE; apply.mode <= TL_APPLY_REPLACE; apply.mode++) {
     tl_test_run_threads(1, init_apply_thread, &apply);
-    assert_no_failure();
+    tl_test_assert_no_failure();
     __atomic_store_n(&init.fail, 1, __ATOMIC_SEQ_CST);
     tl_test_run_threads(1, init_fails_thread, &apply);
-    assert_no_failure();
+    tl_test_assert_no_failure();
   }
   ck_assert_int_eq(init.calls, 8);
   tl_test_run_threads(1, init_snapshot_thread, &apply);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_int_eq(init.calls, 9);
 
   /* Invalid input is refused before the initializer runs. */
@@ -1108,14 +1061,14 @@ pool_producer(void *arg)
   char text[32];
 
   snprintf(text, sizeof text, "user-%d", index);
-  CHECK(set_take(pool->local, "ctx", tl_value_new_int64(index)) == TL_OK);
-  CHECK(set_take(pool->local, "user", tl_value_new_string(text)) == TL_OK);
+  TL_CHECK(set_take(pool->local, "ctx", tl_value_new_int64(index)) == TL_OK);
+  TL_CHECK(set_take(pool->local, "user", tl_value_new_string(text)) == TL_OK);
   pool->pointers[index] = counted_pointer(&pool->destroyed[index]);
-  CHECK(set_take(pool->local, "p", pool->pointers[index]) == TL_OK);
+  TL_CHECK(set_take(pool->local, "p", pool->pointers[index]) == TL_OK);
   snprintf(text, sizeof text, "handle %d", 100 + index);
-  CHECK(set_take(pool->local, "fd", parse(NULL, text)) == TL_OK);
+  TL_CHECK(set_take(pool->local, "fd", parse(NULL, text)) == TL_OK);
   if (index == 1)
-    CHECK(set_take(pool->local, "extra", tl_value_new_bool(1)) == TL_OK); /* contexts differ */
+    TL_CHECK(set_take(pool->local, "extra", tl_value_new_bool(1)) == TL_OK); /* contexts differ */
   pool->contexts[index] = snapshot_of(pool->local);
   return NULL;
 }
@@ -1132,25 +1085,25 @@ pool_worker(void *arg)
     int64_t ctx = -1;
 
     /* Tasks leave keys behind; replace drops them, as clear-then-update does. */
-    CHECK(set_take(pool->local, "leftover", tl_value_new_int32(task)) == TL_OK);
+    TL_CHECK(set_take(pool->local, "leftover", tl_value_new_int32(task)) == TL_OK);
     switch (task % 3) {
     case 0:
-      CHECK(tl_local_apply(pool->local, context, TL_APPLY_REPLACE) == TL_OK);
+      TL_CHECK(tl_local_apply(pool->local, context, TL_APPLY_REPLACE) == TL_OK);
       break;
     case 1:
-      CHECK(tl_local_clear(pool->local) == TL_OK);
-      CHECK(tl_local_apply(pool->local, context, TL_APPLY_UPDATE) == TL_OK);
+      TL_CHECK(tl_local_clear(pool->local) == TL_OK);
+      TL_CHECK(tl_local_apply(pool->local, context, TL_APPLY_UPDATE) == TL_OK);
       break;
     default:
       tl_thread_clear(); /* a pool resetting its thread between tasks */
-      CHECK(tl_local_apply(pool->local, context, TL_APPLY_UPDATE) == TL_OK);
+      TL_CHECK(tl_local_apply(pool->local, context, TL_APPLY_UPDATE) == TL_OK);
       break;
     }
-    CHECK(dict_matches(pool->local, context));
-    CHECK(tl_value_get_int64(tl_local_peek(pool->local, "ctx"), &ctx) == TL_OK && ctx == index);
-    CHECK(tl_local_peek(pool->local, "p") == pool->pointers[index]);
-    CHECK(tl_local_contains(pool->local, "extra") == (index == 1));
-    CHECK(count_of(&pool->destroyed[index]) == 0);
+    TL_CHECK(dict_matches(pool->local, context));
+    TL_CHECK(tl_value_get_int64(tl_local_peek(pool->local, "ctx"), &ctx) == TL_OK && ctx == index);
+    TL_CHECK(tl_local_peek(pool->local, "p") == pool->pointers[index]);
+    TL_CHECK(tl_local_contains(pool->local, "extra") == (index == 1));
+    TL_CHECK(count_of(&pool->destroyed[index]) == 0);
   }
   return NULL;
 }
@@ -1161,14 +1114,13 @@ START_TEST(test_thread_pool_handoff)
   int i;
   size_t values = tl_stats_live_values();
 
-  reset_failure();
   memset(&pool, 0, sizeof pool);
   pool.local = tl_local_new();
   pool.n_tasks = WORKERS * tl_test_repeat(200);
   tl_test_run_threads(PRODUCERS, pool_producer, &pool);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_test_run_threads(WORKERS, pool_worker, &pool);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   for (i = 0; i < PRODUCERS; i++) {
     ck_assert_int_eq(pool.destroyed[i], 0);
     tl_value_unref(pool.contexts[i]);

@@ -13,42 +13,6 @@
 
 /* ---- helpers ---- */
 
-/* ck_assert() must not fail on a thread other than the runner's (with CK_FORK=no it longjmps), so
- * threads record their first failure here and the test asserts none after joining them. */
-static pthread_mutex_t failure_mutex = PTHREAD_MUTEX_INITIALIZER;
-static char failure[512];
-
-static void
-record_failure(const char *file, int line, const char *what)
-{
-  pthread_mutex_lock(&failure_mutex);
-  if (failure[0] == '\0')
-    snprintf(failure, sizeof failure, "%s:%d: %s", file, line, what);
-  pthread_mutex_unlock(&failure_mutex);
-}
-
-#define CHECK(condition)                                                                           \
-  do {                                                                                             \
-    if (!(condition))                                                                              \
-      record_failure(__FILE__, __LINE__, #condition);                                              \
-  } while (0)
-
-static void
-assert_no_failure(void)
-{
-  pthread_mutex_lock(&failure_mutex);
-  ck_assert_msg(failure[0] == '\0', "%s", failure);
-  pthread_mutex_unlock(&failure_mutex);
-}
-
-static void
-reset_failure(void)
-{
-  pthread_mutex_lock(&failure_mutex);
-  failure[0] = '\0';
-  pthread_mutex_unlock(&failure_mutex);
-}
-
 static int
 set_int32(TlLocal *local, const char *key, int32_t number)
 {
@@ -65,7 +29,7 @@ peek_int32(TlLocal *local, const char *key)
   TlValue *value = tl_local_peek(local, key);
   int32_t number = -1;
 
-  CHECK(value != NULL && tl_value_get_int32(value, &number) == TL_OK);
+  TL_CHECK(value != NULL && tl_value_get_int32(value, &number) == TL_OK);
   return number;
 }
 
@@ -74,7 +38,7 @@ open_checked(const char *name)
 {
   TlLocal *local = tl_local_open(name);
 
-  CHECK(local != NULL);
+  TL_CHECK(local != NULL);
   return local;
 }
 
@@ -99,7 +63,7 @@ START_TEST(test_open_twice_same_local)
 
   ck_assert_int_eq(tl_local_unregister("tl-test.named.same"), TL_OK);
   ck_assert_uint_eq(tl_stats_live_locals(), locals);
-  assert_no_failure();
+  tl_test_assert_no_failure();
 }
 END_TEST
 
@@ -118,7 +82,6 @@ START_TEST(test_open_different_names)
   TlLocal *locals[N_ELEMENTS(names)];
   size_t live = tl_stats_live_locals(), i, j;
 
-  reset_failure();
   for (i = 0; i < N_ELEMENTS(names); i++) {
     locals[i] = open_checked(names[i]);
     ck_assert_ptr_nonnull(locals[i]);
@@ -141,7 +104,7 @@ START_TEST(test_open_different_names)
     ck_assert_int_eq(tl_local_unregister(names[i]), TL_OK);
   }
   ck_assert_uint_eq(tl_stats_live_locals(), live);
-  assert_no_failure();
+  tl_test_assert_no_failure();
 }
 END_TEST
 
@@ -166,9 +129,9 @@ opener_thread(void *arg)
   local = open_checked(openers->name);
   openers->opened[index] = local;
   /* Each thread has its own dictionary in it. */
-  CHECK(tl_local_contains(local, "mine") == 0);
-  CHECK(set_int32(local, "mine", index) == TL_OK);
-  CHECK(peek_int32(local, "mine") == index);
+  TL_CHECK(tl_local_contains(local, "mine") == 0);
+  TL_CHECK(set_int32(local, "mine", index) == TL_OK);
+  TL_CHECK(peek_int32(local, "mine") == index);
   pthread_barrier_wait(&openers->barrier); /* all set before any exits */
   return NULL; /* the handle is released by the runner */
 }
@@ -179,7 +142,6 @@ START_TEST(test_open_race)
   size_t locals = tl_stats_live_locals();
   int round, i;
 
-  reset_failure();
   for (round = 0; round < rounds; round++) {
     Openers openers;
     char name[64];
@@ -193,7 +155,7 @@ START_TEST(test_open_race)
       ck_assert_int_eq(pthread_create(&threads[i], NULL, opener_thread, &openers), 0);
     for (i = 0; i < OPENERS; i++)
       ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-    assert_no_failure();
+    tl_test_assert_no_failure();
     ck_assert_uint_eq(tl_stats_live_locals(), locals + 1);
     for (i = 0; i < OPENERS; i++)
       ck_assert_ptr_eq(openers.opened[i], openers.opened[0]);
@@ -222,8 +184,8 @@ other_thread(void *arg)
   TlLocal *local = open_checked(other->name);
 
   other->contains_runner_key = tl_local_contains(local, "k");
-  CHECK(set_int32(local, "k", 99) == TL_OK);
-  CHECK(peek_int32(local, "k") == 99);
+  TL_CHECK(set_int32(local, "k", 99) == TL_OK);
+  TL_CHECK(peek_int32(local, "k") == 99);
   tl_local_unref(local);
   return NULL;
 }
@@ -235,7 +197,6 @@ START_TEST(test_values_through_handles)
   OtherThread other = {name, 0, -1};
   TlValue *value = tl_value_new_string("v");
 
-  reset_failure();
   ck_assert_int_eq(tl_local_set(first, "k", value), TL_OK);
   ck_assert_ptr_eq(tl_local_peek(second, "k"), value);
   ck_assert_int_eq(set_int32(second, "j", 2), TL_OK);
@@ -245,7 +206,7 @@ START_TEST(test_values_through_handles)
   ck_assert_int_eq(tl_local_set(first, "k", value), TL_OK);
 
   tl_test_run_threads(1, other_thread, &other);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_int_eq(other.contains_runner_key, 0);
   ck_assert_ptr_eq(tl_local_peek(first, "k"), value); /* untouched by the other thread's "k" */
 
@@ -264,7 +225,6 @@ START_TEST(test_unregister_then_open)
   int destroyed = 0;
   TlValue *pointer = tl_value_new_pointer(&destroyed, tl_test_count_destroy);
 
-  reset_failure();
   ck_assert_int_eq(tl_local_set(old, "p", pointer), TL_OK);
   tl_value_unref(pointer);
   ck_assert_int_eq(tl_local_unregister(name), TL_OK);
@@ -293,7 +253,7 @@ START_TEST(test_unregister_then_open)
   ck_assert_uint_eq(tl_stats_live_locals(), locals + 1);
   ck_assert_int_eq(tl_local_unregister(name), TL_OK);
   ck_assert_uint_eq(tl_stats_live_locals(), locals);
-  assert_no_failure();
+  tl_test_assert_no_failure();
 }
 END_TEST
 
@@ -335,13 +295,13 @@ keeper_thread(void *arg)
   TlLocal *local = open_checked(keeper->name);
   TlValue *pointer = tl_value_new_pointer(&keeper->destroyed, tl_test_count_destroy);
 
-  CHECK(tl_local_set(local, "p", pointer) == TL_OK);
+  TL_CHECK(tl_local_set(local, "p", pointer) == TL_OK);
   tl_value_unref(pointer);
   tl_local_unref(local); /* no handle left on this thread */
   sem_post(&keeper->set);
   sem_wait(&keeper->release);
   local = open_checked(keeper->name);
-  CHECK(tl_local_peek(local, "p") == pointer);
+  TL_CHECK(tl_local_peek(local, "p") == pointer);
   tl_local_unref(local);
   return NULL; /* the exit frees this thread's value */
 }
@@ -354,7 +314,6 @@ START_TEST(test_registry_keeps_local)
   TlLocal *local, *again;
   TlValue *value = tl_value_new_int32(5);
 
-  reset_failure();
   memset(&keeper, 0, sizeof keeper);
   keeper.name = "tl-test.named.kept";
   sem_init(&keeper.set, 0, 0);
@@ -376,7 +335,7 @@ START_TEST(test_registry_keeps_local)
 
   sem_post(&keeper.release);
   ck_assert_int_eq(pthread_join(thread, NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_int_eq(keeper.destroyed, 1);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts - 1);
 
@@ -415,12 +374,12 @@ churn_thread(void *arg)
     local = open_checked(name);
     if (local == NULL)
       continue;
-    CHECK(set_int32(local, "i", i) == TL_OK);
+    TL_CHECK(set_int32(local, "i", i) == TL_OK);
     if (i % 4 == index % 4) {
       status = tl_local_unregister(name);
-      CHECK(status == TL_OK || status == TL_ERR_NOT_FOUND);
+      TL_CHECK(status == TL_OK || status == TL_ERR_NOT_FOUND);
     }
-    CHECK(peek_int32(local, "i") == i); /* the handle holds the local, registered or not */
+    TL_CHECK(peek_int32(local, "i") == i); /* the handle holds the local, registered or not */
     tl_local_unref(local);
   }
   return NULL;
@@ -432,10 +391,9 @@ START_TEST(test_open_unregister_race)
   size_t locals = tl_stats_live_locals();
   int i;
 
-  reset_failure();
   churn.rounds = tl_test_repeat(2000);
   tl_test_run_threads(CHURNERS, churn_thread, &churn);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   for (i = 0; i < 3; i++) {
     char name[64];
     int status;
@@ -530,16 +488,16 @@ value_thread(void *arg)
     TlValue *value = tl_value_new_int64(i);
 
     if (i % 16 == 0) {
-      CHECK(tl_local_set(shared->local, "churn", value) == TL_OK); /* frees the previous one */
+      TL_CHECK(tl_local_set(shared->local, "churn", value) == TL_OK); /* frees the previous one */
     }
     tl_value_unref(value);
   }
-  CHECK(tl_local_delete(shared->local, "churn") == TL_OK);
+  TL_CHECK(tl_local_delete(shared->local, "churn") == TL_OK);
   for (i = 0; i < HELD_PER_THREAD; i++) {
     TlValue *value = tl_value_new_int32(i);
 
     snprintf(key, sizeof key, "held-%d", i);
-    CHECK(tl_local_set(shared->local, key, value) == TL_OK);
+    TL_CHECK(tl_local_set(shared->local, key, value) == TL_OK);
     tl_value_unref(value);
   }
   shared->handed[index] = tl_value_new_string("handed to the runner");
@@ -554,7 +512,7 @@ adopt_thread(void *arg)
   ValueThreads *shared = arg;
   int index = __atomic_fetch_add(&shared->next_index, 1, __ATOMIC_SEQ_CST);
 
-  CHECK(tl_local_set(shared->local, "adopted", shared->handed[index]) == TL_OK);
+  TL_CHECK(tl_local_set(shared->local, "adopted", shared->handed[index]) == TL_OK);
   tl_value_unref(shared->handed[index]);
   return NULL;
 }
@@ -566,7 +524,6 @@ START_TEST(test_live_values_across_threads)
   size_t base = tl_stats_live_values();
   int i;
 
-  reset_failure();
   memset(&shared, 0, sizeof shared);
   shared.local = tl_local_new();
   shared.churn = tl_test_repeat(20000);
@@ -578,7 +535,7 @@ START_TEST(test_live_values_across_threads)
   pthread_barrier_wait(&shared.barrier);
   for (i = 0; i < VALUE_THREADS; i++)
     ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_uint_eq(tl_stats_live_values(), base + VALUE_THREADS); /* only the handed ones */
   for (i = 0; i < VALUE_THREADS; i++)
     tl_value_unref(shared.handed[i]); /* made there, freed here */
@@ -591,7 +548,7 @@ START_TEST(test_live_values_across_threads)
   ck_assert_uint_eq(tl_stats_live_values(), base + VALUE_THREADS);
   shared.next_index = 0;
   tl_test_run_threads(VALUE_THREADS, adopt_thread, &shared);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_uint_eq(tl_stats_live_values(), base);
   pthread_barrier_destroy(&shared.barrier);
   tl_local_unref(shared.local);
@@ -653,11 +610,11 @@ parked_stats_thread(void *arg)
 {
   ParkedStats *parked = arg;
 
-  CHECK(set_int32(parked->a, "k", 1) == TL_OK);
-  CHECK(set_int32(parked->b, "k", 1) == TL_OK);
+  TL_CHECK(set_int32(parked->a, "k", 1) == TL_OK);
+  TL_CHECK(set_int32(parked->b, "k", 1) == TL_OK);
   pthread_barrier_wait(&parked->barrier); /* counted with two dictionaries */
   pthread_barrier_wait(&parked->barrier); /* a destroyed meanwhile */
-  CHECK(set_int32(parked->b, "j", 1) == TL_OK);
+  TL_CHECK(set_int32(parked->b, "j", 1) == TL_OK);
   pthread_barrier_wait(&parked->barrier);
   pthread_barrier_wait(&parked->barrier);
   return NULL;
@@ -670,7 +627,6 @@ START_TEST(test_live_counts_with_threads)
   size_t dicts, live_threads, locals;
   int i;
 
-  reset_failure();
   tl_thread_clear();
   dicts = tl_stats_live_dicts();
   live_threads = tl_stats_live_threads();
@@ -695,7 +651,7 @@ START_TEST(test_live_counts_with_threads)
   pthread_barrier_wait(&parked.barrier);
   for (i = 0; i < PARKED_THREADS; i++)
     ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts);
   ck_assert_uint_eq(tl_stats_live_threads(), live_threads);
   tl_local_unref(parked.b);
@@ -723,13 +679,13 @@ id_thread(void *arg)
   int index = __atomic_fetch_add(&ids->next_index, 1, __ATOMIC_SEQ_CST);
   uint64_t id = tl_thread_id();
 
-  CHECK(id != 0);
-  CHECK(tl_thread_id() == id);
-  CHECK(set_int32(ids->local, "k", index) == TL_OK);
+  TL_CHECK(id != 0);
+  TL_CHECK(tl_thread_id() == id);
+  TL_CHECK(set_int32(ids->local, "k", index) == TL_OK);
   tl_thread_clear();
-  CHECK(tl_thread_id() == id); /* stable across a clear */
-  CHECK(set_int32(ids->local, "k", index) == TL_OK);
-  CHECK(tl_thread_id() == id);
+  TL_CHECK(tl_thread_id() == id); /* stable across a clear */
+  TL_CHECK(set_int32(ids->local, "k", index) == TL_OK);
+  TL_CHECK(tl_thread_id() == id);
   ids->ids[index] = id;
   pthread_barrier_wait(&ids->barrier);
   return NULL;
@@ -742,7 +698,6 @@ START_TEST(test_thread_ids)
   size_t n_seen = 0, i, j;
   int generation;
 
-  reset_failure();
   ck_assert_ptr_nonnull(seen);
   ck_assert_uint_ne(main_id, 0);
   ck_assert_uint_eq(tl_thread_id(), main_id);
@@ -759,7 +714,7 @@ START_TEST(test_thread_ids)
     ids.local = tl_local_new();
     pthread_barrier_init(&ids.barrier, NULL, ID_THREADS);
     tl_test_run_threads(ID_THREADS, id_thread, &ids);
-    assert_no_failure();
+    tl_test_assert_no_failure();
     for (i = 0; i < ID_THREADS; i++) {
       for (j = 0; j < n_seen; j++)
         ck_assert_msg(seen[j] != ids.ids[i], "thread id %" PRIu64 " given twice",

@@ -13,48 +13,6 @@
 
 #include "tl-test.h"
 
-/* ---- checks from worker threads ----
- * ck_assert may only fail on the test's own thread (it longjmps), and a failure there while
- * workers wait on a barrier would hang the run. So threads, and the main thread while workers are
- * alive, record failures with CHECK; the test asserts none happened once every thread is joined. */
-
-static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
-static int n_failures;
-static char first_failure[256];
-
-static void
-record_failure(int line, const char *what)
-{
-  pthread_mutex_lock(&failure_lock);
-  if (n_failures++ == 0)
-    snprintf(first_failure, sizeof first_failure, "line %d: %s", line, what);
-  pthread_mutex_unlock(&failure_lock);
-}
-
-#define CHECK(condition) ((condition) ? (void) 0 : record_failure(__LINE__, #condition))
-
-static void
-reset_failures(void)
-{
-  pthread_mutex_lock(&failure_lock);
-  n_failures = 0;
-  first_failure[0] = '\0';
-  pthread_mutex_unlock(&failure_lock);
-}
-
-static void
-assert_no_failures(void)
-{
-  char first[sizeof first_failure];
-  int n;
-
-  pthread_mutex_lock(&failure_lock);
-  n = n_failures;
-  memcpy(first, first_failure, sizeof first);
-  pthread_mutex_unlock(&failure_lock);
-  ck_assert_msg(n == 0, "%d check(s) failed in the threads; the first at %s", n, first);
-}
-
 /* ---- small helpers ---- */
 
 static void
@@ -74,7 +32,7 @@ barrier_wait(pthread_barrier_t *barrier)
 {
   int status = pthread_barrier_wait(barrier);
 
-  CHECK(status == 0 || status == PTHREAD_BARRIER_SERIAL_THREAD);
+  TL_CHECK(status == 0 || status == PTHREAD_BARRIER_SERIAL_THREAD);
 }
 
 static int
@@ -130,7 +88,7 @@ size_of(TlLocal *local)
 {
   size_t size = (size_t) -1;
 
-  CHECK(tl_local_size(local, &size) == TL_OK);
+  TL_CHECK(tl_local_size(local, &size) == TL_OK);
   return size;
 }
 
@@ -142,11 +100,11 @@ check_sees_nothing(TlLocal *local, const char *key)
   char **keys = NULL;
   size_t n_keys = 99;
 
-  CHECK(tl_local_contains(local, key) == 0);
-  CHECK(tl_local_peek(local, key) == NULL && tl_last_error() == TL_ERR_NOT_FOUND);
-  CHECK(tl_local_get(local, key, &out) == TL_ERR_NOT_FOUND && out == NULL);
-  CHECK(size_of(local) == 0);
-  CHECK(tl_local_keys(local, &keys, &n_keys) == TL_OK && n_keys == 0 && keys != NULL &&
+  TL_CHECK(tl_local_contains(local, key) == 0);
+  TL_CHECK(tl_local_peek(local, key) == NULL && tl_last_error() == TL_ERR_NOT_FOUND);
+  TL_CHECK(tl_local_get(local, key, &out) == TL_ERR_NOT_FOUND && out == NULL);
+  TL_CHECK(size_of(local) == 0);
+  TL_CHECK(tl_local_keys(local, &keys, &n_keys) == TL_OK && n_keys == 0 && keys != NULL &&
         keys[0] == NULL);
   tl_strv_free(keys);
 }
@@ -219,21 +177,21 @@ iso_verify(TlLocal *local, int thread, int round, int first_key)
     TlValue *out = NULL;
     int64_t number = -1;
 
-    CHECK(has_int64(local, iso_keys[k], iso_value(thread, k, round)));
-    CHECK(tl_local_get(local, iso_keys[k], &out) == TL_OK);
-    CHECK(out != NULL && tl_value_get_int64(out, &number) == TL_OK &&
+    TL_CHECK(has_int64(local, iso_keys[k], iso_value(thread, k, round)));
+    TL_CHECK(tl_local_get(local, iso_keys[k], &out) == TL_OK);
+    TL_CHECK(out != NULL && tl_value_get_int64(out, &number) == TL_OK &&
           number == iso_value(thread, k, round));
     tl_value_unref(out);
-    CHECK(tl_local_contains(local, iso_keys[k]) == 1);
+    TL_CHECK(tl_local_contains(local, iso_keys[k]) == 1);
   }
-  CHECK(size_of(local) == (size_t) (ISO_KEYS - first_key));
-  CHECK(tl_local_keys(local, &keys, &n_keys) == TL_OK);
-  CHECK(n_keys == (size_t) (ISO_KEYS - first_key));
+  TL_CHECK(size_of(local) == (size_t) (ISO_KEYS - first_key));
+  TL_CHECK(tl_local_keys(local, &keys, &n_keys) == TL_OK);
+  TL_CHECK(n_keys == (size_t) (ISO_KEYS - first_key));
   for (k = first_key; keys != NULL && k < ISO_KEYS; k++)
-    CHECK(keys[k - first_key] != NULL && strcmp(keys[k - first_key], iso_keys[k]) == 0);
+    TL_CHECK(keys[k - first_key] != NULL && strcmp(keys[k - first_key], iso_keys[k]) == 0);
   tl_strv_free(keys);
-  CHECK(tl_local_foreach(local, count_visit, &visits) == TL_OK);
-  CHECK(visits == ISO_KEYS - first_key);
+  TL_CHECK(tl_local_foreach(local, count_visit, &visits) == TL_OK);
+  TL_CHECK(visits == ISO_KEYS - first_key);
 }
 
 static void *
@@ -244,13 +202,13 @@ iso_writer(void *data)
   int k;
 
   for (k = 0; k < ISO_KEYS; k++)
-    CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 0))) == TL_OK);
+    TL_CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 0))) == TL_OK);
   barrier_wait(&arg->shared->written);
   /* Every writer's values exist now: each still sees only its own. */
   iso_verify(local, arg->index, 0, 0);
   for (k = 0; k < ISO_KEYS; k++)
-    CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 1))) == TL_OK);
-  CHECK(tl_local_delete(local, iso_keys[0]) == TL_OK);
+    TL_CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 1))) == TL_OK);
+  TL_CHECK(tl_local_delete(local, iso_keys[0]) == TL_OK);
   iso_verify(local, arg->index, 1, 1);
   barrier_wait(&arg->shared->checked);
   return NULL;
@@ -267,12 +225,12 @@ iso_reader(void *data)
   barrier_wait(&arg->shared->written);
   for (k = 0; k < ISO_KEYS; k++) {
     check_sees_nothing(local, iso_keys[k]);
-    CHECK(tl_local_delete(local, iso_keys[k]) == TL_ERR_NOT_FOUND);
+    TL_CHECK(tl_local_delete(local, iso_keys[k]) == TL_ERR_NOT_FOUND);
   }
-  CHECK(tl_local_foreach(local, count_visit, &visits) == TL_OK && visits == 0);
-  CHECK(tl_local_clear(local) == TL_OK);
-  CHECK(tl_stats_live_dicts() == arg->shared->before.dicts + ISO_WRITERS);
-  CHECK(tl_stats_live_threads() == arg->shared->before.threads + ISO_WRITERS);
+  TL_CHECK(tl_local_foreach(local, count_visit, &visits) == TL_OK && visits == 0);
+  TL_CHECK(tl_local_clear(local) == TL_OK);
+  TL_CHECK(tl_stats_live_dicts() == arg->shared->before.dicts + ISO_WRITERS);
+  TL_CHECK(tl_stats_live_threads() == arg->shared->before.threads + ISO_WRITERS);
   barrier_wait(&arg->shared->checked);
   return NULL;
 }
@@ -301,9 +259,9 @@ START_TEST(test_isolation)
     }
     for (i = 0; i <= ISO_WRITERS; i++)
       join(threads[i]);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     iso_verify(shared.local, 99, 0, 0);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     assert_stats(shared.before);
     pthread_barrier_destroy(&shared.written);
     pthread_barrier_destroy(&shared.checked);
@@ -340,13 +298,13 @@ exit_worker(void *data)
       char key[16];
 
       snprintf(key, sizeof key, "k%d", k);
-      CHECK(set_counted(arg->shared->locals[l], key, counter) == TL_OK);
+      TL_CHECK(set_counted(arg->shared->locals[l], key, counter) == TL_OK);
     }
-    CHECK(set_owned(arg->shared->locals[l], "text", tl_value_new_string("no destroy")) == TL_OK);
+    TL_CHECK(set_owned(arg->shared->locals[l], "text", tl_value_new_string("no destroy")) == TL_OK);
   }
   /* An overwrite releases the old value at once. */
-  CHECK(set_counted(arg->shared->locals[0], "k0", counter) == TL_OK);
-  CHECK(load(counter) == 1);
+  TL_CHECK(set_counted(arg->shared->locals[0], "k0", counter) == TL_OK);
+  TL_CHECK(load(counter) == 1);
   return NULL; /* the rest goes as the thread exits */
 }
 
@@ -373,7 +331,7 @@ START_TEST(test_cleanup_at_thread_exit)
     }
     for (i = 0; i < EXIT_THREADS; i++)
       join(threads[i]);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     /* Joined means exited: every value the threads held is gone, exactly once. */
     for (i = 0; i < EXIT_THREADS; i++)
       ck_assert_int_eq(shared.destroyed[i], EXIT_LOCALS * EXIT_KEYS + 1);
@@ -418,25 +376,25 @@ doom_worker(void *data)
     char key[16];
 
     snprintf(key, sizeof key, "k%d", k);
-    CHECK(set_counted(shared->doomed, key, counter) == TL_OK);
+    TL_CHECK(set_counted(shared->doomed, key, counter) == TL_OK);
   }
-  CHECK(set_owned(shared->other, "who", tl_value_new_int64(arg->index)) == TL_OK);
+  TL_CHECK(set_owned(shared->other, "who", tl_value_new_int64(arg->index)) == TL_OK);
   barrier_wait(&shared->set);
   /* The main thread drops the doomed local here. */
   barrier_wait(&shared->destroyed);
-  CHECK(load(counter) == DOOM_KEYS);
+  TL_CHECK(load(counter) == DOOM_KEYS);
   /* Other locals are unaffected and keep working. */
-  CHECK(has_int64(shared->other, "who", arg->index));
-  CHECK(set_owned(shared->other, "more", tl_value_new_int64(-arg->index)) == TL_OK);
-  CHECK(has_int64(shared->other, "more", -arg->index));
-  CHECK(size_of(shared->other) == 2);
+  TL_CHECK(has_int64(shared->other, "who", arg->index));
+  TL_CHECK(set_owned(shared->other, "more", tl_value_new_int64(-arg->index)) == TL_OK);
+  TL_CHECK(has_int64(shared->other, "more", -arg->index));
+  TL_CHECK(size_of(shared->other) == 2);
   /* A new local (likely given the doomed one's id) starts empty in this thread. */
   fresh = tl_local_new();
   check_sees_nothing(fresh, "k0");
-  CHECK(set_owned(fresh, "k0", tl_value_new_int64(7)) == TL_OK);
-  CHECK(has_int64(fresh, "k0", 7));
+  TL_CHECK(set_owned(fresh, "k0", tl_value_new_int64(7)) == TL_OK);
+  TL_CHECK(has_int64(fresh, "k0", 7));
   tl_local_unref(fresh);
-  CHECK(load(counter) == DOOM_KEYS);
+  TL_CHECK(load(counter) == DOOM_KEYS);
   return NULL;
 }
 
@@ -462,19 +420,19 @@ START_TEST(test_cleanup_at_local_destruction)
       spawn(&threads[i], doom_worker, &args[i]);
     }
     barrier_wait(&shared.set);
-    CHECK(tl_stats_live_dicts() == before.dicts + 2 * DOOM_THREADS);
-    CHECK(tl_stats_live_threads() == before.threads + DOOM_THREADS);
+    TL_CHECK(tl_stats_live_dicts() == before.dicts + 2 * DOOM_THREADS);
+    TL_CHECK(tl_stats_live_threads() == before.threads + DOOM_THREADS);
     tl_local_unref(shared.doomed);
     /* Every thread's values are destroyed by the unref itself, the threads still running. */
     for (i = 0; i < DOOM_THREADS; i++)
-      CHECK(load(&shared.counters[i]) == DOOM_KEYS);
-    CHECK(tl_stats_live_dicts() == before.dicts + DOOM_THREADS);
-    CHECK(tl_stats_live_locals() == before.locals - 1);
-    CHECK(tl_stats_live_threads() == before.threads + DOOM_THREADS);
+      TL_CHECK(load(&shared.counters[i]) == DOOM_KEYS);
+    TL_CHECK(tl_stats_live_dicts() == before.dicts + DOOM_THREADS);
+    TL_CHECK(tl_stats_live_locals() == before.locals - 1);
+    TL_CHECK(tl_stats_live_threads() == before.threads + DOOM_THREADS);
     barrier_wait(&shared.destroyed);
     for (i = 0; i < DOOM_THREADS; i++)
       join(threads[i]);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     before.locals--;
     assert_stats(before);
     pthread_barrier_destroy(&shared.set);
@@ -513,9 +471,9 @@ race_worker(void *data)
     char key[16];
 
     snprintf(key, sizeof key, "k%d", k);
-    CHECK(set_counted(shared->local, key, &shared->counters[arg->index]) == TL_OK);
+    TL_CHECK(set_counted(shared->local, key, &shared->counters[arg->index]) == TL_OK);
   }
-  CHECK(tl_local_set(shared->local, "shared", shared->shared_value) == TL_OK);
+  TL_CHECK(tl_local_set(shared->local, "shared", shared->shared_value) == TL_OK);
   barrier_wait(&shared->set);
   if (shared->own_refs)
     tl_local_unref(shared->local); /* maybe the last reference, maybe not */
@@ -551,7 +509,7 @@ START_TEST(test_exit_races_destruction)
     tl_local_unref(shared.local);
     for (i = 0; i < RACE_THREADS; i++)
       join(threads[i]);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     for (i = 0; i < RACE_THREADS; i++)
       ck_assert_int_eq(shared.counters[i], RACE_KEYS);
     /* Every dictionary let go of the shared value; only this reference is left. */
@@ -580,22 +538,22 @@ reuse_worker(void *data)
   ReuseShared *shared = data;
   int round;
 
-  CHECK(set_owned(shared->stable, "round", tl_value_new_int64(-1)) == TL_OK);
+  TL_CHECK(set_owned(shared->stable, "round", tl_value_new_int64(-1)) == TL_OK);
   for (round = 0; round < shared->rounds; round++) {
     barrier_wait(&shared->created);
     /* A new local, most likely on the id of last round's, in which this thread had a dict. */
     check_sees_nothing(shared->current, "k");
     check_sees_nothing(shared->current, "main");
-    CHECK(set_counted(shared->current, "k", &shared->destroyed_count) == TL_OK);
-    CHECK(set_owned(shared->current, "round", tl_value_new_int64(round)) == TL_OK);
-    CHECK(has_pointer(shared->current, "k", &shared->destroyed_count));
-    CHECK(has_int64(shared->current, "round", round));
-    CHECK(size_of(shared->current) == 2);
-    CHECK(has_int64(shared->stable, "round", round - 1));
-    CHECK(set_owned(shared->stable, "round", tl_value_new_int64(round)) == TL_OK);
+    TL_CHECK(set_counted(shared->current, "k", &shared->destroyed_count) == TL_OK);
+    TL_CHECK(set_owned(shared->current, "round", tl_value_new_int64(round)) == TL_OK);
+    TL_CHECK(has_pointer(shared->current, "k", &shared->destroyed_count));
+    TL_CHECK(has_int64(shared->current, "round", round));
+    TL_CHECK(size_of(shared->current) == 2);
+    TL_CHECK(has_int64(shared->stable, "round", round - 1));
+    TL_CHECK(set_owned(shared->stable, "round", tl_value_new_int64(round)) == TL_OK);
     barrier_wait(&shared->used);
     barrier_wait(&shared->destroyed);
-    CHECK(load(&shared->destroyed_count) == round + 1);
+    TL_CHECK(load(&shared->destroyed_count) == round + 1);
   }
   return NULL;
 }
@@ -623,14 +581,14 @@ START_TEST(test_id_reuse)
     if (round % 3 == 1)
       spare = tl_local_new();
     shared.current = tl_local_new();
-    CHECK(set_owned(shared.current, "main", tl_value_new_int64(round)) == TL_OK);
+    TL_CHECK(set_owned(shared.current, "main", tl_value_new_int64(round)) == TL_OK);
     barrier_wait(&shared.created);
     barrier_wait(&shared.used);
-    CHECK(has_int64(shared.current, "main", round));
-    CHECK(tl_local_contains(shared.current, "k") == 0);
-    CHECK(size_of(shared.current) == 1);
+    TL_CHECK(has_int64(shared.current, "main", round));
+    TL_CHECK(tl_local_contains(shared.current, "k") == 0);
+    TL_CHECK(size_of(shared.current) == 1);
     tl_local_unref(shared.current);
-    CHECK(load(&shared.destroyed_count) == round + 1);
+    TL_CHECK(load(&shared.destroyed_count) == round + 1);
     if (spare != NULL && round % 3 == 2) {
       tl_local_unref(spare);
       spare = NULL;
@@ -639,7 +597,7 @@ START_TEST(test_id_reuse)
   }
   join(thread);
   tl_local_unref(spare);
-  assert_no_failures();
+  tl_test_assert_no_failure();
   assert_stats(before);
   ck_assert(has_int64(shared.stable, "main", 1));
   tl_local_unref(shared.stable);
@@ -671,24 +629,24 @@ pool_single_worker(void *data)
     /* Each task starts from nothing, whatever the previous one left. */
     check_sees_nothing(shared->first, "k0");
     check_sees_nothing(shared->second, "k0");
-    CHECK(tl_stats_live_threads() == shared->before.threads);
-    CHECK(tl_stats_live_dicts() == shared->before.dicts);
+    TL_CHECK(tl_stats_live_threads() == shared->before.threads);
+    TL_CHECK(tl_stats_live_dicts() == shared->before.dicts);
     for (k = 0; k < TASK_KEYS; k++) {
       char key[16];
 
       snprintf(key, sizeof key, "k%d", k);
-      CHECK(set_counted(shared->first, key, &shared->destroyed) == TL_OK);
-      CHECK(set_owned(shared->second, key, tl_value_new_int64(task)) == TL_OK);
+      TL_CHECK(set_counted(shared->first, key, &shared->destroyed) == TL_OK);
+      TL_CHECK(set_owned(shared->second, key, tl_value_new_int64(task)) == TL_OK);
     }
-    CHECK(tl_stats_live_threads() == shared->before.threads + 1);
-    CHECK(tl_stats_live_dicts() == shared->before.dicts + 2);
-    CHECK(load(&shared->destroyed) == task * TASK_KEYS);
+    TL_CHECK(tl_stats_live_threads() == shared->before.threads + 1);
+    TL_CHECK(tl_stats_live_dicts() == shared->before.dicts + 2);
+    TL_CHECK(load(&shared->destroyed) == task * TASK_KEYS);
     tl_thread_clear();
     /* The destroy functions ran in the clear. */
-    CHECK(load(&shared->destroyed) == (task + 1) * TASK_KEYS);
-    CHECK(tl_stats_live_threads() == shared->before.threads);
-    CHECK(tl_stats_live_dicts() == shared->before.dicts);
-    CHECK(tl_local_peek(shared->second, "k0") == NULL);
+    TL_CHECK(load(&shared->destroyed) == (task + 1) * TASK_KEYS);
+    TL_CHECK(tl_stats_live_threads() == shared->before.threads);
+    TL_CHECK(tl_stats_live_dicts() == shared->before.dicts);
+    TL_CHECK(tl_local_peek(shared->second, "k0") == NULL);
   }
   return NULL;
 }
@@ -707,7 +665,7 @@ START_TEST(test_pool_thread_clear)
   shared.before = stats_now();
   spawn(&thread, pool_single_worker, &shared);
   join(thread);
-  assert_no_failures();
+  tl_test_assert_no_failure();
   ck_assert_int_eq(shared.destroyed, shared.n_tasks * TASK_KEYS);
   assert_stats(shared.before);
   /* The worker's clears never touched the main thread's dictionary. */
@@ -745,14 +703,14 @@ pool_worker(void *data)
       char key[16];
 
       snprintf(key, sizeof key, "k%d", k);
-      CHECK(set_counted(k % 2 ? queue->second : queue->first, key, &queue->destroyed[task]) ==
+      TL_CHECK(set_counted(k % 2 ? queue->second : queue->first, key, &queue->destroyed[task]) ==
             TL_OK);
     }
-    CHECK(set_owned(queue->second, "task", tl_value_new_int64(task)) == TL_OK);
-    CHECK(has_int64(queue->second, "task", task));
-    CHECK(load(&queue->destroyed[task]) == 0);
+    TL_CHECK(set_owned(queue->second, "task", tl_value_new_int64(task)) == TL_OK);
+    TL_CHECK(has_int64(queue->second, "task", task));
+    TL_CHECK(load(&queue->destroyed[task]) == 0);
     tl_thread_clear();
-    CHECK(load(&queue->destroyed[task]) == TASK_KEYS);
+    TL_CHECK(load(&queue->destroyed[task]) == TASK_KEYS);
   }
   return NULL;
 }
@@ -772,7 +730,7 @@ START_TEST(test_pool_threads_clear)
     spawn(&threads[i], pool_worker, queue);
   for (i = 0; i < POOL_WORKERS; i++)
     join(threads[i]);
-  assert_no_failures();
+  tl_test_assert_no_failure();
   for (i = 0; i < queue->n_tasks; i++)
     ck_assert_int_eq(queue->destroyed[i], TASK_KEYS);
   assert_stats(before);
@@ -817,7 +775,7 @@ chain_destroy(void *ptr)
   if (link->depth > 0) {
     int next = 1 - link->which;
 
-    CHECK(set_owned(link->locals[next], "chain",
+    TL_CHECK(set_owned(link->locals[next], "chain",
                     chain_new(link->locals[0], link->locals[1], next, link->depth - 1,
                               link->counter)) == TL_OK);
   }
@@ -837,15 +795,15 @@ chain_worker(void *data)
 {
   ChainShared *shared = data;
 
-  CHECK(set_owned(shared->first, "chain",
+  TL_CHECK(set_owned(shared->first, "chain",
                   chain_new(shared->first, shared->second, 0, shared->depth, &shared->destroyed)) ==
         TL_OK);
   if (shared->use_clear) {
     tl_thread_clear();
     /* Recreated state is freed within the clear's rounds. */
-    CHECK(load(&shared->destroyed) == shared->depth + 1);
-    CHECK(tl_stats_live_dicts() == shared->before.dicts);
-    CHECK(tl_stats_live_threads() == shared->before.threads);
+    TL_CHECK(load(&shared->destroyed) == shared->depth + 1);
+    TL_CHECK(tl_stats_live_dicts() == shared->before.dicts);
+    TL_CHECK(tl_stats_live_threads() == shared->before.threads);
   }
   return NULL;
 }
@@ -864,7 +822,7 @@ run_chain(int depth, int use_clear)
   shared.before = stats_now();
   spawn(&thread, chain_worker, &shared);
   join(thread);
-  assert_no_failures();
+  tl_test_assert_no_failure();
   ck_assert_msg(shared.destroyed == depth + 1, "depth %d%s: %d of %d links destroyed", depth,
                 use_clear ? " with tl_thread_clear" : "", shared.destroyed, depth + 1);
   assert_stats(shared.before);
@@ -914,15 +872,15 @@ drop_parked(void *data)
   DropArg *arg = data;
   DropShared *shared = arg->shared;
 
-  CHECK(set_counted(shared->victim, "v", &shared->victim_destroyed[arg->index]) == TL_OK);
-  CHECK(set_owned(shared->survivor, "s", tl_value_new_int64(arg->index)) == TL_OK);
+  TL_CHECK(set_counted(shared->victim, "v", &shared->victim_destroyed[arg->index]) == TL_OK);
+  TL_CHECK(set_owned(shared->survivor, "s", tl_value_new_int64(arg->index)) == TL_OK);
   barrier_wait(&shared->set);
   barrier_wait(&shared->exited);
   /* The victim died while this thread was parked; its value went with it. */
-  CHECK(load(&shared->victim_destroyed[arg->index]) == 1);
-  CHECK(has_int64(shared->survivor, "s", arg->index));
-  CHECK(set_owned(shared->survivor, "t", tl_value_new_int64(-arg->index)) == TL_OK);
-  CHECK(size_of(shared->survivor) == 2);
+  TL_CHECK(load(&shared->victim_destroyed[arg->index]) == 1);
+  TL_CHECK(has_int64(shared->survivor, "s", arg->index));
+  TL_CHECK(set_owned(shared->survivor, "t", tl_value_new_int64(-arg->index)) == TL_OK);
+  TL_CHECK(size_of(shared->survivor) == 2);
   return NULL;
 }
 
@@ -932,10 +890,10 @@ drop_exiting(void *data)
   DropArg *arg = data;
   DropShared *shared = arg->shared;
 
-  CHECK(set_counted(shared->victim, "v", &shared->victim_destroyed[arg->index]) == TL_OK);
+  TL_CHECK(set_counted(shared->victim, "v", &shared->victim_destroyed[arg->index]) == TL_OK);
   barrier_wait(&shared->set);
   /* The main thread has given its reference to the victim to this value. */
-  CHECK(set_owned(shared->holder, "owner", tl_value_new_pointer(shared->victim, unref_local)) ==
+  TL_CHECK(set_owned(shared->holder, "owner", tl_value_new_pointer(shared->victim, unref_local)) ==
         TL_OK);
   return NULL;
 }
@@ -970,12 +928,12 @@ START_TEST(test_exit_destroy_drops_last_ref)
     join(threads[DROP_PARKED]);
     /* The exit ran the value's destroy function, which dropped the victim everywhere. */
     for (i = 0; i < DROP_PARKED + 2; i++)
-      CHECK(load(&shared.victim_destroyed[i]) == 1);
-    CHECK(tl_stats_live_locals() == before.locals - 1);
+      TL_CHECK(load(&shared.victim_destroyed[i]) == 1);
+    TL_CHECK(tl_stats_live_locals() == before.locals - 1);
     barrier_wait(&shared.exited);
     for (i = 0; i < DROP_PARKED; i++)
       join(threads[i]);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     before.locals--;
     assert_stats(before);
     tl_local_unref(shared.holder);
@@ -994,8 +952,8 @@ self_owner_worker(void *data)
   int *destroyed = data;
   TlLocal *local = tl_local_new();
 
-  CHECK(set_counted(local, "counted", destroyed) == TL_OK);
-  CHECK(set_owned(local, "self", tl_value_new_pointer(local, unref_local)) == TL_OK);
+  TL_CHECK(set_counted(local, "counted", destroyed) == TL_OK);
+  TL_CHECK(set_owned(local, "self", tl_value_new_pointer(local, unref_local)) == TL_OK);
   return NULL; /* the thread's reference now lives in the value */
 }
 
@@ -1006,7 +964,7 @@ START_TEST(test_exit_destroy_drops_own_local)
 
   for (round = 0; round < rounds; round++) {
     tl_test_run_threads(4, self_owner_worker, &destroyed);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     ck_assert_int_eq(destroyed, 4 * (round + 1));
     assert_stats(before);
   }
@@ -1070,13 +1028,13 @@ stress_expect(StressArg *arg, TlValue *value, const Expect *expect)
 
   switch (expect->kind) {
   case ABSENT:
-    CHECK(value == NULL);
+    TL_CHECK(value == NULL);
     break;
   case NUMBER:
-    CHECK(value != NULL && tl_value_get_int64(value, &number) == TL_OK && number == expect->number);
+    TL_CHECK(value != NULL && tl_value_get_int64(value, &number) == TL_OK && number == expect->number);
     break;
   case POINTER:
-    CHECK(value != NULL && tl_value_get_pointer(value, &pointer) == TL_OK && pointer == arg);
+    TL_CHECK(value != NULL && tl_value_get_pointer(value, &pointer) == TL_OK && pointer == arg);
     break;
   }
 }
@@ -1092,16 +1050,16 @@ stress_hot(StressArg *arg, int64_t stamp)
   pthread_mutex_lock(&shared->hot_lock);
   hot = tl_local_ref(shared->hot);
   pthread_mutex_unlock(&shared->hot_lock);
-  CHECK(hot != NULL);
+  TL_CHECK(hot != NULL);
   /* Whatever this thread finds there, it is its own. */
   value = tl_local_peek(hot, "n");
-  CHECK(value == NULL ||
+  TL_CHECK(value == NULL ||
         (tl_value_get_int64(value, &number) == TL_OK && number >> 40 == arg->index));
-  CHECK(set_owned(hot, "n", tl_value_new_int64(stamp)) == TL_OK);
-  CHECK(has_int64(hot, "n", stamp));
+  TL_CHECK(set_owned(hot, "n", tl_value_new_int64(stamp)) == TL_OK);
+  TL_CHECK(has_int64(hot, "n", stamp));
   add(&shared->made, 1);
-  CHECK(set_owned(hot, "mine", tl_value_new_pointer(arg, stress_destroy)) == TL_OK);
-  CHECK(has_pointer(hot, "mine", arg));
+  TL_CHECK(set_owned(hot, "mine", tl_value_new_pointer(arg, stress_destroy)) == TL_OK);
+  TL_CHECK(has_pointer(hot, "mine", arg));
   tl_local_unref(hot); /* maybe the last reference */
 }
 
@@ -1128,18 +1086,18 @@ stress_worker(void *data)
     switch ((r >> 8) % 11) {
     case 0:
     case 1:
-      CHECK(set_owned(local, key, tl_value_new_int64(stamp)) == TL_OK);
+      TL_CHECK(set_owned(local, key, tl_value_new_int64(stamp)) == TL_OK);
       e->kind = NUMBER;
       e->number = stamp;
       break;
     case 2:
       add(&shared->made, 1);
-      CHECK(set_owned(local, key, tl_value_new_pointer(arg, stress_destroy)) == TL_OK);
+      TL_CHECK(set_owned(local, key, tl_value_new_pointer(arg, stress_destroy)) == TL_OK);
       e->kind = POINTER;
       break;
     case 3:
       status = tl_local_get(local, key, &out);
-      CHECK(status == (e->kind == ABSENT ? TL_ERR_NOT_FOUND : TL_OK));
+      TL_CHECK(status == (e->kind == ABSENT ? TL_ERR_NOT_FOUND : TL_OK));
       stress_expect(arg, out, e);
       tl_value_unref(out);
       break;
@@ -1148,21 +1106,21 @@ stress_worker(void *data)
       stress_expect(arg, tl_local_peek(local, key), e);
       break;
     case 6:
-      CHECK(tl_local_delete(local, key) == (e->kind == ABSENT ? TL_ERR_NOT_FOUND : TL_OK));
+      TL_CHECK(tl_local_delete(local, key) == (e->kind == ABSENT ? TL_ERR_NOT_FOUND : TL_OK));
       e->kind = ABSENT;
       break;
     case 7:
-      CHECK(tl_local_contains(local, key) == (e->kind != ABSENT));
+      TL_CHECK(tl_local_contains(local, key) == (e->kind != ABSENT));
       for (i = 0; i < STRESS_KEYS; i++)
         present += expect[l][i].kind != ABSENT;
-      CHECK(size_of(local) == present);
+      TL_CHECK(size_of(local) == present);
       break;
     case 8:
       stress_hot(arg, stamp);
       break;
     case 9:
       if (r % 64 == 0) {
-        CHECK(tl_local_clear(local) == TL_OK);
+        TL_CHECK(tl_local_clear(local) == TL_OK);
         for (i = 0; i < STRESS_KEYS; i++)
           expect[l][i].kind = ABSENT;
       }
@@ -1208,13 +1166,13 @@ START_TEST(test_stress)
     TlLocal *temp = tl_local_new(), *old;
     int64_t stamp = ((int64_t) STRESS_WORKERS << 40) | cycles;
 
-    CHECK(set_owned(temp, "n", tl_value_new_int64(stamp)) == TL_OK);
+    TL_CHECK(set_owned(temp, "n", tl_value_new_int64(stamp)) == TL_OK);
     add(&shared.made, 1);
-    CHECK(set_owned(temp, "p", tl_value_new_pointer(&args[STRESS_WORKERS], stress_destroy)) ==
+    TL_CHECK(set_owned(temp, "p", tl_value_new_pointer(&args[STRESS_WORKERS], stress_destroy)) ==
           TL_OK);
-    CHECK(has_int64(temp, "n", stamp));
+    TL_CHECK(has_int64(temp, "n", stamp));
     if (cycles % 2 == 0)
-      CHECK(tl_local_delete(temp, "p") == TL_OK);
+      TL_CHECK(tl_local_delete(temp, "p") == TL_OK);
     if (cycles % 4 == 0) {
       TlLocal *fresh = tl_local_new();
 
@@ -1230,7 +1188,7 @@ START_TEST(test_stress)
   }
   for (i = 0; i < STRESS_WORKERS; i++)
     join(threads[i]);
-  assert_no_failures();
+  tl_test_assert_no_failure();
   ck_assert(has_int64(shared.locals[0], "main", 1));
   tl_local_unref(shared.hot);
   before.locals--;
@@ -1269,14 +1227,14 @@ ref_worker(void *data)
   for (i = 0; i < shared->iterations; i++) {
     TlLocal *ref = tl_local_ref(shared->local);
 
-    CHECK(ref == shared->local);
+    TL_CHECK(ref == shared->local);
     if (i % 128 == 0) {
-      CHECK(set_owned(ref, "i", tl_value_new_int64(i)) == TL_OK);
-      CHECK(has_int64(ref, "i", i));
+      TL_CHECK(set_owned(ref, "i", tl_value_new_int64(i)) == TL_OK);
+      TL_CHECK(has_int64(ref, "i", i));
     }
     tl_local_unref(ref);
   }
-  CHECK(set_counted(shared->local, "counted", &shared->destroyed[index]) == TL_OK);
+  TL_CHECK(set_counted(shared->local, "counted", &shared->destroyed[index]) == TL_OK);
   barrier_wait(&shared->set);
   tl_local_unref(shared->local); /* one of these is the last */
   return NULL;
@@ -1302,7 +1260,7 @@ START_TEST(test_refcount_across_threads)
     tl_local_unref(shared.local); /* the threads' references keep it alive */
     for (i = 0; i < REF_THREADS; i++)
       join(threads[i]);
-    assert_no_failures();
+    tl_test_assert_no_failure();
     /* Freed exactly once: each value destroyed once, the local gone, nothing left over. */
     for (i = 0; i < REF_THREADS; i++)
       ck_assert_int_eq(shared.destroyed[i], 1);
@@ -1341,10 +1299,10 @@ share_worker(void *data)
   ShareShared *shared = arg->shared;
   int i;
 
-  CHECK(tl_local_set(shared->local, "shared", shared->shared_value) == TL_OK);
+  TL_CHECK(tl_local_set(shared->local, "shared", shared->shared_value) == TL_OK);
   if (shared->also_other)
-    CHECK(tl_local_set(shared->other, "shared", shared->shared_value) == TL_OK);
-  CHECK(tl_local_set(shared->local, "tree", shared->tree) == TL_OK);
+    TL_CHECK(tl_local_set(shared->other, "shared", shared->shared_value) == TL_OK);
+  TL_CHECK(tl_local_set(shared->local, "tree", shared->tree) == TL_OK);
   barrier_wait(&shared->set);
   /* Reading one immutable value from many threads at once. */
   for (i = 0; i < shared->reads; i++) {
@@ -1352,14 +1310,14 @@ share_worker(void *data)
     int32_t number = 0;
     char *text;
 
-    CHECK(tree == shared->tree);
-    CHECK(tl_value_get_child(tree, 0, &child) == TL_OK &&
+    TL_CHECK(tree == shared->tree);
+    TL_CHECK(tl_value_get_child(tree, 0, &child) == TL_OK &&
           tl_value_get_int32(child, &number) == TL_OK && number == 42);
     tl_value_unref(child);
     text = tl_value_print(tree, 1);
-    CHECK(text != NULL && strcmp(text, shared->tree_text) == 0);
+    TL_CHECK(text != NULL && strcmp(text, shared->tree_text) == 0);
     tl_free(text);
-    CHECK(tl_value_equal(tree, shared->tree) == 1);
+    TL_CHECK(tl_value_equal(tree, shared->tree) == 1);
   }
   barrier_wait(&shared->read);
   while (sem_wait(&shared->go[arg->index]) != 0)
@@ -1412,22 +1370,22 @@ run_share(int main_holds_last)
     for (i = 0; i < SHARE_THREADS; i++) {
       sem_post(&shared.go[i]);
       join(threads[i]);
-      CHECK(load(&destroyed) == 0);
+      TL_CHECK(load(&destroyed) == 0);
     }
-    CHECK(tl_local_delete(shared.local, "shared") == TL_OK); /* the last holder */
-    CHECK(load(&destroyed) == 1);
+    TL_CHECK(tl_local_delete(shared.local, "shared") == TL_OK); /* the last holder */
+    TL_CHECK(load(&destroyed) == 1);
   } else {
     /* The threads still run: the last holders go with the local. */
-    CHECK(load(&destroyed) == 0);
+    TL_CHECK(load(&destroyed) == 0);
     tl_local_unref(shared.local);
     shared.local = NULL;
-    CHECK(load(&destroyed) == 1);
+    TL_CHECK(load(&destroyed) == 1);
     for (i = 0; i < SHARE_THREADS; i++) {
       sem_post(&shared.go[i]);
       join(threads[i]);
     }
   }
-  assert_no_failures();
+  tl_test_assert_no_failure();
   ck_assert_int_eq(destroyed, 1);
   if (!main_holds_last)
     before.locals--;
@@ -1481,7 +1439,6 @@ threads_suite(void)
   for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
     TCase *tcase = tl_test_case(tests[i].name);
 
-    tcase_add_checked_fixture(tcase, reset_failures, NULL);
     tcase_add_test(tcase, tests[i].test);
     suite_add_tcase(suite, tcase);
   }

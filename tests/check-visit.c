@@ -15,42 +15,6 @@
 
 /* ---- helpers ---- */
 
-/* ck_assert() must not fail on a thread other than the runner's (with CK_FORK=no it longjmps), so
- * threads and visitors record their first failure here and the test asserts none after joining. */
-static pthread_mutex_t failure_mutex = PTHREAD_MUTEX_INITIALIZER;
-static char failure[512];
-
-static void
-record_failure(const char *file, int line, const char *what)
-{
-  pthread_mutex_lock(&failure_mutex);
-  if (failure[0] == '\0')
-    snprintf(failure, sizeof failure, "%s:%d: %s", file, line, what);
-  pthread_mutex_unlock(&failure_mutex);
-}
-
-#define CHECK(condition)                                                                           \
-  do {                                                                                             \
-    if (!(condition))                                                                              \
-      record_failure(__FILE__, __LINE__, #condition);                                              \
-  } while (0)
-
-static void
-assert_no_failure(void)
-{
-  pthread_mutex_lock(&failure_mutex);
-  ck_assert_msg(failure[0] == '\0', "%s", failure);
-  pthread_mutex_unlock(&failure_mutex);
-}
-
-static void
-reset_failure(void)
-{
-  pthread_mutex_lock(&failure_mutex);
-  failure[0] = '\0';
-  pthread_mutex_unlock(&failure_mutex);
-}
-
 static int
 set_int64(TlLocal *local, const char *key, int64_t number)
 {
@@ -66,7 +30,7 @@ value_int64(TlValue *value)
 {
   int64_t number = -1;
 
-  CHECK(tl_value_get_int64(value, &number) == TL_OK);
+  TL_CHECK(tl_value_get_int64(value, &number) == TL_OK);
   return number;
 }
 
@@ -107,7 +71,7 @@ tracked_destroy(void *ptr)
 {
   Tracked *tracked = ptr;
 
-  CHECK(tracked->magic == TRACKED_MAGIC);
+  TL_CHECK(tracked->magic == TRACKED_MAGIC);
   tracked->magic = TRACKED_DEAD;
   __atomic_fetch_add(tracked->destroyed, 1, __ATOMIC_SEQ_CST);
   free(tracked);
@@ -137,7 +101,7 @@ value_tracked(TlValue *value)
 
   if (tl_value_get_pointer(value, &ptr) != TL_OK || ptr == NULL)
     return NULL;
-  CHECK(((Tracked *) ptr)->magic == TRACKED_MAGIC);
+  TL_CHECK(((Tracked *) ptr)->magic == TRACKED_MAGIC);
   return ((Tracked *) ptr)->magic == TRACKED_MAGIC ? ptr : NULL;
 }
 
@@ -172,12 +136,12 @@ record_visit(uint64_t thread_id, const char *key, TlValue *value, void *payload)
   size_t i = recorder->n_visits++;
   int64_t number = -1;
 
-  CHECK(i < MAX_VISITS);
+  TL_CHECK(i < MAX_VISITS);
   if (i >= MAX_VISITS)
     return 1;
-  CHECK(thread_id != 0);
-  CHECK(key != NULL);
-  CHECK(value != NULL);
+  TL_CHECK(thread_id != 0);
+  TL_CHECK(key != NULL);
+  TL_CHECK(value != NULL);
   recorder->visits[i].thread_id = thread_id;
   snprintf(recorder->visits[i].key, sizeof recorder->visits[i].key, "%s", key);
   if (tl_value_get_int64(value, &number) == TL_OK)
@@ -228,8 +192,8 @@ counter_thread(void *arg)
       TlValue *current = tl_local_peek(counters->local, "count");
       int64_t seen = current != NULL ? value_int64(current) : 0;
 
-      CHECK(seen == count);
-      CHECK(set_int64(counters->local, "count", ++count) == TL_OK);
+      TL_CHECK(seen == count);
+      TL_CHECK(set_int64(counters->local, "count", ++count) == TL_OK);
     }
     pthread_barrier_wait(&counters->barrier); /* counted */
     pthread_barrier_wait(&counters->barrier); /* visited */
@@ -248,7 +212,7 @@ sum_visit(uint64_t thread_id, const char *key, TlValue *value, void *payload)
 {
   Sum *sum = payload;
 
-  CHECK(strcmp(key, "count") == 0);
+  TL_CHECK(strcmp(key, "count") == 0);
   sum->sum += value_int64(value);
   if (sum->calls < N_ELEMENTS(sum->ids))
     sum->ids[sum->calls] = thread_id;
@@ -263,7 +227,6 @@ START_TEST(test_sum_counters)
   Sum sum;
   int phase, i, j;
 
-  reset_failure();
   memset(&counters, 0, sizeof counters);
   counters.local = new_visitable();
   counters.increments = tl_test_repeat(2000);
@@ -299,7 +262,7 @@ START_TEST(test_sum_counters)
   }
   for (i = 0; i < COUNTER_THREADS; i++)
     ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
 
   /* Exited threads took their dictionaries with them. */
   memset(&sum, 0, sizeof sum);
@@ -343,20 +306,20 @@ keyed_thread(void *arg)
   __atomic_store_n(&keyed->ids[index], tl_thread_id(), __ATOMIC_RELEASE);
   switch (index) {
   case 3:
-    CHECK(set_int64(keyed->local, "gone", 1) == TL_OK);
-    CHECK(tl_local_delete(keyed->local, "gone") == TL_OK);
+    TL_CHECK(set_int64(keyed->local, "gone", 1) == TL_OK);
+    TL_CHECK(tl_local_delete(keyed->local, "gone") == TL_OK);
     break;
   default:
     for (j = 0; j < 5; j++) {
       snprintf(key, sizeof key, "k%d", (index + j) % 5);
-      CHECK(set_int64(keyed->local, key, 100 * index + j) == TL_OK);
+      TL_CHECK(set_int64(keyed->local, key, 100 * index + j) == TL_OK);
     }
     if (index != 0)
-      CHECK(set_int64(keyed->local, "count", index) == TL_OK);
+      TL_CHECK(set_int64(keyed->local, "count", index) == TL_OK);
     /* Overwriting keeps the key's place; deleting and setting again moves it to the end. */
-    CHECK(set_int64(keyed->local, "k0", -7) == TL_OK);
-    CHECK(tl_local_delete(keyed->local, "k1") == TL_OK);
-    CHECK(set_int64(keyed->local, "k1", 1000 + index) == TL_OK);
+    TL_CHECK(set_int64(keyed->local, "k0", -7) == TL_OK);
+    TL_CHECK(tl_local_delete(keyed->local, "k1") == TL_OK);
+    TL_CHECK(set_int64(keyed->local, "k1", 1000 + index) == TL_OK);
     break;
   }
   pthread_barrier_wait(&keyed->barrier);
@@ -398,18 +361,17 @@ START_TEST(test_visit_every_key)
   size_t n, n_expected, total = 0, k;
   int i;
 
-  reset_failure();
   memset(&keyed, 0, sizeof keyed);
   keyed.local = new_visitable();
   pthread_barrier_init(&keyed.barrier, NULL, KEYED_THREADS + 1);
   for (i = 0; i < KEYED_THREADS; i++)
     ck_assert_int_eq(pthread_create(&threads[i], NULL, keyed_thread, &keyed), 0);
   pthread_barrier_wait(&keyed.barrier);
-  assert_no_failure();
+  tl_test_assert_no_failure();
 
   recorder_init(recorder);
   ck_assert_int_eq(tl_local_visit(keyed.local, NULL, record_visit, recorder), TL_OK);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   for (i = 0; i < KEYED_THREADS; i++) {
     uint64_t id = __atomic_load_n(&keyed.ids[i], __ATOMIC_ACQUIRE);
 
@@ -454,7 +416,7 @@ START_TEST(test_visit_every_key)
   pthread_barrier_wait(&keyed.barrier);
   for (i = 0; i < KEYED_THREADS; i++)
     ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   pthread_barrier_destroy(&keyed.barrier);
   free(recorder);
   tl_local_unref(keyed.local);
@@ -477,7 +439,6 @@ START_TEST(test_visit_runs_no_initializer)
   size_t dicts = tl_stats_live_dicts();
   Recorder recorder;
 
-  reset_failure();
   recorder_init(&recorder);
   ck_assert_int_eq(tl_local_visit(local, NULL, record_visit, &recorder), TL_OK);
   ck_assert_int_eq(tl_local_visit(local, "init", record_visit, &recorder), TL_OK);
@@ -492,7 +453,7 @@ START_TEST(test_visit_runs_no_initializer)
   ck_assert_uint_eq(recorder.n_visits, 1);
   ck_assert_str_eq(recorder.visits[0].key, "init");
   ck_assert_uint_eq(recorder.visits[0].thread_id, tl_thread_id());
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_local_unref(local);
 }
 END_TEST
@@ -506,7 +467,6 @@ START_TEST(test_visit_errors)
   TlLocal *named = tl_local_open("tl-test.visit.named");
   Recorder recorder;
 
-  reset_failure();
   recorder_init(&recorder);
   ck_assert_int_eq(set_int64(plain, "k", 1), TL_OK);
   ck_assert_int_eq(set_int64(visitable, "k", 1), TL_OK);
@@ -534,7 +494,7 @@ START_TEST(test_visit_errors)
   /* And still fine afterwards. */
   ck_assert_int_eq(tl_local_visit(visitable, "k", record_visit, &recorder), TL_OK);
   ck_assert_uint_eq(recorder.n_visits, 1);
-  assert_no_failure();
+  tl_test_assert_no_failure();
 
   tl_local_unref(named);
   ck_assert_int_eq(tl_local_unregister("tl-test.visit.named"), TL_OK);
@@ -554,9 +514,9 @@ three_keys_thread(void *arg)
 {
   Parked *parked = arg;
 
-  CHECK(set_int64(parked->local, "a", 1) == TL_OK);
-  CHECK(set_int64(parked->local, "b", 2) == TL_OK);
-  CHECK(set_int64(parked->local, "c", 3) == TL_OK);
+  TL_CHECK(set_int64(parked->local, "a", 1) == TL_OK);
+  TL_CHECK(set_int64(parked->local, "b", 2) == TL_OK);
+  TL_CHECK(set_int64(parked->local, "c", 3) == TL_OK);
   pthread_barrier_wait(&parked->barrier);
   pthread_barrier_wait(&parked->barrier);
   return NULL;
@@ -571,7 +531,6 @@ START_TEST(test_visit_stops)
   size_t stop;
   int i;
 
-  reset_failure();
   parked.local = new_visitable();
   pthread_barrier_init(&parked.barrier, NULL, N + 1);
   for (i = 0; i < N; i++)
@@ -602,7 +561,7 @@ START_TEST(test_visit_stops)
   pthread_barrier_wait(&parked.barrier);
   for (i = 0; i < N; i++)
     ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   pthread_barrier_destroy(&parked.barrier);
   tl_local_unref(parked.local);
 }
@@ -636,16 +595,16 @@ reentrant_visit(uint64_t thread_id, const char *key, TlValue *value, void *paylo
   reentry->calls++;
   snprintf(copied_key, sizeof copied_key, "%s", key);
   /* Write to another local, to the visited local (this thread's dictionary), and visit both. */
-  CHECK(set_int64(reentry->other, "from-visitor", reentry->calls) == TL_OK);
-  CHECK(set_int64(reentry->local, "visitor-wrote", reentry->calls) == TL_OK);
-  CHECK(tl_local_visit(reentry->other, NULL, count_visit, &inner) == TL_OK);
-  CHECK(inner >= 1);
+  TL_CHECK(set_int64(reentry->other, "from-visitor", reentry->calls) == TL_OK);
+  TL_CHECK(set_int64(reentry->local, "visitor-wrote", reentry->calls) == TL_OK);
+  TL_CHECK(tl_local_visit(reentry->other, NULL, count_visit, &inner) == TL_OK);
+  TL_CHECK(inner >= 1);
   if (reentry->depth++ == 0) {
     Recorder nested;
 
     recorder_init(&nested);
-    CHECK(tl_local_visit(reentry->local, NULL, record_visit, &nested) == TL_OK);
-    CHECK(nested.n_visits >= 1);
+    TL_CHECK(tl_local_visit(reentry->local, NULL, record_visit, &nested) == TL_OK);
+    TL_CHECK(nested.n_visits >= 1);
   }
   reentry->depth--;
 
@@ -654,14 +613,14 @@ reentrant_visit(uint64_t thread_id, const char *key, TlValue *value, void *paylo
   if (strcmp(copied_key, "p") == 0) {
     Tracked *tracked = value_tracked(value);
 
-    CHECK(tracked != NULL);
-    CHECK(tl_local_delete(reentry->local, "p") == TL_OK);
-    CHECK(__atomic_load_n(reentry->destroyed, __ATOMIC_SEQ_CST) == 0);
+    TL_CHECK(tracked != NULL);
+    TL_CHECK(tl_local_delete(reentry->local, "p") == TL_OK);
+    TL_CHECK(__atomic_load_n(reentry->destroyed, __ATOMIC_SEQ_CST) == 0);
     tl_thread_clear();
-    CHECK(value_tracked(value) == tracked);
-    CHECK(__atomic_load_n(reentry->destroyed, __ATOMIC_SEQ_CST) == 0);
+    TL_CHECK(value_tracked(value) == tracked);
+    TL_CHECK(__atomic_load_n(reentry->destroyed, __ATOMIC_SEQ_CST) == 0);
   }
-  CHECK(strcmp(key, copied_key) == 0);
+  TL_CHECK(strcmp(key, copied_key) == 0);
   return 0;
 }
 
@@ -670,7 +629,6 @@ START_TEST(test_visitor_reenters)
   Reentry reentry;
   int destroyed = 0;
 
-  reset_failure();
   memset(&reentry, 0, sizeof reentry);
   reentry.local = new_visitable();
   reentry.other = new_visitable();
@@ -682,7 +640,7 @@ START_TEST(test_visitor_reenters)
   /* The walk is over what the visit copied: keys the visitor adds are not visited, and "z" still
    * is although the visitor cleared the thread before reaching it. */
   ck_assert_int_eq(tl_local_visit(reentry.local, NULL, reentrant_visit, &reentry), TL_OK);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   ck_assert_int_eq(reentry.calls, 3);
   ck_assert_int_eq(destroyed, 1); /* released with the visit's copies */
   ck_assert_int_eq(tl_local_contains(reentry.local, "p"), 0);
@@ -707,8 +665,8 @@ writing_visit(uint64_t thread_id, const char *key, TlValue *value, void *payload
   CrossVisits *cross = payload;
   int inner = 0;
 
-  CHECK(set_int64(cross->local, "visited", (int64_t) thread_id) == TL_OK);
-  CHECK(tl_local_visit(cross->local, "visited", count_visit, &inner) == TL_OK);
+  TL_CHECK(set_int64(cross->local, "visited", (int64_t) thread_id) == TL_OK);
+  TL_CHECK(tl_local_visit(cross->local, "visited", count_visit, &inner) == TL_OK);
   return 0;
 }
 
@@ -718,9 +676,9 @@ cross_visitor_thread(void *arg)
   CrossVisits *cross = arg;
   int i;
 
-  CHECK(set_int64(cross->local, "visited", 0) == TL_OK);
+  TL_CHECK(set_int64(cross->local, "visited", 0) == TL_OK);
   for (i = 0; i < cross->rounds; i++)
-    CHECK(tl_local_visit(cross->local, NULL, writing_visit, cross) == TL_OK);
+    TL_CHECK(tl_local_visit(cross->local, NULL, writing_visit, cross) == TL_OK);
   return NULL;
 }
 
@@ -728,11 +686,10 @@ START_TEST(test_visitors_in_parallel)
 {
   CrossVisits cross;
 
-  reset_failure();
   cross.local = new_visitable();
   cross.rounds = tl_test_repeat(200);
   tl_test_run_threads(4, cross_visitor_thread, &cross);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_local_unref(cross.local);
 }
 END_TEST
@@ -761,13 +718,13 @@ token_thread(Token *token, uint64_t *id, sem_t *ready, sem_t *mine, sem_t *their
   int64_t i = 0;
 
   __atomic_store_n(id, tl_thread_id(), __ATOMIC_RELEASE);
-  CHECK(set_int64(token->local, "n", 0) == TL_OK);
+  TL_CHECK(set_int64(token->local, "n", 0) == TL_OK);
   sem_post(ready);
   for (;;) {
     sem_wait(mine);
     if (load_int(&token->stop))
       return NULL;
-    CHECK(set_int64(token->local, "n", ++i) == TL_OK);
+    TL_CHECK(set_int64(token->local, "n", ++i) == TL_OK);
     sem_post(theirs);
   }
 }
@@ -797,7 +754,7 @@ filler_thread(void *arg)
 
   for (i = 0; i < FILLER_KEYS; i++) {
     snprintf(key, sizeof key, "filler-%d", i);
-    CHECK(set_int64(token->local, key, i) == TL_OK);
+    TL_CHECK(set_int64(token->local, key, i) == TL_OK);
   }
   sem_post(&token->fillers_ready);
   sem_wait(&token->done);
@@ -835,7 +792,6 @@ START_TEST(test_visit_sees_one_instant)
   int i, violations = 0;
   Pair first_bad;
 
-  reset_failure();
   memset(&token, 0, sizeof token);
   memset(&first_bad, 0, sizeof first_bad);
   token.local = new_visitable();
@@ -878,7 +834,7 @@ START_TEST(test_visit_sees_one_instant)
     sem_post(&token.done);
   for (i = 0; i < FILLER_THREADS; i++)
     ck_assert_int_eq(pthread_join(fillers[i], NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   sem_destroy(&token.turn_a);
   sem_destroy(&token.turn_b);
   sem_destroy(&token.b_ready);
@@ -921,9 +877,9 @@ exiting_thread(void *arg)
 
   __atomic_store_n(&exits->ids[index], tl_thread_id(), __ATOMIC_RELEASE);
   for (seq = 1; seq <= EXIT_WRITES; seq++) {
-    CHECK(set_int64(exits->local, "count", index * 1000000 + seq) == TL_OK);
+    TL_CHECK(set_int64(exits->local, "count", index * 1000000 + seq) == TL_OK);
     if (seq % 8 == 1)
-      CHECK(set_tracked(exits->local, "p", index * 1000000 + seq, &exits->destroyed) == TL_OK);
+      TL_CHECK(set_tracked(exits->local, "p", index * 1000000 + seq, &exits->destroyed) == TL_OK);
   }
   __atomic_fetch_add(&exits->finished, 1, __ATOMIC_SEQ_CST);
   return NULL; /* the exit frees this thread's dictionary, maybe mid-visit */
@@ -939,23 +895,23 @@ exits_visit(uint64_t thread_id, const char *key, TlValue *value, void *payload)
     int64_t number = value_int64(value);
     int64_t index = number / 1000000, seq = number % 1000000;
 
-    CHECK(index >= 0 && index <= EXIT_THREADS);
+    TL_CHECK(index >= 0 && index <= EXIT_THREADS);
     if (index < 0 || index > EXIT_THREADS)
       return 0;
-    CHECK(seq >= 1 && seq <= (index == EXIT_THREADS ? 1000000 : EXIT_WRITES));
-    CHECK(thread_id == __atomic_load_n(&exits->ids[index], __ATOMIC_ACQUIRE));
-    CHECK(seq >= exits->last_seen[index]);
+    TL_CHECK(seq >= 1 && seq <= (index == EXIT_THREADS ? 1000000 : EXIT_WRITES));
+    TL_CHECK(thread_id == __atomic_load_n(&exits->ids[index], __ATOMIC_ACQUIRE));
+    TL_CHECK(seq >= exits->last_seen[index]);
     exits->last_seen[index] = seq;
   } else if (strcmp(key, "p") == 0) {
     Tracked *tracked = value_tracked(value);
 
-    CHECK(tracked != NULL);
+    TL_CHECK(tracked != NULL);
     if (tracked != NULL) {
-      CHECK(tracked->number / 1000000 <= EXIT_THREADS);
-      CHECK(__atomic_load_n(&exits->ids[tracked->number / 1000000], __ATOMIC_ACQUIRE) == thread_id);
+      TL_CHECK(tracked->number / 1000000 <= EXIT_THREADS);
+      TL_CHECK(__atomic_load_n(&exits->ids[tracked->number / 1000000], __ATOMIC_ACQUIRE) == thread_id);
     }
   } else {
-    CHECK(!"unexpected key");
+    TL_CHECK(!"unexpected key");
   }
   return 0;
 }
@@ -966,7 +922,6 @@ START_TEST(test_visit_races_thread_exit)
   size_t values = tl_stats_live_values();
   int round, total_tracked = 0;
 
-  reset_failure();
   for (round = 0; round < rounds; round++) {
     Exits exits;
     pthread_t threads[EXIT_THREADS];
@@ -990,7 +945,7 @@ START_TEST(test_visit_races_thread_exit)
     }
     for (i = 0; i < EXIT_THREADS; i++)
       ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-    assert_no_failure();
+    tl_test_assert_no_failure();
 
     /* After the joins only the runner is left. */
     exits.visits_seen = 0;
@@ -1000,7 +955,7 @@ START_TEST(test_visit_races_thread_exit)
     ck_assert_int_eq(__atomic_load_n(&exits.destroyed, __ATOMIC_SEQ_CST),
                      EXIT_THREADS * ((EXIT_WRITES + 7) / 8));
     tl_local_unref(exits.local);
-    assert_no_failure();
+    tl_test_assert_no_failure();
   }
   ck_assert_int_gt(total_tracked, 0);
   ck_assert_uint_eq(tl_stats_live_values(), values);
@@ -1041,22 +996,22 @@ writer_thread(void *arg)
   char key[32];
 
   __atomic_store_n(&writers->ids[index], tl_thread_id(), __ATOMIC_RELEASE);
-  CHECK(set_int64(writers->local, "count", 0) == TL_OK);
+  TL_CHECK(set_int64(writers->local, "count", 0) == TL_OK);
   __atomic_fetch_add(&writers->started, 1, __ATOMIC_SEQ_CST);
   while (!load_int(&writers->stop)) {
-    CHECK(set_int64(writers->local, "count", ++seq) == TL_OK);
+    TL_CHECK(set_int64(writers->local, "count", ++seq) == TL_OK);
     snprintf(key, sizeof key, "churn-%d", (int) (seq % 64));
     if ((seq / 64) % 2 == 0) {
-      CHECK(set_int64(writers->local, key, seq) == TL_OK);
+      TL_CHECK(set_int64(writers->local, key, seq) == TL_OK);
     } else {
       int status = tl_local_delete(writers->local, key);
-      CHECK(status == TL_OK || status == TL_ERR_NOT_FOUND); /* churn-0 is first set at 128 */
+      TL_CHECK(status == TL_OK || status == TL_ERR_NOT_FOUND); /* churn-0 is first set at 128 */
     }
     if (index == 0 && seq % 128 == 0) {
       int64_t own = -1;
 
-      CHECK(tl_local_visit(writers->local, "count", own_visit, &own) == TL_OK);
-      CHECK(own == seq);
+      TL_CHECK(tl_local_visit(writers->local, "count", own_visit, &own) == TL_OK);
+      TL_CHECK(own == seq);
     }
   }
   writers->final[index] = seq;
@@ -1079,21 +1034,21 @@ monotonic_visit(uint64_t thread_id, const char *key, TlValue *value, void *paylo
   int i;
 
   if (strcmp(key, "count") != 0) {
-    CHECK(strncmp(key, "churn-", 6) == 0);
-    CHECK(value_int64(value) >= 0);
+    TL_CHECK(strncmp(key, "churn-", 6) == 0);
+    TL_CHECK(value_int64(value) >= 0);
     return 0;
   }
   for (i = 0; i < WRITERS; i++) {
     if (__atomic_load_n(&monotonic->writers->ids[i], __ATOMIC_ACQUIRE) == thread_id) {
       int64_t number = value_int64(value);
 
-      CHECK(number >= monotonic->last[i]);
+      TL_CHECK(number >= monotonic->last[i]);
       monotonic->now[i] = number;
       monotonic->seen[i]++;
       return 0;
     }
   }
-  CHECK(!"a visit reported a thread that is not a writer");
+  TL_CHECK(!"a visit reported a thread that is not a writer");
   return 0;
 }
 
@@ -1105,7 +1060,6 @@ START_TEST(test_visit_while_owners_write)
   const int rounds = tl_test_repeat(2000);
   int i, round;
 
-  reset_failure();
   memset(&writers, 0, sizeof writers);
   memset(&monotonic, 0, sizeof monotonic);
   monotonic.writers = &writers;
@@ -1139,7 +1093,7 @@ START_TEST(test_visit_while_owners_write)
   pthread_barrier_wait(&writers.parked);
   for (i = 0; i < WRITERS; i++)
     ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   pthread_barrier_destroy(&writers.parked);
   tl_local_unref(writers.local);
 }
@@ -1162,11 +1116,11 @@ applier_thread(void *arg)
   int i = 0;
 
   __atomic_store_n(&applier->id, tl_thread_id(), __ATOMIC_RELEASE);
-  CHECK(tl_local_apply(applier->local, applier->snapshots[0], TL_APPLY_REPLACE) == TL_OK);
+  TL_CHECK(tl_local_apply(applier->local, applier->snapshots[0], TL_APPLY_REPLACE) == TL_OK);
   store_int(&applier->started, 1);
   while (!load_int(&applier->stop)) {
     i++;
-    CHECK(tl_local_apply(applier->local, applier->snapshots[i % 2],
+    TL_CHECK(tl_local_apply(applier->local, applier->snapshots[i % 2],
                          i % 4 < 2 ? TL_APPLY_REPLACE : TL_APPLY_UPDATE) == TL_OK);
   }
   return NULL;
@@ -1184,10 +1138,10 @@ whole_visit(uint64_t thread_id, const char *key, TlValue *value, void *payload)
   Whole *whole = payload;
   int64_t number = value_int64(value);
 
-  CHECK(thread_id == whole->id);
+  TL_CHECK(thread_id == whole->id);
   if (whole->n++ == 0)
     whole->first = number;
-  CHECK(number == whole->first);
+  TL_CHECK(number == whole->first);
   return 0;
 }
 
@@ -1199,7 +1153,6 @@ START_TEST(test_visit_never_sees_half_an_apply)
   const int rounds = tl_test_repeat(2000);
   int i, round;
 
-  reset_failure();
   memset(&applier, 0, sizeof applier);
   applier.local = new_visitable();
   for (i = 0; i < 2; i++) {
@@ -1225,7 +1178,7 @@ START_TEST(test_visit_never_sees_half_an_apply)
   }
   store_int(&applier.stop, 1);
   ck_assert_int_eq(pthread_join(thread, NULL), 0);
-  assert_no_failure();
+  tl_test_assert_no_failure();
   tl_value_unref(applier.snapshots[0]);
   tl_value_unref(applier.snapshots[1]);
   tl_local_unref(applier.local);
@@ -1258,8 +1211,8 @@ owner_thread(void *arg)
 
   while (seq < 4 || !load_int(&teardown->stop)) {
     seq++;
-    CHECK(set_int64(local, "count", seq) == TL_OK);
-    CHECK(set_tracked(local, "p", seq, &teardown->destroyed) == TL_OK);
+    TL_CHECK(set_int64(local, "count", seq) == TL_OK);
+    TL_CHECK(set_tracked(local, "p", seq, &teardown->destroyed) == TL_OK);
     __atomic_fetch_add(&teardown->created, 1, __ATOMIC_SEQ_CST);
     sched_yield(); /* leave the visitor and the dropper some time on small machines */
     if (seq == 4)
@@ -1277,12 +1230,12 @@ teardown_visit(uint64_t thread_id, const char *key, TlValue *value, void *payloa
   if (strcmp(key, "p") == 0) {
     Tracked *tracked = value_tracked(value);
 
-    CHECK(tracked != NULL);
+    TL_CHECK(tracked != NULL);
     sched_yield(); /* let owners overwrite it meanwhile */
-    CHECK(value_tracked(value) == tracked);
+    TL_CHECK(value_tracked(value) == tracked);
   } else {
-    CHECK(strcmp(key, "count") == 0 || strcmp(key, "visitor") == 0);
-    CHECK(value_int64(value) >= 1);
+    TL_CHECK(strcmp(key, "count") == 0 || strcmp(key, "visitor") == 0);
+    TL_CHECK(value_int64(value) >= 1);
   }
   return 0;
 }
@@ -1294,9 +1247,9 @@ visitor_thread(void *arg)
   TlLocal *local = teardown->local;
   int i;
 
-  CHECK(set_int64(local, "visitor", 1) == TL_OK); /* a visitor that is an owner too */
+  TL_CHECK(set_int64(local, "visitor", 1) == TL_OK); /* a visitor that is an owner too */
   for (i = 0; i < 8; i++) {
-    CHECK(tl_local_visit(local, NULL, teardown_visit, teardown) == TL_OK);
+    TL_CHECK(tl_local_visit(local, NULL, teardown_visit, teardown) == TL_OK);
     if (i == 1)
       store_int(&teardown->visits_done, 1);
   }
@@ -1323,7 +1276,6 @@ START_TEST(test_visit_races_local_destruction)
   size_t values = tl_stats_live_values();
   int round;
 
-  reset_failure();
   for (round = 0; round < rounds; round++) {
     Teardown teardown;
     pthread_t owners[OWNERS], visitor, dropper;
@@ -1356,7 +1308,7 @@ START_TEST(test_visit_races_local_destruction)
     for (i = 0; i < OWNERS; i++)
       ck_assert_int_eq(pthread_join(owners[i], NULL), 0);
     sem_destroy(&teardown.owners_park);
-    assert_no_failure();
+    tl_test_assert_no_failure();
   }
   ck_assert_uint_eq(tl_stats_live_values(), values);
 }

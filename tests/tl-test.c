@@ -1,5 +1,7 @@
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tl-test.h"
 
@@ -34,11 +36,48 @@ tl_test_count_destroy(void *ptr)
   __atomic_fetch_add((int *) ptr, 1, __ATOMIC_SEQ_CST);
 }
 
+static pthread_mutex_t failure_mutex = PTHREAD_MUTEX_INITIALIZER;
+static int n_failures;
+static char first_failure[512];
+
+void
+tl_test_record_failure(const char *file, int line, const char *what)
+{
+  pthread_mutex_lock(&failure_mutex);
+  if (n_failures++ == 0)
+    snprintf(first_failure, sizeof first_failure, "%s:%d: %s", file, line, what);
+  pthread_mutex_unlock(&failure_mutex);
+}
+
+void
+tl_test_reset_failures(void)
+{
+  pthread_mutex_lock(&failure_mutex);
+  n_failures = 0;
+  first_failure[0] = '\0';
+  pthread_mutex_unlock(&failure_mutex);
+}
+
+void
+tl_test_assert_no_failure(void)
+{
+  char first[sizeof first_failure];
+  int n;
+
+  pthread_mutex_lock(&failure_mutex);
+  n = n_failures;
+  memcpy(first, first_failure, sizeof first);
+  pthread_mutex_unlock(&failure_mutex);
+  tl_test_reset_failures();
+  ck_assert_msg(n == 0, "%d check(s) failed where Check cannot report; the first at %s", n, first);
+}
+
 static size_t locals_at_setup;
 
 static void
 case_setup(void)
 {
+  tl_test_reset_failures();
   locals_at_setup = tl_stats_live_locals();
 }
 

@@ -28,6 +28,17 @@ void tl_test_run_threads(int n_threads, void *(*fn)(void *), void *arg);
 /* A destroy function for pointer values: atomically increments the int that ptr points to. */
 void tl_test_count_destroy(void *ptr);
 
+/* Failures seen where Check cannot report them: ck_assert may only fail on the test's own thread (with
+ * CK_FORK=no it longjmps), and code that runs deep in the library (initializers, hooks, destroy
+ * functions) or on worker threads must not jump out. Such code records failures with TL_CHECK; the
+ * test calls tl_test_assert_no_failure() once its threads are joined. Each test starts clean. */
+void tl_test_record_failure(const char *file, int line, const char *what);
+#define TL_CHECK(condition)                                                                        \
+  ((condition) ? (void) 0 : tl_test_record_failure(__FILE__, __LINE__, #condition))
+/* Asserts that nothing was recorded (reporting the count and the first), then forgets. */
+void tl_test_assert_no_failure(void);
+void tl_test_reset_failures(void);
+
 /* A TCase whose teardown runs tl_thread_clear(), so the suites' tests (all in one process, since
  * CK_FORK=no) do not see each other's main-thread dictionaries, and checks no local leaked. */
 TCase *tl_test_case(const char *name);
