@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""bench-python: attribute get and set on tlslocal.local against CPython's threading.local (C) and
+the pure-Python _threading_local.local, measured in one run.
+
+Every (operation, implementation) pair is timed in every round, round-robin with the starting pair
+rotated each round, so drift in clock speed or machine load spreads over all of them; each reports
+the median of its rounds. Statements are unrolled ten times per loop iteration so the loop itself
+weighs little. Runs on a freshly created thread, as a worker would.
+
+Operations:
+  get            obj.x, an int the thread set earlier
+  set small int  obj.x = 1 (small ints, bools and None are made once: no value allocation)
+  set int        obj.x = 10**6 + k, ten different ints (a new TlValue each time)
+  set str        obj.s = "request-00k", ten different strings
+  set object     obj.o = an object without a GVariant form (kept on the Python side)
+  get/set sub    the same on a subclass (its class namespace is searched on every access)
+
+  TLSLOCAL_LIBRARY=build/libtlslocal/libtlslocal.so.1 PYTHONPATH=bindings/python \\
+      python3 bench/bench-python.py [--quick] [--rounds N] [--csv PATH]
+
+Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+
+import argparse
+import csv
+import os
+import platform
+import statistics
+import sys
+import threading
+import timeit
+import _threading_local
+
+import tlslocal
+
+IMPLEMENTATIONS = [
+    ("tlslocal", tlslocal.local),
+    ("threading", threading.local),
+    ("_threading_local", _threading_local.local),
+]
+UNROLL = 10
+
+
+def unrolled(template):
+    return "; ".join(template.format(k=k) for k in range(UNROLL))
+
+
+# (label, setup statement, measured statement, on a subclass?)
+OPERATIONS = [
+    ("get", "obj.x = 12345", unrolled("obj.x"), False),
+    ("set small int", "", unrolled("obj.x = 1"), False),
+    ("set int", "", unrolled("obj.x = 100000{k}"), False),
+    ("set str", "", unrolled("obj.s = 'request-00{k}'"), False),
+    ("set object", "things = [Thing() for _ in range(10)]", unrolled("obj.o = things[{k}]"), False),
+    ("get (subclass)", "obj.x = 12345", unrolled("obj.x"), True),
+    ("set int (subclass)", "", unrolled("obj.x = 100000{k}"), True),
+]
+
+
+class Thing:
+    pass
+
+
+def make_timers():
+    timers = {}
+    for label, setup, statement, subclass in OPERATIONS:
+        for name, cls in IMPLEMENTATIONS:
+            if subclass:
+                cls = type("Sub", (cls,), {})
+            namespace = {"obj": cls(), "Thing": Thing}
+            exec(setup, namespace)
+            timers[label, name] = timeit.Timer(statement, globals=namespace)
+    return timers
+
+
+def calibrate(timer, target_seconds):
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)
+        if elapsed >= target_seconds / 4:
+            return max(1, int(number * target_seconds / elapsed))
+        number *= 4
+
+
+def measure(rounds, seconds_per_sample):
+    timers = make_timers()
+    keys = list(timers)
+    numbers = {key: calibrate(timers[key], seconds_per_sample) for key in keys}
+    samples = {key: [] for key in keys}
+    for round_index in range(rounds):
+        start = round_index % len(keys)
+        for key in keys[start:] + keys[:start]:
+            elapsed = timers[key].timeit(numbers[key])
+            samples[key].append(elapsed / (numbers[key] * UNROLL) * 1e9)
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
+    parser.add_argument("--rounds", type=int, help="rounds (default 21, or 5 with --quick)")
+    parser.add_argument("--csv", help="also write the medians to this CSV file")
+    options = parser.parse_args()
+    rounds = options.rounds or (5 if options.quick else 21)
+    seconds = 0.01 if options.quick else 0.05
+
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(measure(rounds, seconds)))
+    worker.start()
+    worker.join()
+
+    print(f"bench-python: Python {platform.python_version()} ({sys.implementation.name}), "
+          f"libtlslocal {tlslocal.version()} at {tlslocal.LIBRARY_PATH}, "
+          f"{os.cpu_count()} CPUs, {rounds} rounds, median ns per operation")
+    header = (f"{'operation':<20}{'tlslocal':>11}{'threading':>11}{'_threading_local':>18}"
+              f"{'tlslocal/_threading_local':>27}{'tlslocal/threading':>20}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for label, _, _, _ in OPERATIONS:
+        ours, c_local, py_local = (result[label, name] for name, _ in IMPLEMENTATIONS)
+        rows.append((label, ours, c_local, py_local, ours / py_local, ours / c_local))
+        print(f"{label:<20}{ours:>11.0f}{c_local:>11.0f}{py_local:>18.0f}"
+              f"{ours / py_local:>27.2f}{ours / c_local:>20.1f}")
+    target = [row for row in rows if row[0] in ("get", "set small int", "set int", "set str")]
+    print("target: tlslocal at most 1/3 of _threading_local's time (ratio <= 0.33): " +
+          ", ".join(f"{row[0]} {row[4]:.2f} {'met' if row[4] <= 1 / 3 else 'MISSED'}"
+                    for row in target))
+    if options.csv:
+        with open(options.csv, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["operation", "tlslocal_ns", "threading_ns", "threading_local_py_ns",
+                             "ratio_vs_threading_local_py", "ratio_vs_threading"])
+            writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

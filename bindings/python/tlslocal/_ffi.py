@@ -1,0 +1,225 @@
+"""The one ctypes prototype table of libtlslocal, the loader, and the shared error check.
+
+Everything that touches ctypes' declarations lives here: each C function of tlslocal.h is declared
+once, in PROTOTYPES, with its restype, argtypes and error check, and bound at import. A symbol the
+library lacks fails the import loudly (as clang's cindex.py does), so a stale library is caught at
+once rather than at the first call.
+
+Marshalling conventions (ctypes):
+  - TlLocal * and TlValue * are c_void_p: Python ints (None for NULL), never dereferenced here.
+  - Keys and strings are bytes (UTF-8); the caller encodes.
+  - Functions returning a status are checked by _check_status: a negative status raises Error,
+    carrying the code, its name and tl_last_error_message() read at once, on the same thread.
+  - Functions returning a pointer are checked by _check_pointer (NULL raises Error with the last
+    error), except tl_local_peek, whose NULL is the ordinary "no such key" answer.
+
+The library is loaded with ctypes.PyDLL: calls keep the GIL. Every libtlslocal call is short and
+never waits for Python (the registry lock is never held while user code runs), and releasing and
+retaking the GIL would add ~20 ns to calls that cost ~130-200 ns through ctypes (measured on the
+hot path: tl_local_peek, tl_local_set). The one consequence: C code that the library runs on our
+behalf (a C-owned local's initializer, a C pointer value's destroy function, an exit hook) runs
+with the GIL held, so it must not block waiting for another Python thread.
+"""
+
+import ctypes
+import os
+import sys
+
+__all__ = ["lib", "Error", "error_for", "LIBRARY_PATH", "PROTOTYPES", "SONAME", "NULL_DESTROY",
+           "DESTROY_FUNC", "INIT_FUNC", "FOREACH_FUNC", "VISIT_FUNC", "EXIT_HOOK"]
+
+SONAME = {"darwin": "libtlslocal.1.dylib", "win32": "libtlslocal-1.dll"}.get(sys.platform,
+                                                                              "libtlslocal.so.1")
+ABI_MAJOR, MIN_MINOR, MIN_MICRO = 1, 0, 0
+
+_LOCAL = ctypes.c_void_p  # TlLocal *
+_VALUE = ctypes.c_void_p  # TlValue *
+_P = ctypes.c_void_p
+_STR = ctypes.c_char_p
+_INT = ctypes.c_int
+_UINT = ctypes.c_uint
+_SIZE = ctypes.c_size_t
+_SIZE_P = ctypes.POINTER(ctypes.c_size_t)
+_VALUE_P = ctypes.POINTER(_VALUE)
+_STRV = ctypes.POINTER(ctypes.c_char_p)
+
+# Callback types (tlslocal.h). Python callables wrapped in these must be kept alive by the caller
+# for as long as C may call them.
+DESTROY_FUNC = ctypes.CFUNCTYPE(None, _P)
+INIT_FUNC = ctypes.CFUNCTYPE(_INT, _LOCAL, _P)
+FOREACH_FUNC = ctypes.CFUNCTYPE(_INT, _STR, _VALUE, _P)
+VISIT_FUNC = ctypes.CFUNCTYPE(_INT, ctypes.c_uint64, _STR, _VALUE, _P)
+EXIT_HOOK = ctypes.CFUNCTYPE(None, _INT, ctypes.c_uint64, _VALUE, _P)
+# A NULL function pointer: callback argtypes do not take None (INIT_FUNC() is NULL too).
+NULL_DESTROY = DESTROY_FUNC()
+
+
+class Error(Exception):
+    """A libtlslocal call failed: code (negative TL_ERR_* value), name ("TL_ERR_NOT_FOUND") and
+    message (the library's tl_last_error_message() for the failed call)."""
+
+    def __init__(self, code, name, message):
+        super().__init__(f"{name} ({code}): {message}")
+        self.code = code
+        self.name = name
+        self.message = message
+
+
+def error_for(status):
+    """The Error for status, with the calling thread's last error message. Call it right after the
+    failed call, on the same thread: the next tl_* call may replace the message."""
+    message = lib.tl_last_error_message().decode("utf-8", "replace")
+    return Error(status, lib.tl_status_name(status).decode("ascii", "replace"), message)
+
+
+def _check_status(result, func, arguments):
+    if result < 0:
+        raise error_for(result)
+    return result
+
+
+def _check_pointer(result, func, arguments):
+    if result is None:
+        raise error_for(lib.tl_last_error())
+    return result
+
+
+# (name, restype, argtypes, errcheck): every function of tlslocal.h, in the header's order.
+PROTOTYPES = (
+    ("tl_version", _STR, (), None),
+    ("tl_version_check", _INT, (_UINT, _UINT, _UINT), None),
+    ("tl_strerror", _STR, (_INT,), None),
+    ("tl_status_name", _STR, (_INT,), None),
+    ("tl_last_error_message", _STR, (), None),
+    ("tl_last_error", _INT, (), None),
+    # locals
+    ("tl_local_new", _LOCAL, (), _check_pointer),
+    ("tl_local_new_full", _LOCAL, (_UINT, INIT_FUNC, _P, DESTROY_FUNC), _check_pointer),
+    # fn is a C function of any signature (TlCallback): a plain address.
+    ("tl_local_new_with_args", _LOCAL, (_UINT, _P, _INT, _VALUE), _check_pointer),
+    ("tl_local_open", _LOCAL, (_STR,), _check_pointer),
+    ("tl_local_unregister", _INT, (_STR,), _check_status),
+    ("tl_local_ref", _LOCAL, (_LOCAL,), _check_pointer),
+    ("tl_local_unref", None, (_LOCAL,), None),
+    ("tl_local_set", _INT, (_LOCAL, _STR, _VALUE), _check_status),
+    ("tl_local_get", _INT, (_LOCAL, _STR, _VALUE_P), _check_status),
+    ("tl_local_peek", _VALUE, (_LOCAL, _STR), None),  # NULL: absent (the hot path's miss)
+    ("tl_local_delete", _INT, (_LOCAL, _STR), _check_status),
+    ("tl_local_contains", _INT, (_LOCAL, _STR), _check_status),
+    ("tl_local_size", _INT, (_LOCAL, _SIZE_P), _check_status),
+    ("tl_local_clear", _INT, (_LOCAL,), _check_status),
+    ("tl_local_keys", _INT, (_LOCAL, ctypes.POINTER(_STRV), _SIZE_P), _check_status),
+    ("tl_local_foreach", _INT, (_LOCAL, FOREACH_FUNC, _P), _check_status),
+    ("tl_local_set_exit_hook", _INT, (_LOCAL, EXIT_HOOK, _P, DESTROY_FUNC), _check_status),
+    ("tl_local_visit", _INT, (_LOCAL, _STR, VISIT_FUNC, _P), _check_status),
+    ("tl_local_snapshot", _INT, (_LOCAL, _VALUE_P), _check_status),
+    ("tl_local_apply", _INT, (_LOCAL, _VALUE, _INT), _check_status),
+    # values
+    ("tl_value_new_bool", _VALUE, (_INT,), _check_pointer),
+    ("tl_value_new_byte", _VALUE, (ctypes.c_uint8,), _check_pointer),
+    ("tl_value_new_int16", _VALUE, (ctypes.c_int16,), _check_pointer),
+    ("tl_value_new_uint16", _VALUE, (ctypes.c_uint16,), _check_pointer),
+    ("tl_value_new_int32", _VALUE, (ctypes.c_int32,), _check_pointer),
+    ("tl_value_new_uint32", _VALUE, (ctypes.c_uint32,), _check_pointer),
+    ("tl_value_new_int64", _VALUE, (ctypes.c_int64,), _check_pointer),
+    ("tl_value_new_uint64", _VALUE, (ctypes.c_uint64,), _check_pointer),
+    ("tl_value_new_double", _VALUE, (ctypes.c_double,), _check_pointer),
+    ("tl_value_new_string", _VALUE, (_STR,), _check_pointer),
+    ("tl_value_new_bytes", _VALUE, (_P, _SIZE), _check_pointer),
+    ("tl_value_new_pointer", _VALUE, (_P, DESTROY_FUNC), _check_pointer),
+    ("tl_value_new_tuple", _VALUE, (_VALUE_P, _SIZE), _check_pointer),
+    ("tl_value_new_array", _VALUE, (_STR, _VALUE_P, _SIZE), _check_pointer),
+    ("tl_value_new_vardict", _VALUE, (_STRV, _VALUE_P, _SIZE), _check_pointer),
+    ("tl_value_parse", _INT, (_STR, _STR, _VALUE_P), _check_status),
+    ("tl_value_print", _P, (_VALUE, _INT), _check_pointer),  # a char * to tl_free()
+    ("tl_value_ref", _VALUE, (_VALUE,), _check_pointer),
+    ("tl_value_unref", None, (_VALUE,), None),
+    ("tl_value_type", _STR, (_VALUE,), None),
+    ("tl_value_equal", _INT, (_VALUE, _VALUE), _check_status),
+    ("tl_value_get_bool", _INT, (_VALUE, ctypes.POINTER(_INT)), _check_status),
+    ("tl_value_get_byte", _INT, (_VALUE, ctypes.POINTER(ctypes.c_uint8)), _check_status),
+    ("tl_value_get_int16", _INT, (_VALUE, ctypes.POINTER(ctypes.c_int16)), _check_status),
+    ("tl_value_get_uint16", _INT, (_VALUE, ctypes.POINTER(ctypes.c_uint16)), _check_status),
+    ("tl_value_get_int32", _INT, (_VALUE, ctypes.POINTER(ctypes.c_int32)), _check_status),
+    ("tl_value_get_uint32", _INT, (_VALUE, ctypes.POINTER(ctypes.c_uint32)), _check_status),
+    ("tl_value_get_int64", _INT, (_VALUE, ctypes.POINTER(ctypes.c_int64)), _check_status),
+    ("tl_value_get_uint64", _INT, (_VALUE, ctypes.POINTER(ctypes.c_uint64)), _check_status),
+    ("tl_value_get_double", _INT, (_VALUE, ctypes.POINTER(ctypes.c_double)), _check_status),
+    ("tl_value_get_string", _INT, (_VALUE, ctypes.POINTER(_STR)), _check_status),
+    ("tl_value_get_bytes", _INT, (_VALUE, ctypes.POINTER(_P), _SIZE_P), _check_status),
+    ("tl_value_get_pointer", _INT, (_VALUE, ctypes.POINTER(_P)), _check_status),
+    ("tl_value_n_children", _INT, (_VALUE, _SIZE_P), _check_status),
+    ("tl_value_get_child", _INT, (_VALUE, _SIZE, _VALUE_P), _check_status),
+    ("tl_value_lookup", _INT, (_VALUE, _STR, _VALUE_P), _check_status),
+    # introspection, threads, memory
+    ("tl_stats_live_locals", _SIZE, (), None),
+    ("tl_stats_live_dicts", _SIZE, (), None),
+    ("tl_stats_live_threads", _SIZE, (), None),
+    ("tl_stats_live_values", _SIZE, (), None),
+    ("tl_thread_id", ctypes.c_uint64, (), None),
+    ("tl_thread_clear", None, (), None),
+    ("tl_free", None, (_P,), None),
+    ("tl_strv_free", None, (_STRV,), None),
+)
+
+
+def _candidates():
+    """Where to look, in order: $TLSLOCAL_LIBRARY; next to the package (a copy inside it, as a wheel
+    would carry, or the libdir `meson install` recorded relative to it); the SONAME, through the
+    dynamic linker's own search (LD_LIBRARY_PATH, ld.so.cache, the default directories)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    yield os.path.join(here, SONAME)
+    try:
+        from . import _install  # written by `meson install`; absent in a source tree
+    except ImportError:
+        pass
+    else:
+        yield os.path.normpath(os.path.join(here, _install.LIBDIR_FROM_PACKAGE, SONAME))
+    yield SONAME
+
+
+def _load():
+    explicit = os.environ.get("TLSLOCAL_LIBRARY")
+    if explicit:
+        try:
+            return ctypes.PyDLL(explicit), explicit
+        except OSError as error:
+            raise ImportError(
+                f"tlslocal: cannot load TLSLOCAL_LIBRARY={explicit!r}: {error}. Point "
+                f"TLSLOCAL_LIBRARY at a built libtlslocal ({SONAME}), or unset it to search the "
+                f"default places.") from None
+    tried = []
+    for candidate in _candidates():
+        if os.sep in candidate and not os.path.exists(candidate):
+            tried.append(f"{candidate} (absent)")
+            continue
+        try:
+            return ctypes.PyDLL(candidate), candidate
+        except OSError as error:
+            tried.append(f"{candidate} ({error})")
+    raise ImportError(
+        "tlslocal: cannot find the libtlslocal C library. Tried: " + "; ".join(tried) + ". "
+        f"Install it (`meson install` puts {SONAME} in the libdir), add its directory to "
+        f"LD_LIBRARY_PATH, or set TLSLOCAL_LIBRARY to the library file's path.")
+
+
+def _bind(handle, where):
+    for name, restype, argtypes, errcheck in PROTOTYPES:
+        try:
+            function = getattr(handle, name)
+        except AttributeError:
+            raise ImportError(f"tlslocal: {where} has no symbol {name}: it is not libtlslocal "
+                              f"{ABI_MAJOR}.x, or it is older than this binding") from None
+        function.restype = restype
+        function.argtypes = argtypes
+        if errcheck is not None:
+            function.errcheck = errcheck
+    return handle
+
+
+lib, LIBRARY_PATH = _load()
+_bind(lib, LIBRARY_PATH)
+if not lib.tl_version_check(ABI_MAJOR, MIN_MINOR, MIN_MICRO):
+    raise ImportError(
+        f"tlslocal: {LIBRARY_PATH} is libtlslocal {lib.tl_version().decode()}; this binding needs "
+        f"{ABI_MAJOR}.x, at least {ABI_MAJOR}.{MIN_MINOR}.{MIN_MICRO}")

@@ -1,0 +1,172 @@
+"""Interpreter exit while threads still hold values, each scenario in a fresh interpreter: it must
+end with the expected status, no crash, no hang and nothing printed on stderr."""
+
+import os
+import textwrap
+import unittest
+
+from support import HELPER_PATH, run_python
+
+PRELUDE = """
+import os, sys, threading, time, tlslocal
+
+class Noisy:
+    '''A Python-only value whose finalizer uses the local again.'''
+    def __init__(self, local):
+        self.local = local
+    def __del__(self):
+        try:
+            self.local.touched = 1
+        except Exception:
+            pass
+"""
+
+
+class ExitTests(unittest.TestCase):
+    def check(self, code, returncode=0, stdout=None, repeat=1, env=None):
+        for _ in range(repeat):
+            result = run_python(PRELUDE + textwrap.dedent(code), env=env)
+            self.assertEqual(result.returncode, returncode, result.stderr)
+            self.assertEqual(result.stderr, "")
+            if stdout is not None:
+                self.assertEqual(result.stdout, stdout)
+
+    def test_daemon_threads_writing_while_main_exits(self):
+        self.check("""
+            data = tlslocal.local()
+            class Sub(tlslocal.local):
+                def __init__(self):
+                    self.items = [1, 2, 3]
+            sub = Sub()
+            started = threading.Barrier(9)
+            def spin(i):
+                started.wait()
+                n = 0
+                while True:
+                    n += 1
+                    data.n = n
+                    data.big = 10 ** 20 + n
+                    data.obj = Noisy(data)
+                    data.text = f"thread {i} {n}"
+                    sub.items.append(n % 5)
+                    if n % 3 == 0:
+                        del data.obj
+            for i in range(8):
+                threading.Thread(target=spin, args=(i,), daemon=True).start()
+            started.wait()
+            time.sleep(0.05)
+            data.main = Noisy(data)
+            print("exiting")
+        """, stdout="exiting\n", repeat=3)
+
+    def test_daemon_threads_blocked_with_values(self):
+        self.check("""
+            data = tlslocal.local()
+            ready = threading.Barrier(5)
+            def hold():
+                data.obj = Noisy(data)
+                data.value = {"k": [1.5, None]}
+                ready.wait()
+                threading.Event().wait()
+            for _ in range(4):
+                threading.Thread(target=hold, daemon=True).start()
+            ready.wait()
+            sys.exit(3)
+        """, returncode=3)
+
+    def test_thread_inside_init_at_exit(self):
+        self.check("""
+            entered = threading.Event()
+            class Slow(tlslocal.local):
+                def __init__(self):
+                    self.obj = Noisy(self)
+                    if threading.current_thread() is not threading.main_thread():
+                        entered.set()
+                        time.sleep(30)
+            slow = Slow()
+            threading.Thread(target=lambda: slow.obj, daemon=True).start()
+            entered.wait()
+        """)
+
+    def test_non_daemon_threads_finish_during_shutdown(self):
+        self.check("""
+            data = tlslocal.local()
+            lock = threading.Lock()
+            def work():
+                for n in range(2000):
+                    data.obj = Noisy(data)
+                    data.n = n
+                with lock:
+                    print("done", data.n, flush=True)
+            for _ in range(3):
+                threading.Thread(target=work).start()
+        """, stdout="done 1999\n" * 3)
+
+    def test_main_thread_values_and_cycles_at_exit(self):
+        self.check("""
+            data = tlslocal.local()
+            data.obj = Noisy(data)
+            data.self = data  # a cycle through the local, left to the final collection
+            named = tlslocal.open("tlslocal-test-exit")
+            named.obj = Noisy(named)
+            named.request_id = "r-1"
+            class Holder:
+                pass
+            holder = Holder()
+            holder.local = tlslocal.local()
+            holder.local.holder = holder
+        """)
+
+    @unittest.skipUnless(HELPER_PATH, "needs the C helper")
+    def test_c_pointer_values_released_by_exiting_threads(self):
+        self.check("""
+            import ctypes
+            lib = ctypes.CDLL(os.environ["TLSLOCAL_TEST_HELPER"])
+            lib.helper_set_pointer.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+            lib.helper_pointers_destroyed.restype = ctypes.c_int
+            data = tlslocal.local()
+            handle = tlslocal.address(data)
+            def worker():
+                lib.helper_set_pointer(handle, b"native", 1)
+                data.obj = Noisy(data)
+            threads = [threading.Thread(target=worker) for _ in range(4)]
+            for t in threads: t.start()
+            for t in threads: t.join()
+            deadline = time.monotonic() + 10
+            while lib.helper_pointers_destroyed() < 4 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            print(lib.helper_pointers_destroyed())
+            def spinner():
+                while True:
+                    lib.helper_set_pointer(handle, b"native", 2)
+            threading.Thread(target=spinner, daemon=True).start()
+            time.sleep(0.02)
+        """, stdout="4\n")
+
+    @unittest.skipUnless(hasattr(os, "fork"), "needs fork()")
+    def test_fork_child_keeps_the_forking_threads_values(self):
+        self.check("""
+            import warnings
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+            data = tlslocal.local()
+            data.x = "parent"
+            data.obj = Noisy(data)
+            ready = threading.Event()
+            def other():
+                data.x = "other thread"
+                ready.set()
+                threading.Event().wait()
+            threading.Thread(target=other, daemon=True).start()
+            ready.wait()
+            pid = os.fork()
+            if pid == 0:
+                ok = data.x == "parent" and isinstance(data.obj, Noisy)
+                data.y = 1
+                os._exit(0 if ok else 1)
+            _, status = os.waitpid(pid, 0)
+            print(os.waitstatus_to_exitcode(status))
+        """, stdout="0\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
