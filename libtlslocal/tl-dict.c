@@ -60,7 +60,7 @@ _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_ol
   if (found >= 0) {
     item = &dict->items[dict->index[found] - 1];
     *out_old = item->value;
-    item->value = tl_value_ref(value);
+    item->value = value;
     return TL_OK;
   }
 
@@ -84,7 +84,7 @@ _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_ol
   item->key = key_copy;
   item->key_len = key->len;
   item->hash = key->hash;
-  item->value = tl_value_ref(value);
+  item->value = value;
   dict->index[position] = ++dict->n_items;
   dict->n_live++;
   return TL_OK;

@@ -113,6 +113,7 @@ entry_create(TlLocal *local)
   thread->slots[local->id] = entry;
   TL_STAT_ADD(_tl_stats_dicts, 1);
   _tl_registry_unlock();
+  TL_THREAD_CHANGED();
   return entry;
 }
 
@@ -160,6 +161,7 @@ entry_create_initialized(TlLocal *local, TlEntry **out)
   _tl_hook_unref(entry->hook);
   entry->hook = NULL;
   _tl_entry_free(entry);
+  TL_THREAD_CHANGED();
   return _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread", result);
 }
 
@@ -360,27 +362,80 @@ check_access(const TlLocal *local, const char *key, TlKey *out_key)
   return TL_OK;
 }
 
-int
-tl_local_set(TlLocal *local, const char *key, TlValue *value)
+/* The one store path. owned: value is a reference the caller hands over (released on failure). */
+static int
+store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
 {
   TlEntry *entry;
   TlValue *old = NULL;
   TlKey k = {NULL, 0, 0};
   int status = check_access(local, key, &k);
 
-  if (G_UNLIKELY(status != TL_OK))
+  if (G_LIKELY(status == TL_OK) && G_UNLIKELY(!_tl_value_is_valid(value)))
+    status = _tl_fail(TL_ERR_INVALID_ARGUMENT, value == NULL ? "value is NULL" : "value is not a valid TlValue");
+  if (G_LIKELY(status == TL_OK))
+    status = entry_for_write(local, &entry);
+  if (G_UNLIKELY(status != TL_OK)) {
+    if (owned && _tl_value_is_valid(value))
+      tl_value_unref(value);
     return status;
-  if (G_UNLIKELY(!_tl_value_is_valid(value)))
-    return _tl_fail(TL_ERR_INVALID_ARGUMENT, value == NULL ? "value is NULL" : "value is not a valid TlValue");
-  status = entry_for_write(local, &entry);
-  if (G_UNLIKELY(status != TL_OK))
-    return status;
+  }
+  if (!owned)
+    tl_value_ref(value);
   write_begin(local, entry);
   status = _tl_dict_insert(&entry->dict, &k, value, &old);
   write_end(local, entry);
+  TL_THREAD_CHANGED();
+  if (G_UNLIKELY(status != TL_OK))
+    tl_value_unref(value);
   /* Last: dropping the old value may run a destroy function that uses this very dictionary. */
   tl_value_unref(old);
   return status;
+}
+
+int
+tl_local_set(TlLocal *local, const char *key, TlValue *value)
+{
+  return store(local, key, value, FALSE);
+}
+
+int
+tl_local_set_take(TlLocal *local, const char *key, TlValue *value)
+{
+  return store(local, key, value, TRUE);
+}
+
+int
+tl_local_set_bool(TlLocal *local, const char *key, int value)
+{
+  return store(local, key, tl_value_new_bool(value), TRUE);
+}
+
+int
+tl_local_set_int64(TlLocal *local, const char *key, int64_t value)
+{
+  return store(local, key, tl_value_new_int64(value), TRUE);
+}
+
+int
+tl_local_set_uint64(TlLocal *local, const char *key, uint64_t value)
+{
+  return store(local, key, tl_value_new_uint64(value), TRUE);
+}
+
+int
+tl_local_set_double(TlLocal *local, const char *key, double value)
+{
+  return store(local, key, tl_value_new_double(value), TRUE);
+}
+
+int
+tl_local_set_string(TlLocal *local, const char *key, const char *value)
+{
+  TlValue *string = tl_value_new_string(value);
+
+  /* Keep tl_value_new_string's own status (NULL string, bad UTF-8) rather than "value is NULL". */
+  return string != NULL ? store(local, key, string, TRUE) : tl_last_error();
 }
 
 TlValue *
@@ -426,6 +481,7 @@ tl_local_delete(TlLocal *local, const char *key)
   write_begin(local, entry);
   status = _tl_dict_remove(&entry->dict, &k, &old);
   write_end(local, entry);
+  TL_THREAD_CHANGED();
   tl_value_unref(old);
   return status;
 }
@@ -474,6 +530,7 @@ tl_local_clear(TlLocal *local)
   write_begin(local, entry);
   _tl_dict_steal(&entry->dict, &items, &n_items);
   write_end(local, entry);
+  TL_THREAD_CHANGED();
   _tl_dict_items_release(items, n_items);
   return TL_OK;
 }
@@ -716,8 +773,11 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
     TlKey k;
     _tl_key_prepare(incoming[i].key, &k); /* GVariant strings are valid UTF-8 */
     status = _tl_dict_insert(&entry->dict, &k, incoming[i].value, &olds[i]);
+    if (status == TL_OK)
+      incoming[i].value = NULL; /* the dictionary has taken the reference */
   }
   write_end(local, entry);
+  TL_THREAD_CHANGED();
 
   /* Only now may destroy functions run. */
   _tl_dict_items_release(replaced_items, n_replaced);

@@ -177,8 +177,9 @@ _tl_dict_lookup(const TlDict *dict, const TlKey *key)
   return position < 0 ? NULL : dict->items[dict->index[position] - 1].value;
 }
 
-/* Stores a new reference to value; *out_old receives the replaced value (a reference the caller must
- * drop after the dict is consistent again, since dropping it may run user code). */
+/* Stores value, taking over one reference the caller owns (on success only); *out_old receives the
+ * replaced value (a reference the caller must drop after the dict is consistent again, since
+ * dropping it may run user code). */
 int _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_old);
 /* Removes key; *out_old receives the removed value's reference. @return TL_OK or TL_ERR_NOT_FOUND. */
 int _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old);
@@ -253,6 +254,11 @@ struct _TlThread {
 /* The calling thread's state, or NULL. Initial-exec TLS: a plain fs-relative load, no
  * __tls_get_addr call, which is what keeps the hot path fast. */
 extern _Thread_local TlThread *_tl_current_thread __attribute__((tls_model("initial-exec")));
+
+/* tl_thread_change_counter(): bumped by every change to the calling thread's dictionaries. A plain
+ * thread-local increment: the owner is its only writer and reader. */
+extern _Thread_local volatile guint64 _tl_thread_changes __attribute__((tls_model("initial-exec")));
+#define TL_THREAD_CHANGED() (_tl_thread_changes++)
 
 /* The registry lock: a pthread mutex (not GMutex) so ThreadSanitizer and helgrind see it. */
 void _tl_registry_lock(void);

@@ -8,6 +8,14 @@
 
 _Thread_local TlThread *_tl_current_thread __attribute__((tls_model("initial-exec")));
 
+_Thread_local volatile guint64 _tl_thread_changes __attribute__((tls_model("initial-exec")));
+
+const volatile uint64_t *
+tl_thread_change_counter(void)
+{
+  return &_tl_thread_changes;
+}
+
 /* Separate from TlThread so it survives tl_thread_clear(). */
 static _Thread_local guint64 current_thread_id __attribute__((tls_model("initial-exec")));
 static guint64 last_thread_id;
@@ -128,6 +136,7 @@ thread_release(TlThread *thread, TlFreeReason reason)
   TlEntry *detached;
 
   _tl_current_thread = NULL; /* a destroy function touching a local starts fresh state */
+  TL_THREAD_CHANGED();
   _tl_registry_lock();
   detached = _tl_thread_detach_all(thread, reason);
   _tl_registry_unlock();

@@ -198,6 +198,20 @@ TL_API void tl_local_unref(TlLocal *local);
  * a NULL or non-UTF-8 key; TL_ERR_NO_MEMORY. */
 TL_API int tl_local_set(TlLocal *local, const char *key, TlValue *value);
 
+/* As tl_local_set(), but steals value: the dictionary takes over the caller's reference, on success
+ * and on failure alike (then the value is released). Saves a ref/unref pair, and a call for
+ * bindings: `tl_local_set_take(local, "n", tl_value_new_int64(5))`. A NULL value (a failed
+ * constructor) is TL_ERR_INVALID_ARGUMENT. */
+TL_API int tl_local_set_take(TlLocal *local, const char *key, TlValue *value);
+
+/* Typed setters: build the value and store it in one call. Same errors as tl_local_set();
+ * tl_local_set_string() also TL_ERR_INVALID_ARGUMENT for NULL and TL_ERR_INVALID_UTF8. */
+TL_API int tl_local_set_bool(TlLocal *local, const char *key, int value);
+TL_API int tl_local_set_int64(TlLocal *local, const char *key, int64_t value);
+TL_API int tl_local_set_uint64(TlLocal *local, const char *key, uint64_t value);
+TL_API int tl_local_set_double(TlLocal *local, const char *key, double value);
+TL_API int tl_local_set_string(TlLocal *local, const char *key, const char *value);
+
 /* Read key from the calling thread's dictionary.
  * @param out receives a new reference on success, NULL on any error.
  * @return TL_OK; TL_ERR_NOT_FOUND if this thread has no such key; TL_ERR_INVALID_ARGUMENT (local or out
@@ -420,6 +434,14 @@ TL_API size_t tl_stats_live_locals(void);   /* locals not yet destroyed */
 TL_API size_t tl_stats_live_dicts(void);    /* per-thread dictionaries, over all locals and threads */
 TL_API size_t tl_stats_live_threads(void);  /* threads that currently hold library state */
 TL_API size_t tl_stats_live_values(void);   /* TlValues not yet freed, in any thread or holder */
+
+/* The calling thread's change counter: a number that grows whenever any dictionary of the calling
+ * thread changes (a set, delete, clear or apply, a dictionary created or freed by this thread), read
+ * with a plain load. (The last unref of a local on another thread frees this thread's dictionary of
+ * it without a change here: a binding that holds a reference to the local never meets that case.) Bindings cache what they read from a local and trust the cache while the
+ * counter stands still, so a read costs no call into the library.
+ * @return pointer valid until the calling thread exits; only the calling thread may read it. */
+TL_API const volatile uint64_t *tl_thread_change_counter(void);
 
 /* @return the calling thread's id as the library sees it (and passes to exit hooks and visitors):
  * nonzero, unique in the process, never reused, stable across tl_thread_clear(). */

@@ -325,6 +325,28 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_KEY, tl_local_set(fx->local, OVERLONG_UTF8, fx->v_int32), 1)                    \
   X(TL_ERR_INVALID_KEY, tl_local_set(fx->local, SURROGATE_UTF8, fx->v_int32), 1)                   \
   X(TL_ERR_INVALID_KEY, tl_local_set(fx->local, BEYOND_UNICODE_UTF8, fx->v_int32), 1)              \
+  /* tl_local_set_take: the value is taken over even on failure (valgrind sees no leak) */         \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_take(NULL, "k", tl_value_new_int32(1)), 1)               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_take(fx->fake, "k", tl_value_new_int32(1)), 1)           \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_take(fx->local, "k", NULL), 1)                           \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_take(fx->local, "k", fx->fake_value), 1)                 \
+  X(TL_ERR_INVALID_KEY, tl_local_set_take(fx->local, NULL, tl_value_new_int32(1)), 1)              \
+  X(TL_ERR_INVALID_KEY, tl_local_set_take(fx->local, BAD_UTF8, tl_value_new_int32(1)), 1)          \
+  X(TL_ERR_INIT_FAILED, tl_local_set_take(fx->failing, "k", tl_value_new_int32(1)), 1)             \
+  /* typed setters */                                                                              \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_bool(NULL, "k", 1), 1)                                   \
+  X(TL_ERR_INVALID_KEY, tl_local_set_bool(fx->local, TRUNCATED_UTF8, 1), 1)                        \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_int64(fx->garbage, "k", 1), 1)                           \
+  X(TL_ERR_INVALID_KEY, tl_local_set_int64(fx->local, NULL, 1), 1)                                 \
+  X(TL_ERR_INIT_FAILED, tl_local_set_int64(fx->failing, "k", 1), 1)                                \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_uint64(fx->value_as_local, "k", 1), 1)                   \
+  X(TL_ERR_INVALID_KEY, tl_local_set_uint64(fx->local, BAD_UTF8, 1), 1)                            \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_double(NULL, "k", 1.0), 1)                               \
+  X(TL_ERR_INVALID_KEY, tl_local_set_double(fx->local, SURROGATE_UTF8, 1.0), 1)                    \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_string(NULL, "k", "v"), 1)                               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_string(fx->local, "k", NULL), 1)                         \
+  X(TL_ERR_INVALID_UTF8, tl_local_set_string(fx->local, "k", BAD_UTF8), 1)                         \
+  X(TL_ERR_INVALID_KEY, tl_local_set_string(fx->local, OVERLONG_UTF8, "v"), 1)                     \
   /* tl_local_get: *out is NULL on every error */                                                  \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_get(NULL, "present", &fx->out), fx->out == NULL)             \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_get(fx->fake, "present", &fx->out), fx->out == NULL)         \

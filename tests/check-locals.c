@@ -1298,6 +1298,130 @@ START_TEST(test_million_locals)
 }
 END_TEST
 
+/* ---- one-call setters and the change counter ---- */
+
+START_TEST(test_set_take_steals_the_reference)
+{
+  TlLocal *local = tl_local_new();
+  int destroyed = 0;
+
+  ck_assert_int_eq(tl_local_set_take(local, "p", tl_value_new_pointer(&destroyed, tl_test_count_destroy)), TL_OK);
+  ck_assert_int_eq(destroyed, 0);
+  ck_assert_int_eq(tl_local_delete(local, "p"), TL_OK);
+  ck_assert_int_eq(destroyed, 1); /* the dictionary held the only reference */
+
+  /* On failure the value is released too, not leaked. */
+  ck_assert_int_eq(tl_local_set_take(local, NULL, tl_value_new_pointer(&destroyed, tl_test_count_destroy)),
+                   TL_ERR_INVALID_KEY);
+  ck_assert_int_eq(destroyed, 2);
+  tl_local_unref(local);
+}
+END_TEST
+
+START_TEST(test_typed_setters)
+{
+  TlLocal *local = tl_local_new();
+  int b = 0;
+  int64_t x = 0;
+  uint64_t t = 0;
+  double d = 0;
+  const char *s = NULL;
+
+  ck_assert_int_eq(tl_local_set_bool(local, "b", 7), TL_OK);
+  ck_assert_int_eq(tl_local_set_int64(local, "x", INT64_MIN), TL_OK);
+  ck_assert_int_eq(tl_local_set_uint64(local, "t", UINT64_MAX), TL_OK);
+  ck_assert_int_eq(tl_local_set_double(local, "d", -2.5), TL_OK);
+  ck_assert_int_eq(tl_local_set_string(local, "s", "h\xc3\xa9llo"), TL_OK);
+  ck_assert_str_eq(tl_value_type(tl_local_peek(local, "b")), "b");
+  ck_assert_str_eq(tl_value_type(tl_local_peek(local, "x")), "x");
+  ck_assert_str_eq(tl_value_type(tl_local_peek(local, "t")), "t");
+  ck_assert_str_eq(tl_value_type(tl_local_peek(local, "d")), "d");
+  ck_assert_str_eq(tl_value_type(tl_local_peek(local, "s")), "s");
+  ck_assert_int_eq(tl_value_get_bool(tl_local_peek(local, "b"), &b), TL_OK);
+  ck_assert_int_eq(tl_value_get_int64(tl_local_peek(local, "x"), &x), TL_OK);
+  ck_assert_int_eq(tl_value_get_uint64(tl_local_peek(local, "t"), &t), TL_OK);
+  ck_assert_int_eq(tl_value_get_double(tl_local_peek(local, "d"), &d), TL_OK);
+  ck_assert_int_eq(tl_value_get_string(tl_local_peek(local, "s"), &s), TL_OK);
+  ck_assert_int_eq(b, 1);
+  ck_assert(x == INT64_MIN);
+  ck_assert(t == UINT64_MAX);
+  ck_assert(d == -2.5);
+  ck_assert_str_eq(s, "h\xc3\xa9llo");
+  /* Overwriting through a typed setter replaces in place, keeping the key's position. */
+  ck_assert_int_eq(tl_local_set_int64(local, "b", 5), TL_OK);
+  ck_assert_str_eq(tl_value_type(tl_local_peek(local, "b")), "x");
+  ck_assert_int_eq(tl_local_set_string(local, "s", NULL), TL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(tl_value_get_string(tl_local_peek(local, "s"), &s), TL_OK); /* unchanged */
+  tl_local_unref(local);
+}
+END_TEST
+
+static void *
+write_in_another_thread(void *arg)
+{
+  tl_local_set_int64(arg, "other", 1);
+  tl_local_delete(arg, "other");
+  tl_thread_clear();
+  return NULL;
+}
+
+START_TEST(test_change_counter)
+{
+  TlLocal *local = tl_local_new(), *other = tl_local_new();
+  const volatile uint64_t *counter = tl_thread_change_counter();
+  TlValue *snapshot = NULL, *got = NULL;
+  char **keys = NULL;
+  size_t size;
+  uint64_t before;
+
+  ck_assert(counter != NULL);
+  ck_assert(counter == tl_thread_change_counter()); /* one per thread, stable */
+
+  /* Every change moves it. */
+  before = *counter;
+  ck_assert_int_eq(tl_local_set_int64(local, "a", 1), TL_OK);
+  ck_assert_uint_gt(*counter, before);
+  before = *counter;
+  ck_assert_int_eq(tl_local_set_int64(local, "a", 2), TL_OK);
+  ck_assert_uint_gt(*counter, before);
+  before = *counter;
+  ck_assert_int_eq(tl_local_delete(local, "a"), TL_OK);
+  ck_assert_uint_gt(*counter, before);
+  ck_assert_int_eq(tl_local_set_int64(local, "a", 3), TL_OK);
+  before = *counter;
+  ck_assert_int_eq(tl_local_snapshot(local, &snapshot), TL_OK);
+  ck_assert_int_eq(tl_local_apply(other, snapshot, TL_APPLY_REPLACE), TL_OK);
+  ck_assert_uint_gt(*counter, before);
+  before = *counter;
+  ck_assert_int_eq(tl_local_clear(other), TL_OK);
+  ck_assert_uint_gt(*counter, before);
+
+  /* Reads do not. */
+  before = *counter;
+  ck_assert_ptr_nonnull(tl_local_peek(local, "a"));
+  ck_assert_int_eq(tl_local_get(local, "a", &got), TL_OK);
+  ck_assert_int_eq(tl_local_contains(local, "a"), 1);
+  ck_assert_int_eq(tl_local_size(local, &size), TL_OK);
+  ck_assert_int_eq(tl_local_keys(local, &keys, NULL), TL_OK);
+  ck_assert_uint_eq(*counter, before);
+
+  /* Another thread's writes move its own counter, not ours. */
+  tl_test_run_threads(2, write_in_another_thread, local);
+  ck_assert_uint_eq(*counter, before);
+
+  /* tl_thread_clear frees this thread's dictionaries: a change. */
+  tl_thread_clear();
+  ck_assert_uint_gt(*counter, before);
+  ck_assert(counter == tl_thread_change_counter()); /* survives the clear */
+
+  tl_strv_free(keys);
+  tl_value_unref(got);
+  tl_value_unref(snapshot);
+  tl_local_unref(local);
+  tl_local_unref(other);
+}
+END_TEST
+
 Suite *
 locals_suite(void)
 {
@@ -1348,6 +1472,12 @@ locals_suite(void)
   tcase_add_test(tcase, test_destroy_unrefs_local);
   tcase_add_test(tcase, test_destroy_creates_local);
   tcase_add_test(tcase, test_destroy_clears_thread);
+  suite_add_tcase(suite, tcase);
+
+  tcase = tl_test_case("one-call setters and change counter");
+  tcase_add_test(tcase, test_set_take_steals_the_reference);
+  tcase_add_test(tcase, test_typed_setters);
+  tcase_add_test(tcase, test_change_counter);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("scale");

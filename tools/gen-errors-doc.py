@@ -83,6 +83,7 @@ no_rows = {
     "tl_local_new": "no arguments",
     "tl_thread_clear": "no arguments",
     "tl_thread_id": "no arguments",
+    "tl_thread_change_counter": "no arguments",
     "tl_version": "no arguments",
     "tl_last_error": "no arguments; read after every row above",
     "tl_last_error_message": "no arguments; read after every row above",
