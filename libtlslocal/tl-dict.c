@@ -35,15 +35,18 @@ resize(TlDict *dict)
       ;
     index[position] = ++n;
   }
-  /* Publish the new arrays before freeing the old: a fork() child that frees this thread's
-   * dictionary then sees a consistent one, at worst leaking the old arrays. */
+  /* A fork() child frees the dictionaries of threads caught mid-write, walking items[0, n_items):
+   * shrink the count first (n never exceeds it: resizing only drops deleted items), publish the new
+   * arrays, and free the old ones last. At worst the child leaks; it never reads freed memory. */
   TlDictItem *old_items = dict->items;
   guint32 *old_index = dict->index;
+  dict->n_items = n;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   dict->items = items;
   dict->index = index;
-  dict->n_items = n;
   dict->items_capacity = capacity;
   dict->index_mask = index_size - 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   g_free(old_items);
   g_free(old_index);
   return TL_OK;
@@ -85,6 +88,7 @@ _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_ol
   item->key_len = key->len;
   item->hash = key->hash;
   item->value = value;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the item is whole before a fork() child may count it */
   dict->index[position] = ++dict->n_items;
   dict->n_live++;
   return TL_OK;
@@ -95,27 +99,35 @@ _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old)
 {
   gssize position = _tl_dict_find_position(dict, key);
   TlDictItem *item;
+  char *key_copy;
 
   *out_old = NULL;
   if (position < 0)
     return _tl_fail(TL_ERR_NOT_FOUND, "no such key in the calling thread's dictionary");
   item = &dict->items[dict->index[position] - 1];
   *out_old = item->value;
-  g_free(item->key);
+  key_copy = item->key;
   item->key = NULL;
   item->value = NULL;
   dict->index[position] = TL_DICT_DELETED;
   dict->n_live--;
+  /* Free only once the dictionary no longer points at it: a fork() child frees the dictionaries of
+   * threads caught mid-write, and must never find a freed key still linked. */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_free(key_copy);
   return TL_OK;
 }
 
 void
 _tl_dict_steal(TlDict *dict, TlDictItem **out_items, guint32 *out_n_items)
 {
+  guint32 *index = dict->index;
+
   *out_items = dict->items;
   *out_n_items = dict->n_items;
-  g_free(dict->index);
   memset(dict, 0, sizeof *dict);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* emptied before freed, for a fork() child */
+  g_free(index);
 }
 
 void

@@ -138,9 +138,15 @@ run_initializer(TlLocal *local)
 static int
 entry_create_initialized(TlLocal *local, TlEntry **out)
 {
-  TlEntry *entry = entry_create(local);
+  TlEntry *entry;
   int result;
 
+  /* The first access of a local in a fork() child: free what the fork left first. Its destroy
+   * functions may have touched this local, so look again. */
+  _tl_fork_release_orphans();
+  if ((*out = current_entry(local)) != NULL)
+    return TL_OK;
+  entry = entry_create(local);
   *out = NULL;
   if (entry == NULL)
     return tl_last_error();
@@ -211,6 +217,7 @@ local_create(guint32 flags, TlInitializer *init)
 {
   TlLocal *local;
 
+  _tl_fork_release_orphans();
   _tl_registry_lock();
   local = local_create_locked(flags, init);
   _tl_registry_unlock();
@@ -799,6 +806,7 @@ tl_local_open(const char *name)
     _tl_fail(TL_ERR_INVALID_KEY, "name is NULL or not valid UTF-8");
     return NULL;
   }
+  _tl_fork_release_orphans();
   _tl_registry_lock();
   if (named_locals == NULL)
     named_locals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

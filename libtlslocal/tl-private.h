@@ -25,6 +25,19 @@ struct _TlValue {
   gint refcount; /* atomic */
   TlValueKind kind;
   guint32 n_handles;
+  /* Basic values' payload, read once at creation: accessors never enter GLib, whose every read of a
+   * GVariant takes the value's bit lock (an atomic read-modify-write on memory shared by all the
+   * threads reading one value, and a lock a fork() child may find held). scalar_type is the type
+   * character for one-character types, 'A' for "ay", 0 otherwise. */
+  char scalar_type;
+  gsize bytes_size;
+  union {
+    gint64 i64;
+    guint64 u64;
+    double d;
+    const char *str;   /* into the serialised data */
+    const void *bytes; /* into the serialised data */
+  } scalar;
   union {
     GVariant *variant; /* owned, never floating */
     struct {
@@ -295,5 +308,9 @@ TlValue *_tl_dict_snapshot(const TlDict *dict);
 
 /* Fork handlers (tl-registry.c), registered once on first use of the registry. */
 void _tl_registry_init_once(void);
+/* In a fork() child: free the other threads' dictionaries that fork_child detached. Called at API
+ * entry points only (never mid-operation: it runs exit hooks and destroy functions). Cheap when
+ * there is nothing to do: two loads. */
+void _tl_fork_release_orphans(void);
 
 #endif /* TL_PRIVATE_H */

@@ -89,6 +89,7 @@ _tl_stats_values_add(int delta)
 size_t
 tl_stats_live_values(void)
 {
+  _tl_fork_release_orphans();
   gssize total = 0;
   int i;
 
@@ -111,15 +112,18 @@ fork_parent(void)
   pthread_mutex_unlock(&registry_mutex);
 }
 
-/* The child has one thread: the forking one. Its lock may have been taken by the forking thread
- * in fork_prepare only (so no other thread was inside a critical section); make a fresh one, then
- * release every other thread's dictionaries, whose threads do not exist here. */
+/* Dictionaries of threads that do not exist in a fork() child, waiting to be freed there. */
+static TlEntry *fork_orphan_entries;
+static TlThread *fork_orphan_threads;
+
+/* The child has one thread: the forking one. Its lock was taken by that thread in fork_prepare (so
+ * no other thread was inside a critical section): make a fresh one, and detach every other thread's
+ * dictionaries. Nothing more inside fork(): releasing them runs destroy functions (user code, which
+ * may want a lock some parent thread held), so the child does that at its first library call. */
 static void
 fork_child(void)
 {
   TlThread *thread, *next;
-  TlEntry *detached = NULL;
-  TlThread *gone = NULL;
 
   pthread_mutex_init(&registry_mutex, NULL);
   pthread_mutex_lock(&registry_mutex);
@@ -129,23 +133,67 @@ fork_child(void)
     next = thread->next;
     if (thread == _tl_current_thread)
       continue;
-    entries = _tl_thread_detach_all(thread, TL_FREED_FORK_CHILD);
+    entries = _tl_thread_detach_all(thread, TL_FREED_THREAD_EXIT);
     for (last = entries; last != NULL && last->thread_next != NULL; last = last->thread_next)
       ;
     if (last != NULL) {
-      last->thread_next = detached;
-      detached = entries;
+      last->thread_next = fork_orphan_entries;
+      fork_orphan_entries = entries;
     }
-    thread->next = gone;
-    gone = thread;
+    thread->next = fork_orphan_threads;
+    fork_orphan_threads = thread;
   }
   pthread_mutex_unlock(&registry_mutex);
+}
 
-  _tl_entries_free(detached);
-  while ((thread = gone) != NULL) {
-    gone = thread->next;
+/* Releases a dictionary of a thread that does not exist in this fork() child, without entering
+ * GLib: GLib does not reset its own locks at fork (the GVariant type cache, GSlice, each value's
+ * bit lock), and any of them may have been held by a parent thread that the child lacks. So pointer
+ * values are released (their destroy functions run, as the thread's exit would have run them) and
+ * GVariant values are abandoned: they are the parent's memory, copied on write, and freeing them
+ * could block the child forever. No exit hook runs: the thread still lives in the parent, and its
+ * hook will run there; running it here too would flush the same counters twice. */
+static void
+orphan_release(TlEntry *entry)
+{
+  TlDictItem *items;
+  guint32 n_items, i;
+
+  _tl_dict_steal(&entry->dict, &items, &n_items);
+  for (i = 0; i < n_items; i++) {
+    if (items[i].key == NULL)
+      continue;
+    g_free(items[i].key);
+    if (items[i].value->kind == TL_VALUE_POINTER)
+      tl_value_unref(items[i].value);
+  }
+  g_free(items);
+  _tl_hook_unref(entry->hook);
+  g_free(entry);
+}
+
+void
+_tl_fork_release_orphans(void)
+{
+  TlEntry *entry;
+  TlThread *thread;
+
+  if (G_LIKELY(__atomic_load_n(&fork_orphan_entries, __ATOMIC_ACQUIRE) == NULL &&
+               __atomic_load_n(&fork_orphan_threads, __ATOMIC_ACQUIRE) == NULL))
+    return;
+  /* The child may have started threads of its own by now: whoever swaps the lists out frees them. */
+  entry = __atomic_exchange_n(&fork_orphan_entries, NULL, __ATOMIC_ACQ_REL);
+  thread = __atomic_exchange_n(&fork_orphan_threads, NULL, __ATOMIC_ACQ_REL);
+  while (entry != NULL) {
+    TlEntry *next = entry->thread_next;
+    orphan_release(entry);
+    entry = next;
+  }
+  while (thread != NULL) {
+    TlThread *next = thread->next;
     g_free(thread->slots);
     g_free(thread);
+    thread = next;
   }
 }
 
@@ -166,17 +214,20 @@ _tl_registry_init_once(void)
 size_t
 tl_stats_live_locals(void)
 {
+  _tl_fork_release_orphans();
   return __atomic_load_n(&_tl_stats_locals, __ATOMIC_RELAXED);
 }
 
 size_t
 tl_stats_live_dicts(void)
 {
+  _tl_fork_release_orphans();
   return __atomic_load_n(&_tl_stats_dicts, __ATOMIC_RELAXED);
 }
 
 size_t
 tl_stats_live_threads(void)
 {
+  _tl_fork_release_orphans();
   return __atomic_load_n(&_tl_stats_threads, __ATOMIC_RELAXED);
 }

@@ -168,5 +168,6 @@ thread_exit_notify(gpointer data)
 void
 tl_thread_clear(void)
 {
+  _tl_fork_release_orphans();
   thread_release_rounds(_tl_current_thread, TL_FREED_THREAD_CLEAR);
 }

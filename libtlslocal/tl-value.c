@@ -5,6 +5,37 @@
 #include "tl-private.h"
 #include "tlslocal-glib.h"
 
+static void
+cache_scalar(TlValue *value)
+{
+  GVariant *variant = value->u.variant;
+  const char *type = g_variant_get_type_string(variant);
+
+  value->scalar_type = type[1] == '\0' ? type[0] : 0;
+  value->bytes_size = 0;
+  value->scalar.u64 = 0;
+  switch (value->scalar_type) {
+  case 'b': value->scalar.i64 = g_variant_get_boolean(variant) ? 1 : 0; break;
+  case 'y': value->scalar.u64 = g_variant_get_byte(variant); break;
+  case 'n': value->scalar.i64 = g_variant_get_int16(variant); break;
+  case 'q': value->scalar.u64 = g_variant_get_uint16(variant); break;
+  case 'i': value->scalar.i64 = g_variant_get_int32(variant); break;
+  case 'u': value->scalar.u64 = g_variant_get_uint32(variant); break;
+  case 'x': value->scalar.i64 = g_variant_get_int64(variant); break;
+  case 't': value->scalar.u64 = g_variant_get_uint64(variant); break;
+  case 'd': value->scalar.d = g_variant_get_double(variant); break;
+  case 's':
+  case 'o':
+  case 'g': value->scalar.str = g_variant_get_string(variant, NULL); break;
+  default:
+    if (strcmp(type, "ay") == 0) {
+      value->scalar_type = 'A';
+      value->scalar.bytes = g_variant_get_fixed_array(variant, &value->bytes_size, 1);
+    }
+    break;
+  }
+}
+
 TlValue *
 _tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles)
 {
@@ -18,6 +49,7 @@ _tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles)
    * until first read, and GLib serialises it then under a lock of its own that ThreadSanitizer
    * cannot see. A value is immutable and meant to be read by many threads, so pay once, here. */
   g_variant_get_data(value->u.variant);
+  cache_scalar(value);
   value->handles = handles;
   value->n_handles = n_handles;
   _tl_stats_values_add(1);
@@ -95,53 +127,42 @@ tl_value_unref(TlValue *value)
 
 /* ---- scalars ---- */
 
-/* Checks shared by every typed accessor; on success *variant is value's variant of type. */
+/* Checks shared by every typed accessor: value holds a basic value of type character type_char. */
 static int
-checked_variant(const TlValue *value, const void *out, const GVariantType *type, GVariant **variant)
+checked_scalar(const TlValue *value, const void *out, char type_char)
 {
   if (!_tl_value_is_valid(value))
     return fail_invalid_value(value);
   if (out == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
-  if (value->kind != TL_VALUE_VARIANT || !g_variant_is_of_type(value->u.variant, type))
-    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not '%.*s'", tl_value_type(value),
-                     (int) g_variant_type_get_string_length(type), g_variant_type_peek_string(type));
-  *variant = value->u.variant;
+  if (value->kind != TL_VALUE_VARIANT || value->scalar_type != type_char)
+    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not '%s'", tl_value_type(value),
+                     type_char == 'A' ? "ay" : (char[]){type_char, '\0'});
   return TL_OK;
 }
 
-#define TL_DEFINE_SCALAR(name, c_type, variant_type, make, read)                                   \
+#define TL_DEFINE_SCALAR(name, c_type, type_char, make, field)                                     \
   TlValue *tl_value_new_##name(c_type value)                                                       \
   {                                                                                                \
     return value_take_variant(make);                                                               \
   }                                                                                                \
   int tl_value_get_##name(const TlValue *value, c_type *out)                                       \
   {                                                                                                \
-    GVariant *variant = NULL;                                                                      \
-    int status = checked_variant(value, out, variant_type, &variant);                              \
+    int status = checked_scalar(value, out, type_char);                                            \
     if (status == TL_OK)                                                                           \
-      *out = read;                                                                                 \
+      *out = (c_type) value->scalar.field;                                                         \
     return status;                                                                                 \
   }
 
-TL_DEFINE_SCALAR(bool, int, G_VARIANT_TYPE_BOOLEAN, g_variant_new_boolean(value != 0),
-                 g_variant_get_boolean(variant) ? 1 : 0)
-TL_DEFINE_SCALAR(byte, uint8_t, G_VARIANT_TYPE_BYTE, g_variant_new_byte(value),
-                 g_variant_get_byte(variant))
-TL_DEFINE_SCALAR(int16, int16_t, G_VARIANT_TYPE_INT16, g_variant_new_int16(value),
-                 g_variant_get_int16(variant))
-TL_DEFINE_SCALAR(uint16, uint16_t, G_VARIANT_TYPE_UINT16, g_variant_new_uint16(value),
-                 g_variant_get_uint16(variant))
-TL_DEFINE_SCALAR(int32, int32_t, G_VARIANT_TYPE_INT32, g_variant_new_int32(value),
-                 g_variant_get_int32(variant))
-TL_DEFINE_SCALAR(uint32, uint32_t, G_VARIANT_TYPE_UINT32, g_variant_new_uint32(value),
-                 g_variant_get_uint32(variant))
-TL_DEFINE_SCALAR(int64, int64_t, G_VARIANT_TYPE_INT64, g_variant_new_int64(value),
-                 g_variant_get_int64(variant))
-TL_DEFINE_SCALAR(uint64, uint64_t, G_VARIANT_TYPE_UINT64, g_variant_new_uint64(value),
-                 g_variant_get_uint64(variant))
-TL_DEFINE_SCALAR(double, double, G_VARIANT_TYPE_DOUBLE, g_variant_new_double(value),
-                 g_variant_get_double(variant))
+TL_DEFINE_SCALAR(bool, int, 'b', g_variant_new_boolean(value != 0), i64)
+TL_DEFINE_SCALAR(byte, uint8_t, 'y', g_variant_new_byte(value), u64)
+TL_DEFINE_SCALAR(int16, int16_t, 'n', g_variant_new_int16(value), i64)
+TL_DEFINE_SCALAR(uint16, uint16_t, 'q', g_variant_new_uint16(value), u64)
+TL_DEFINE_SCALAR(int32, int32_t, 'i', g_variant_new_int32(value), i64)
+TL_DEFINE_SCALAR(uint32, uint32_t, 'u', g_variant_new_uint32(value), u64)
+TL_DEFINE_SCALAR(int64, int64_t, 'x', g_variant_new_int64(value), i64)
+TL_DEFINE_SCALAR(uint64, uint64_t, 't', g_variant_new_uint64(value), u64)
+TL_DEFINE_SCALAR(double, double, 'd', g_variant_new_double(value), d)
 
 TlValue *
 tl_value_new_string(const char *string)
@@ -164,11 +185,10 @@ tl_value_get_string(const TlValue *value, const char **out)
     return fail_invalid_value(value);
   if (out == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
-  if (value->kind != TL_VALUE_VARIANT || !(g_variant_is_of_type(value->u.variant, G_VARIANT_TYPE_STRING) ||
-                                           g_variant_is_of_type(value->u.variant, G_VARIANT_TYPE_OBJECT_PATH) ||
-                                           g_variant_is_of_type(value->u.variant, G_VARIANT_TYPE_SIGNATURE)))
+  if (value->kind != TL_VALUE_VARIANT ||
+      (value->scalar_type != 's' && value->scalar_type != 'o' && value->scalar_type != 'g'))
     return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not a string type", tl_value_type(value));
-  *out = g_variant_get_string(value->u.variant, NULL);
+  *out = value->scalar.str;
   return TL_OK;
 }
 
@@ -189,17 +209,15 @@ tl_value_new_bytes(const void *data, size_t size)
 int
 tl_value_get_bytes(const TlValue *value, const void **out_data, size_t *out_size)
 {
-  GVariant *variant = NULL;
-  gsize size;
   int status;
 
   if (out_size == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out_size is NULL");
-  status = checked_variant(value, out_data, G_VARIANT_TYPE_BYTESTRING, &variant);
+  status = checked_scalar(value, out_data, 'A');
   if (status != TL_OK)
     return status;
-  *out_data = g_variant_get_fixed_array(variant, &size, 1);
-  *out_size = size;
+  *out_data = value->scalar.bytes;
+  *out_size = value->bytes_size;
   return TL_OK;
 }
 
@@ -213,6 +231,7 @@ tl_value_new_pointer(void *ptr, TlDestroyFunc destroy)
   value->kind = TL_VALUE_POINTER;
   value->u.pointer.ptr = ptr;
   value->u.pointer.destroy = destroy;
+  value->scalar_type = 0;
   value->handles = NULL;
   value->n_handles = 0;
   _tl_stats_values_add(1);
@@ -424,6 +443,34 @@ tl_value_lookup(const TlValue *value, const char *key, TlValue **out)
 
 /* ---- text, type, equality ---- */
 
+/* Container nesting of a valid type string: "t" 0, "mt" 1, "a{sv}" 2, "(ia(ii))" 2. */
+static guint
+type_nesting(const char *type)
+{
+  size_t length = strlen(type), depth = 0, deepest = 0;
+  char *open = g_malloc(length + 1); /* 'p' for an a/m prefix, 'g' for a ( or { group */
+  const char *c;
+
+  for (c = type; *c != '\0'; c++) {
+    if (*c == 'a' || *c == 'm' || *c == '(' || *c == '{') {
+      open[depth++] = (*c == 'a' || *c == 'm') ? 'p' : 'g';
+      deepest = MAX(deepest, depth);
+      continue;
+    }
+    if (*c == ')' || *c == '}')
+      depth--; /* its group */
+    /* A complete type ends here: it satisfies every prefix waiting for it. */
+    while (depth > 0 && open[depth - 1] == 'p')
+      depth--;
+  }
+  g_free(open);
+  return (guint) deepest;
+}
+
+/* GLib accepts type strings nested 128 deep but its parser reads type annotations back only to 127:
+ * refuse what would print as text that cannot be parsed again. */
+#define TL_PARSE_MAX_NESTING 127
+
 int
 tl_value_parse(const char *type, const char *text, TlValue **out)
 {
@@ -435,15 +482,23 @@ tl_value_parse(const char *type, const char *text, TlValue **out)
   *out = NULL;
   if (text == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "text is NULL");
-  if (type != NULL && !g_variant_type_string_is_valid(type))
-    return _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a valid GVariant type string", type);
+  /* Indefinite types ("m*", "a?") are refused up front: given one, GLib's parser can fail with a
+   * critical and no error. */
+  if (type != NULL && (!g_variant_type_string_is_valid(type) ||
+                       !g_variant_type_is_definite(G_VARIANT_TYPE(type))))
+    return _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", type);
   if (!g_utf8_validate(text, -1, NULL))
     return _tl_fail(TL_ERR_INVALID_UTF8, "text is not valid UTF-8");
   variant = g_variant_parse(type != NULL ? G_VARIANT_TYPE(type) : NULL, text, NULL, NULL, &error);
   if (variant == NULL) {
-    int status = _tl_failf(TL_ERR_PARSE, "%s", error->message);
-    g_error_free(error);
+    int status = _tl_failf(TL_ERR_PARSE, "%s", error != NULL ? error->message : "text does not parse");
+    g_clear_error(&error);
     return status;
+  }
+  if (type_nesting(g_variant_get_type_string(variant)) > TL_PARSE_MAX_NESTING) {
+    g_variant_unref(g_variant_ref_sink(variant));
+    return _tl_failf(TL_ERR_PARSE, "the value's type nests more than %d levels deep, which GLib's "
+                     "parser cannot read back", TL_PARSE_MAX_NESTING);
   }
   *out = value_take_variant(variant);
   return TL_OK;

@@ -261,8 +261,7 @@ TL_API int tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload);
 typedef enum {
   TL_FREED_THREAD_EXIT = 1,     /* its thread is exiting (runs on that thread) */
   TL_FREED_THREAD_CLEAR = 2,    /* its thread called tl_thread_clear() (runs on that thread) */
-  TL_FREED_LOCAL_DESTROYED = 3, /* the local's last reference was dropped (runs on that caller) */
-  TL_FREED_FORK_CHILD = 4       /* in a fork() child, for every thread but the forking one */
+  TL_FREED_LOCAL_DESTROYED = 3  /* the local's last reference was dropped (runs on that caller) */
 } TlFreeReason;
 
 /* Runs exactly once for each dictionary of the local that is about to be freed, without any library
@@ -359,16 +358,20 @@ TL_API TlValue *tl_value_new_array(const char *element_type, TlValue *const *ite
 TL_API TlValue *tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_items);
 
 /* Parse GVariant text format, e.g. "int64 5", "'hello'", "[1, 2]", "{'a': <1>}".
- * @param type (nullable) GVariant type string the result must have, e.g. "x"; NULL lets the text
+ * @param type (nullable) definite GVariant type string the result must have, e.g. "x" (not "m*");
+ *        NULL lets the text
  *        decide. Given a type, GLib's parser reads a number in the text as that type even where the
  *        text annotates another (type "i" and "int64 5" give the int32 5).
  * @param out receives a new reference, NULL on error.
- * @return TL_OK; TL_ERR_PARSE with the parser's message as last error; TL_ERR_INVALID_ARGUMENT for an
- * invalid type string or NULL text or out; TL_ERR_INVALID_UTF8. */
+ * @return TL_OK; TL_ERR_PARSE with the parser's message as last error (also for a type nested more
+ * than 127 levels deep, which GLib's parser could not read back once printed);
+ * TL_ERR_INVALID_ARGUMENT for an invalid or indefinite type string or NULL text or out;
+ * TL_ERR_INVALID_UTF8. */
 TL_API int tl_value_parse(const char *type, const char *text, TlValue **out);
 
-/* Print value in GVariant text format, parseable by tl_value_parse() with one exception: GLib's
- * parser rejects subnormal doubles (below 2.2250738585072014e-308 in magnitude) that it prints.
+/* Print value in GVariant text format, parseable by tl_value_parse() with two exceptions: GLib's
+ * parser rejects subnormal doubles (below 2.2250738585072014e-308 in magnitude) that it prints, and
+ * types nested more than 127 levels deep (which only the constructors can build).
  * @param type_annotate nonzero to add type annotations where the type would be ambiguous.
  * @return new string to free with tl_free(); NULL for a NULL value (TL_ERR_INVALID_ARGUMENT) or a
  * pointer value (TL_ERR_WRONG_TYPE). */
@@ -459,8 +462,17 @@ TL_API uint64_t tl_thread_id(void);
 TL_API void tl_thread_clear(void);
 
 /* Fork and unloading need no call. After fork() the child can use the library at once, even if
- * another parent thread held its lock at the fork; the dictionaries of every thread but the forking
- * one are released in the child (exit hooks told TL_FREED_FORK_CHILD); the forking thread's survive.
+ * another parent thread held its lock at the fork; the forking thread's dictionaries survive. Every
+ * other thread's dictionaries are detached inside fork() and released at the child's first call
+ * that creates or opens a local, gives a thread its first dictionary of a local, reads a tl_stats_*
+ * count, or is tl_thread_clear(); a child that only exec()s never pays for them. Releasing them
+ * enters no GLib code, since GLib does not reset its own locks in a child and another parent thread
+ * may have held one: their pointer values are released (destroy functions run), their GVariant
+ * values are abandoned (the parent's memory, copied on write; tl_stats_live_values still counts
+ * them), and no exit hook runs (the thread lives on in the parent, where its hook will run). Reading
+ * the forking thread's scalar and string values never enters GLib either. What the child does with
+ * GLib itself is bound by GLib's rules: if another parent thread was inside GLib's GVariant type
+ * cache or (before GLib 2.76) GSlice at the fork, building or freeing GVariants in the child may block.
  * The library is linked -z nodelete, so dlclose() never unmaps the code its thread-exit cleanup
  * runs: dlopen()/dlclose() cycles are safe while threads with values come and go. */
 

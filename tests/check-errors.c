@@ -582,7 +582,9 @@ borrowed_status(const void *pointer)
   X(TL_ERR_PARSE, tl_value_parse("s", "5", &fx->out), fx->out == NULL)                             \
   X(TL_ERR_PARSE, tl_value_parse("x", "'five'", &fx->out), fx->out == NULL)                        \
   X(TL_ERR_PARSE, tl_value_parse("(i)", "(1, 2)", &fx->out), fx->out == NULL)                      \
-  X(TL_ERR_PARSE, tl_value_parse("*", "5", &fx->out), fx->out == NULL)                             \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("*", "5", &fx->out), fx->out == NULL)                  \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("m*", "nothing", &fx->out), fx->out == NULL)          \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("a{?*}", "{}", &fx->out), fx->out == NULL)             \
   X(TL_ERR_PARSE, tl_value_parse("a{sv}", "{'a': 1}", &fx->out), fx->out == NULL)                  \
   /* tl_value_print */                                                                             \
   X(TL_ERR_INVALID_ARGUMENT, NEW_STRING(tl_value_print(NULL, 0)), 1)                               \
