@@ -496,7 +496,7 @@ tl_value_parse(const char *type, const char *text, TlValue **out)
     return status;
   }
   if (type_nesting(g_variant_get_type_string(variant)) > TL_PARSE_MAX_NESTING) {
-    g_variant_unref(g_variant_ref_sink(variant));
+    g_variant_unref(variant); /* g_variant_parse gives a full, non-floating reference */
     return _tl_failf(TL_ERR_PARSE, "the value's type nests more than %d levels deep, which GLib's "
                      "parser cannot read back", TL_PARSE_MAX_NESTING);
   }
