@@ -1,0 +1,361 @@
+'use strict';
+// tlslocal: per-thread dictionaries backed by libtlslocal, so that C code (and Python) in the same
+// thread sees the values, and each worker_threads Worker (its own OS thread) has its own.
+//
+//   const { Local } = require('tlslocal');
+//   const ctx = Local.open('request').view;  // the named local C opens with tl_local_open("request")
+//   ctx.requestId = 'a1';                    // C: tl_local_peek(local, "requestId") -> 'a1'
+//
+// README.md documents the API and the value mapping; _convert.js implements the mapping and
+// _ffi.js holds the C prototypes.
+
+const { lib, raw, koffi, TlslocalError, errorFor, LIBRARY_PATH } = require('./_ffi.js');
+const { fromValue, store, checkKey, NativePointer, MAX_DEPTH } = require('./_convert.js');
+const { isMainThread } = require('node:worker_threads');
+
+const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
+const CREATE = Symbol('tlslocal.create');
+const inspect = Symbol.for('nodejs.util.inspect.custom');
+const MISSING = Symbol('tlslocal.missing');
+const TL_ERR_NOT_FOUND = -3;
+const outStrv = new BigUint64Array(1); // char ***out_keys
+const outCount = new BigUint64Array(1); // size_t *
+
+// The calling thread's change counter (tl_thread_change_counter()), read as two 32-bit words of the
+// library's own thread-local memory: while it stands still, no dictionary of this thread has
+// changed (through JavaScript, C or Python), so what a Local read before is what C holds still.
+// Each thread loads its own instance of this module, so the counter is the right thread's. null
+// where external ArrayBuffers are forbidden (Electron): every read then asks C.
+const changes = (() => {
+  try {
+    return new Uint32Array(koffi.view(lib.tl_thread_change_counter(), 8));
+  } catch {
+    return null;
+  }
+})();
+// The per-Local read cache holds primitives only (a read-back object must be a new copy each
+// time), ABSENT for keys this thread lacks, and at most CACHE_MAX keys.
+const ABSENT = Symbol('tlslocal.absent');
+const CACHE_MAX = 1024;
+
+// One record per C reference this thread's JavaScript holds: { handle } (handle null once
+// released). A Local reaches its handle through the record, so a release by close(), by the
+// FinalizationRegistry or at the Worker's exit is seen by every later call.
+const live = new Set();
+
+function release(record) {
+  const handle = record.handle;
+  if (handle === null) return;
+  record.handle = null;
+  live.delete(record);
+  raw.tl_local_unref(handle);
+}
+
+// The safety net: a Local that is garbage collected without close() drops its reference.
+const registry = new FinalizationRegistry(release);
+
+// A Worker's Locals cannot outlive it (a JavaScript object belongs to one thread), so its
+// references are dropped when it exits rather than leaked. The main thread's are left to the
+// process's end, so that other 'exit' listeners may still use them.
+if (!isMainThread) {
+  process.once('exit', () => {
+    for (const record of [...live]) release(record);
+  });
+}
+
+function closedError() {
+  return new TlslocalError(-1, 'TL_ERR_INVALID_ARGUMENT',
+    'this Local is closed (close(), Symbol.dispose, or its Worker exited)');
+}
+
+function viewHandler(local) {
+  // Every string property is a key of the calling thread's dictionary; symbols are not stored.
+  return {
+    get(target, property) {
+      if (typeof property === 'symbol') {
+        if (property === dispose) return () => local.close();
+        if (property === Symbol.toStringTag) return 'tlslocal.View';
+        return undefined;
+      }
+      return local.get(property);
+    },
+    set(target, property, value) {
+      if (typeof property === 'symbol') {
+        throw new TypeError('tlslocal: a view stores string keys only, not symbols');
+      }
+      local.set(property, value);
+      return true;
+    },
+    deleteProperty(target, property) {
+      if (typeof property !== 'symbol') local.delete(property);
+      return true;
+    },
+    has(target, property) {
+      return typeof property !== 'symbol' && local.has(property);
+    },
+    ownKeys() {
+      return local.keys();
+    },
+    getOwnPropertyDescriptor(target, property) {
+      if (typeof property === 'symbol') return undefined;
+      const value = local.get(property, MISSING);
+      if (value === MISSING) return undefined;
+      return { value, writable: true, enumerable: true, configurable: true };
+    },
+    defineProperty(target, property, descriptor) {
+      if (typeof property === 'symbol' || !('value' in descriptor)) {
+        throw new TypeError('tlslocal: a view holds plain data properties with string keys only');
+      }
+      local.set(property, descriptor.value);
+      return true;
+    },
+    setPrototypeOf() {
+      return false;
+    },
+    preventExtensions() {
+      return false;
+    },
+  };
+}
+
+class Local {
+  #record;
+  #name;
+  #view = null;
+  #cache = new Map(); // key -> primitive value or ABSENT, valid while changes reads #seen
+  #seenLo = -1;
+  #seenHi = -1;
+
+  // A new local, with no dictionary in any thread yet (tl_local_new()).
+  constructor(...args) {
+    let handle;
+    if (args[0] === CREATE) {
+      handle = args[1];
+      this.#name = args[2];
+    } else {
+      if (args.length > 0) throw new TypeError('tlslocal: new Local() takes no arguments');
+      handle = lib.tl_local_new();
+      this.#name = null;
+    }
+    this.#record = { handle };
+    live.add(this.#record);
+    registry.register(this, this.#record, this.#record);
+  }
+
+  // The process-wide local registered under name (tl_local_open()), created on first use: C code
+  // calling tl_local_open(name), Python's tlslocal.open(name) and every Worker's Local.open(name)
+  // reach the same local, each thread with its own dictionary.
+  static open(name) {
+    checkKey(name, 'local name');
+    return new Local(CREATE, lib.tl_local_open(name), name);
+  }
+
+  // Forget the name (tl_local_unregister()): handles already opened stay valid, and a later
+  // open(name) creates a new local. Returns false if no local was registered under name.
+  static unregister(name) {
+    checkKey(name, 'local name');
+    const status = raw.tl_local_unregister(name);
+    if (status === 0) return true;
+    if (status === TL_ERR_NOT_FOUND) return false;
+    throw errorFor(status);
+  }
+
+  #handle() {
+    const handle = this.#record.handle;
+    if (handle === null) throw closedError();
+    return handle;
+  }
+
+  // The cached answer for key (a primitive, ABSENT, or undefined for "ask C"); forgets the cache
+  // when this thread's dictionaries changed since it was filled.
+  #cached(key) {
+    if (changes === null) return undefined;
+    if (changes[0] === this.#seenLo && changes[1] === this.#seenHi) return this.#cache.get(key);
+    this.#cache.clear();
+    this.#seenLo = changes[0];
+    this.#seenHi = changes[1];
+    return undefined;
+  }
+
+  #remember(key, value) {
+    const cache = this.#cache;
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, value);
+  }
+
+  // The calling thread's value for key, or defaultValue when this thread has none.
+  get(key, defaultValue = undefined) {
+    const handle = this.#handle();
+    const hit = this.#cached(key);
+    if (hit !== undefined) return hit === ABSENT ? defaultValue : hit;
+    const value = raw.tl_local_peek(handle, checkKey(key));
+    if (value === null) {
+      if (changes !== null) this.#remember(key, ABSENT);
+      return defaultValue;
+    }
+    const result = fromValue(value);
+    if (changes !== null && (typeof result !== 'object' || result === null)) {
+      this.#remember(key, result);
+    }
+    return result;
+  }
+
+  // Store value under key in the calling thread's dictionary. Returns this.
+  set(key, value) {
+    store(this.#handle(), checkKey(key), value);
+    return this;
+  }
+
+  // Remove key from the calling thread's dictionary; false if it was absent.
+  delete(key) {
+    const handle = this.#handle();
+    const status = raw.tl_local_delete(handle, checkKey(key));
+    if (status === 0) return true;
+    if (status === TL_ERR_NOT_FOUND) return false;
+    throw errorFor(status);
+  }
+
+  has(key) {
+    const handle = this.#handle();
+    const hit = this.#cached(key);
+    if (hit !== undefined) return hit !== ABSENT;
+    return lib.tl_local_contains(handle, checkKey(key)) === 1;
+  }
+
+  // The calling thread's keys, in insertion order.
+  keys() {
+    const handle = this.#handle();
+    lib.tl_local_keys(handle, outStrv, outCount);
+    const strv = outStrv[0];
+    try {
+      const n = Number(outCount[0]);
+      return n === 0 ? [] : koffi.decode(strv, 'const char *', n);
+    } finally {
+      raw.tl_strv_free(strv);
+    }
+  }
+
+  // [key, value] pairs of the calling thread's dictionary, in insertion order.
+  entries() {
+    const handle = this.#handle();
+    const result = [];
+    for (const key of this.keys()) {
+      const value = raw.tl_local_peek(handle, key);
+      if (value !== null) result.push([key, fromValue(value)]);
+    }
+    return result;
+  }
+
+  // The calling thread's dictionary as a plain object (a copy).
+  toObject() {
+    const result = {};
+    for (const [key, value] of this.entries()) {
+      Object.defineProperty(result, key, { value, writable: true, enumerable: true,
+        configurable: true });
+    }
+    return result;
+  }
+
+  // The GVariant type string of the calling thread's value for key ("x", "s", "a{sv}", "p"...), or
+  // undefined when this thread has none.
+  typeOf(key) {
+    const value = raw.tl_local_peek(this.#handle(), checkKey(key));
+    return value === null ? undefined : raw.tl_value_type(value);
+  }
+
+  // Remove every key of the calling thread's dictionary.
+  clear() {
+    lib.tl_local_clear(this.#handle());
+  }
+
+  get size() {
+    lib.tl_local_size(this.#handle(), outCount);
+    return Number(outCount[0]);
+  }
+
+  // The name given to Local.open(), or null.
+  get name() {
+    return this.#name;
+  }
+
+  // The TlLocal * as a BigInt, for C code called from JavaScript (borrowed: valid while this Local
+  // is open).
+  get address() {
+    return this.#handle();
+  }
+
+  get closed() {
+    return this.#record.handle === null;
+  }
+
+  // A Proxy over this local: view.requestId = 'a1', view.requestId, delete view.requestId,
+  // 'requestId' in view, Object.keys(view). The same object every time.
+  get view() {
+    this.#handle();
+    if (this.#view === null) {
+      // util.inspect() looks at a Proxy's target, not through the traps: the target carries the
+      // custom inspect function (configurable, so the traps may hide it from everything else).
+      const target = Object.create(null);
+      Object.defineProperty(target, inspect, { value: () => this.toObject(), configurable: true });
+      this.#view = new Proxy(target, viewHandler(this));
+    }
+    return this.#view;
+  }
+
+  // Drop this handle's reference (the local itself lives while other references remain: other
+  // handles, other threads, the name registry). Idempotent; any later call throws.
+  close() {
+    const record = this.#record;
+    if (record.handle === null) return;
+    registry.unregister(record);
+    release(record);
+  }
+
+  [dispose]() {
+    this.close();
+  }
+
+  *[Symbol.iterator]() {
+    yield* this.entries();
+  }
+
+  [inspect](depth, options, inspectFn) {
+    if (this.closed) return `Local <closed>${this.#name === null ? '' : ` ${this.#name}`}`;
+    const label = this.#name === null ? 'Local' : `Local ${JSON.stringify(this.#name)}`;
+    return `${label} ${(inspectFn || require('node:util').inspect)(this.toObject(), options)}`;
+  }
+}
+
+// Process-wide counts from the library, to see leaks: locals not yet destroyed, per-thread
+// dictionaries, threads holding library state, live values.
+function stats() {
+  return {
+    locals: Number(lib.tl_stats_live_locals()),
+    dicts: Number(lib.tl_stats_live_dicts()),
+    threads: Number(lib.tl_stats_live_threads()),
+    values: Number(lib.tl_stats_live_values()),
+  };
+}
+
+// The calling thread's id as the library sees it (a BigInt, nonzero, never reused).
+function threadId() {
+  return BigInt(lib.tl_thread_id());
+}
+
+// Free every dictionary of the calling thread in every local, as the thread's exit would
+// (tl_thread_clear()): for the main thread, whose exit frees nothing.
+function clearThread() {
+  lib.tl_thread_clear();
+}
+
+module.exports = {
+  Local,
+  NativePointer,
+  TlslocalError,
+  stats,
+  threadId,
+  clearThread,
+  version: lib.tl_version(),
+  libraryPath: LIBRARY_PATH,
+  MAX_DEPTH,
+};
