@@ -36,6 +36,9 @@ class _Helper:
             "helper_describe_in_new_thread": (P, [P, S]),
             "helper_call_twice_in_new_thread": (I, [ctypes.c_void_p]),
             "helper_free": (None, [P]),
+            "helper_set_writing_pointer": (I, [P, S, P, S, ctypes.c_int64]),
+            "helper_thread_clear": (None, []),
+            "helper_apply_text": (I, [P, S, I]),
         }
         for name, (restype, argtypes) in table.items():
             function = getattr(lib, name)
@@ -75,6 +78,23 @@ class _Helper:
 
     def set_pointer(self, local, key, pointer):
         assert self.lib.helper_set_pointer(self._handle(local), key.encode(), pointer) == 0
+
+    def set_writing_pointer(self, local, key, target, value, target_local=None):
+        """A C pointer value under key whose destroy function stores target = value (int64) in
+        target_local (default: the same local), on the thread that releases it."""
+        target_local = local if target_local is None else target_local
+        status = self.lib.helper_set_writing_pointer(self._handle(local), key.encode(),
+                                                     self._handle(target_local), target.encode(),
+                                                     value)
+        assert status == 0, status
+
+    def thread_clear(self):
+        self.lib.helper_thread_clear()
+
+    def apply_text(self, local, text, replace=False):
+        """tl_local_apply() of the "a{sv}" that text parses to (TL_APPLY_REPLACE if replace)."""
+        status = self.lib.helper_apply_text(self._handle(local), text.encode(), int(replace))
+        assert status == 0, status
 
     def pointers_destroyed(self):
         return self.lib.helper_pointers_destroyed()

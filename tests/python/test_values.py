@@ -256,6 +256,18 @@ class ErrorTests(unittest.TestCase):
             self.assertEqual(tuple(function.argtypes), tuple(argtypes), name)
             self.assertIs(function.restype, restype, name)
 
+    def test_fast_prototypes_rebind_declared_functions(self):
+        from tlslocal import _ffi
+        declared = {row[0] for row in _ffi.PROTOTYPES}
+        for alias, name, restype, argtypes in _ffi.FAST_PROTOTYPES:
+            with self.subTest(alias=alias):
+                self.assertIn(name, declared)
+                function, declared_function = getattr(_ffi.fast, alias), getattr(_ffi.lib, name)
+                self.assertIsNot(function, declared_function)  # its own marshalling
+                self.assertEqual(ctypes.cast(function, ctypes.c_void_p).value,
+                                 ctypes.cast(declared_function, ctypes.c_void_p).value)
+                self.assertIs(function.restype, restype)
+
     def test_header_functions_all_declared(self):
         import os
         import re

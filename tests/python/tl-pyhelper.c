@@ -96,6 +96,66 @@ helper_set_pointer(TlLocal *local, const char *key, void *pointer)
   return status;
 }
 
+/* A pointer value whose destroy function writes: it stores target = value (int64) in target_local,
+ * on whatever thread releases the pointer value, as C code reacting to an overwrite may. */
+typedef struct {
+  TlLocal *local;
+  char *target;
+  int64_t value;
+} WritingPointer;
+
+static void
+writing_destroy(void *pointer)
+{
+  WritingPointer *writer = pointer;
+
+  tl_local_set_int64(writer->local, writer->target, writer->value);
+  tl_local_unref(writer->local);
+  free(writer->target);
+  free(writer);
+  __atomic_fetch_add(&destroyed, 1, __ATOMIC_SEQ_CST);
+}
+
+HELPER_API int helper_set_writing_pointer(TlLocal *local, const char *key, TlLocal *target_local,
+                                          const char *target, int64_t value);
+int
+helper_set_writing_pointer(TlLocal *local, const char *key, TlLocal *target_local,
+                           const char *target, int64_t value)
+{
+  WritingPointer *writer = malloc(sizeof *writer);
+  TlValue *pointer;
+
+  writer->local = tl_local_ref(target_local);
+  writer->target = dup_string(target);
+  writer->value = value;
+  pointer = tl_value_new_pointer(writer, writing_destroy);
+  return tl_local_set_take(local, key, pointer);
+}
+
+/* tl_thread_clear() on the calling thread: what a thread pool's C code does between tasks. */
+HELPER_API void helper_thread_clear(void);
+void
+helper_thread_clear(void)
+{
+  tl_thread_clear();
+}
+
+/* Apply a snapshot given as GVariant text ("a{sv}") to the calling thread's dictionary.
+ * @return the library's status. */
+HELPER_API int helper_apply_text(TlLocal *local, const char *text, int mode);
+int
+helper_apply_text(TlLocal *local, const char *text, int mode)
+{
+  TlValue *snapshot = NULL;
+  int status = tl_value_parse("a{sv}", text, &snapshot);
+
+  if (status != TL_OK)
+    return status;
+  status = tl_local_apply(local, snapshot, mode);
+  tl_value_unref(snapshot);
+  return status;
+}
+
 HELPER_API int helper_pointers_destroyed(void);
 int
 helper_pointers_destroyed(void)

@@ -15,13 +15,14 @@ side, and C sees an opaque pointer value under its key. README.md has the whole 
 edges.
 """
 
+import ctypes as _ctypes
 import os as _os
 import sys
 import threading
 import weakref
 
 from . import _convert
-from ._ffi import Error, LIBRARY_PATH, lib
+from ._ffi import Error, LIBRARY_PATH, error_for as _error_for, fast as _fast, lib
 
 __all__ = ["local", "open", "wrap", "address", "unregister", "Error", "version", "stats",
            "LIBRARY_PATH"]
@@ -29,13 +30,25 @@ __version__ = "1.0.0"
 
 _TL_ERR_NOT_FOUND = -3
 
-# The hot path's C functions and helpers, bound once.
-_peek = lib.tl_local_peek
-_set = lib.tl_local_set
+# The hot path's C functions and helpers, bound once. The _fast ones return a status that the caller
+# checks (see _ffi.FAST_PROTOTYPES for what each takes).
+_peek = _fast.peek
+_set = _fast.set
+_set_object = _fast.set_object
+_set_int64 = _fast.set_int64
+_set_uint64 = _fast.set_uint64
+_set_double = _fast.set_double
+_set_string = _fast.set_string
+_set_take = _fast.set_take
+_new_bytes = lib.tl_value_new_bytes
+_delete_key = _fast.delete
 _unref = lib.tl_value_unref
+_c_void_p = _ctypes.c_void_p
 _IMMORTAL = _convert.IMMORTAL
-_CONVERTERS = _convert._CONVERTERS
 _to_value = _convert.to_value
+_CONVERTERS = _convert._CONVERTERS  # type -> converter; _NO_FORM for types seen without a form
+_NO_FORM = _convert._no_form
+_from_value = _convert.from_value
 _new_marker = _convert.new_marker
 _object_getattribute = object.__getattribute__
 _object_setattr = object.__setattr__
@@ -44,6 +57,15 @@ _object_init = object.__init__
 _get_ident = threading.get_ident
 _is_finalizing = sys.is_finalizing
 _MISSING = object()
+_ABSENT = object()  # in a cache: C's dictionary has no such key
+_INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
+
+# Values made once (_convert.IMMORTAL), as c_void_p objects for _set_object. The hot path tests
+# -6 < value < 257 with literals and indexes a list: cheaper than globals and a dict.
+assert (_convert._SMALL_INT_MIN, _convert._SMALL_INT_MAX) == (-5, 256)
+_SMALL_INT_LIST = [_c_void_p(vp) for vp in _convert._SMALL_INTS]  # [value + 5]
+_TRUE, _FALSE, _NONE = _c_void_p(_convert.TRUE), _c_void_p(_convert.FALSE), _c_void_p(_convert.NONE)
+_EMPTY_BYTES = _c_void_p(_convert.EMPTY_BYTES)
 
 # Entry kinds (see _ThreadState). An entry holds a reference to its vp iff kind <= _MARKER.
 _OWNED, _MARKER, _BORROWED, _PYTHON_ONLY = 0, 1, 2, 3
@@ -54,7 +76,9 @@ def _release_entry(entry):
         _unref(entry[0])
 
 
-_KEYS = {}  # attribute name -> its C key (bytes), for names seen before
+# attribute name -> its C key (bytes), for names seen before that the hot path may store: neither
+# local's nor object's attributes (_BASE_NAMES), which go through the class.
+_KEYS = {}
 _KEYS_MAX = 4096
 
 
@@ -71,35 +95,91 @@ def _key(name):
         data = name.encode("utf-8")
     except UnicodeEncodeError:
         return None
-    if b"\0" in data:
+    if 0 in data:  # an int needle is a memchr; b"\0" costs an exception inside
         return None
-    if len(_KEYS) < _KEYS_MAX:
+    if len(_KEYS) < _KEYS_MAX and name not in _BASE_NAMES:
         _KEYS[name] = data
     return data
+
+
+# ---- per thread: the change counter, and what the caches can trust -------------------------------
+
+class _Epoch:
+    """A stretch of one thread's history during which every change to the thread's dictionaries was
+    a write of this binding that it accounted for. c reads the thread's change counter
+    (tl_thread_change_counter); known is the counter's value as of the last change accounted for.
+    While c.value == known, a cache filled under this epoch is exact. Once anything else changes a
+    dictionary of the thread, the counter passes known for good (it only grows, and an accounted
+    write must find it at exactly known + 1), so the epoch is over: _sync starts a new one. A
+    state still on an old epoch empties its cache when it joins the current one (_sync on a read,
+    _moved_on after a change of its own): no cache filled under an ended epoch is trusted again."""
+
+    __slots__ = ("c", "known")
+
+    def __init__(self, c):
+        self.c = c
+        self.known = c.value
+
+
+class _PerThread:
+    """One Python thread's link to its C thread: the change counter and the current epoch."""
+
+    __slots__ = ("c", "epoch")
+
+    def __init__(self):
+        # The counter is only valid on (and until the exit of) this thread; so is this object, held
+        # by a threading.local that the interpreter clears before the thread exits.
+        self.c = lib.tl_thread_change_counter().contents
+        self.epoch = _Epoch(self.c)
+
+
+_PER_THREAD = threading.local()
+
+
+def _per_thread():
+    try:
+        return _PER_THREAD.p
+    except AttributeError:
+        p = _PER_THREAD.p = _PerThread()
+        return p
 
 
 class _ThreadState:
     """One thread's Python side of one C local.
 
-    e maps each key this thread used to an entry (vp, obj, kb, kind): vp the TlValue C held for the
-    key when we last looked (None for a key C cannot hold), obj the Python object it stands for, kb
-    the key as bytes, kind one of _OWNED, _MARKER (a reference of ours), _BORROWED (an immortal
-    value: no reference), _PYTHON_ONLY (no C value). C's dictionary is the truth: obj is returned
-    only while tl_local_peek still answers vp for that key (our reference keeps vp's address from
-    being reused by another value). Objects without a GVariant form live only here; C holds a
-    marker pointer value for them."""
+    cache maps keys to what C's dictionary holds under them (the Python object, or _ABSENT), exact
+    while the thread's change counter equals t.known: a read that finds its key there makes no C
+    call. It holds only what C was seen to hold, or what a write accounted for by the counter put
+    there; dropping any of it is always safe (see _sync).
 
-    __slots__ = ("e", "view", "ident")
+    held maps keys to entries [vp, obj, kb, kind] that survive the cache: vp the TlValue C held for
+    the key when we looked, with a reference of ours (kind _OWNED or _MARKER; _BORROWED: an immortal
+    value, no reference; _PYTHON_ONLY: vp None, a key C cannot hold), obj the Python object it
+    stands for, kb the key as bytes. While tl_local_peek still answers vp, obj is the value: our
+    reference keeps vp's address from being reused by another value. Held: objects without a
+    GVariant form (C holds a marker pointer value for them), containers and instances of subclasses
+    (their identity matters: obj.items.append(1)), and everything read from C. Plain ints, floats,
+    strings, bytes, bools and None that Python wrote are cached only: after C changes anything in
+    the thread, they are read again from C, equal but perhaps not the same object."""
 
-    def __init__(self):
-        self.e = {}
+    __slots__ = ("t", "cache", "held", "p", "h", "hp", "view", "ident", "__weakref__")
+
+    def __init__(self, handle):
+        p = _per_thread()
+        self.p = p
+        self.t = p.epoch
+        self.cache = {}
+        self.held = {}
+        self.h = handle
+        self.hp = _c_void_p(handle)
         self.view = None
         self.ident = _get_ident()
 
     def clear(self):
-        entries = self.e
-        while entries:
-            _release_entry(entries.popitem()[1])
+        self.cache = {}
+        held = self.held
+        while held:
+            _release_entry(held.popitem()[1])
 
     def __del__(self, _is_finalizing=_is_finalizing):
         # At interpreter exit the process is ending: leave the references (and ctypes) alone.
@@ -107,6 +187,23 @@ class _ThreadState:
             self.clear()
             if self.view is not None:
                 self.view._alive = False
+
+
+def _sync(st):
+    """Make st.cache exact: afterwards st.t's counter equals its known (unless Python code run by a
+    collection meanwhile changed something: callers check again before they fill the cache)."""
+    t = st.t
+    if t.c.value == t.known:
+        return
+    p = st.p
+    t = p.epoch
+    if t.c.value != t.known:
+        t = p.epoch = _Epoch(t.c)
+    if st.t is not t:
+        stale = st.cache
+        st.cache = {}
+        st.t = t
+        del stale  # last: dropping objects may run finalizers that use this state
 
 
 class _Store:
@@ -129,9 +226,8 @@ class _Store:
         try:
             return threads.st
         except AttributeError:
-            st = threads.st = _ThreadState()
+            st = threads.st = _ThreadState(self.handle)
             return st
-
 
 
 def _drop_local(handle, _is_finalizing=_is_finalizing, _unref=lib.tl_local_unref):
@@ -166,9 +262,8 @@ def _store_for(handle, owned=False):
 
 
 class _Impl(threading.local):
-    """What a local object holds: shared slots, and per thread (threading.local attributes) t, the
-    pair (entries, handle) that the hot path needs in one load, and st, the store's _ThreadState
-    for this thread; both set on the object's first use in the thread."""
+    """What a local object holds: shared slots, and per thread (a threading.local attribute) st,
+    the store's _ThreadState for this thread, set on the object's first use in the thread."""
 
     __slots__ = ("handle", "store", "args", "kw")
 
@@ -199,9 +294,9 @@ class local:
     def __getattribute__(self, name):
         impl = _impl_of(self)
         try:
-            entries, handle = impl.t
+            st = impl.st
         except AttributeError:
-            entries, handle = _first_use(self, impl)
+            st = _first_use(self, impl)
         cls = type(self)
         if cls is not local:
             # _subclass_lookup(), inlined
@@ -210,14 +305,16 @@ class local:
                 info = _class_info(cls)
             for namespace in info[2]:
                 if name in namespace:
-                    return _class_get(self, impl, name, namespace[name])
+                    return _class_get(self, st, name, namespace[name])
+        # The cache never holds a name of _BASE_NAMES.
+        t = st.t
+        if t.c.value == t.known:
+            value = st.cache.get(name, _ABSENT)
+            if value is not _ABSENT:
+                return value
         if name in _BASE_NAMES:
-            return _class_get(self, impl, name, _BASE_NAMES[name])
-        entry = entries.get(name)
-        # entry[2] is None for a key C cannot hold: peek(NULL) answers None, which is entry[0].
-        if entry is not None and _peek(handle, entry[2]) == entry[0]:
-            return entry[1]
-        value = _read(handle, entries, name)
+            return _class_get(self, st, name, _BASE_NAMES[name])
+        value = _read(st, name)
         if value is _MISSING:
             raise _no_attribute(self, name)
         return value
@@ -225,49 +322,69 @@ class local:
     def __setattr__(self, name, value):
         impl = _impl_of(self)
         try:
-            entries, handle = impl.t
+            st = impl.st
         except AttributeError:
-            entries, handle = _first_use(self, impl)
-        if type(self) is not local:
-            attr = _subclass_lookup(type(self), name)
-            if attr is not _MISSING:
-                return _class_set(self, impl, name, value, attr)
-        if name in _BASE_NAMES:
-            return _class_set(self, impl, name, value, _BASE_NAMES[name])
-        # _store(), inlined.
-        old = entries.get(name)
-        kb = old[2] if old is not None else _key(name)
-        if kb is None:
-            return _store(handle, entries, name, value)
-        convert = _CONVERTERS.get(type(value))
-        vp = convert(value) if convert is not None else _to_value(value)
-        if vp is None:
-            return _store_python_object(handle, entries, name, value, kb, old)
-        new = (vp, value, kb, _BORROWED if vp in _IMMORTAL else _OWNED)
+            st = _first_use(self, impl)
+        cls = type(self)
+        if cls is not local:
+            info = cls._local__info
+            if info[0] is not cls or info[1] is not cls.__mro__:
+                info = _class_info(cls)
+            for namespace in info[2]:
+                if name in namespace:
+                    return _class_set(self, st, name, value, namespace[name])
         try:
-            _set(handle, kb, vp)
-        except BaseException:
-            _release_entry(new)
-            raise
-        # _swap(), inlined: no allocation between the lookup and the store.
-        old = entries.get(name)
-        entries[name] = new
-        if old is not None and old[3] <= _MARKER:
-            _unref(old[0])
+            kb = _KEYS[name]  # never a name of _BASE_NAMES
+        except KeyError:
+            return _setattr_slow(self, st, name, value)
+        # _store_at(), inlined for ints and strings: one C call, then the counter says whether it
+        # was the only change.
+        kind = type(value)
+        if kind is int:
+            if -6 < value < 257:
+                status = _set_object(st.hp, kb, _SMALL_INT_LIST[value + 5])
+            elif _INT64_MIN <= value <= _INT64_MAX:
+                status = _set_int64(st.h, kb, value)
+            else:
+                return _store_at(st, name, kb, value)
+        elif kind is str:
+            # str's "in" is a memchr; bytes' "in" with a bytes needle costs ~200 ns more.
+            if "\0" in value:
+                return _store_at(st, name, kb, value)
+            try:
+                data = value.encode()
+            except UnicodeEncodeError:  # a lone surrogate
+                return _store_at(st, name, kb, value)
+            status = _set_string(st.hp, kb, data)
+        elif _CONVERTERS.get(kind) is _NO_FORM:
+            return _store_python_object(st, name, kb, value)
+        else:
+            return _store_at(st, name, kb, value)
+        if status:
+            raise _error_for(status)
+        t = st.t
+        known = t.known + 1
+        if t.c.value == known:
+            t.known = known
+            st.cache[name] = value
+            if st.held and name in st.held:
+                _unhold(st.held, name)
+        else:
+            _written_with_others(st, name, kb, value, None)
 
     def __delattr__(self, name):
         impl = _impl_of(self)
         try:
-            entries, handle = impl.t
+            st = impl.st
         except AttributeError:
-            entries, handle = _first_use(self, impl)
+            st = _first_use(self, impl)
         if type(self) is not local:
             attr = _subclass_lookup(type(self), name)
             if attr is not _MISSING:
-                return _class_del(self, impl, name, attr)
+                return _class_del(self, st, name, attr)
         if name in _BASE_NAMES:
-            return _class_del(self, impl, name, _BASE_NAMES[name])
-        if not _delete(handle, entries, name):
+            return _class_del(self, st, name, _BASE_NAMES[name])
+        if not _delete(st, name):
             raise _no_attribute(self, name)
 
 
@@ -311,14 +428,13 @@ def _is_data_descriptor(attr):
     return known
 
 
-def _class_get(self, impl, name, attr):
+def _class_get(self, st, name, attr):
     """Attribute lookup for a name the class defines, in object.__getattribute__'s order: data
     descriptors, then this thread's dictionary, then other class attributes."""
     if name == "__dict__":
-        return _view(impl)
+        return _view(_impl_of(self).store, st)
     if not _is_data_descriptor(attr):
-        entries, handle = impl.t
-        value = _read(handle, entries, name)
+        value = _read(st, name)
         if value is not _MISSING:
             return value
     return _object_getattribute(self, name)
@@ -328,23 +444,29 @@ def _read_only(self, name):
     return AttributeError(f"{type(self).__name__!r} object attribute {name!r} is read-only")
 
 
-def _class_set(self, impl, name, value, attr):
+def _class_set(self, st, name, value, attr):
     if name == "__dict__":
         raise _read_only(self, name)
     if _is_data_descriptor(attr):
         return _object_setattr(self, name, value)
-    entries, handle = impl.t
-    _store(handle, entries, name, value)
+    _store(st, name, value)
 
 
-def _class_del(self, impl, name, attr):
+def _class_del(self, st, name, attr):
     if name == "__dict__":
         raise _read_only(self, name)
     if _is_data_descriptor(attr):
         return _object_delattr(self, name)
-    entries, handle = impl.t
-    if not _delete(handle, entries, name):
+    if not _delete(st, name):
         _object_delattr(self, name)  # raises AttributeError, as for any class attribute
+
+
+def _setattr_slow(self, st, name, value):
+    """__setattr__ for a name not in _KEYS: one of local's or object's, or new, or one C cannot
+    hold."""
+    if name in _BASE_NAMES:
+        return _class_set(self, st, name, value, _BASE_NAMES[name])
+    _store(st, name, value)
 
 
 def _no_attribute(self, name):
@@ -355,48 +477,70 @@ def _no_attribute(self, name):
 
 # ---- this thread's dictionary --------------------------------------------------------------
 
-# Each entry's reference is released exactly once, by whoever takes that entry out of entries.
-# Finalizers (run by any allocation, through the garbage collector) may use the same local and key
-# between our steps, so an entry is replaced by _swap(): the lookup and the store with no
-# allocation, hence no Python code, in between.
+# Finalizers (run by any allocation of a tracked object, through the garbage collector, or by
+# dropping an object's last reference) may use the same local and key between our steps. So:
+#  - each held entry's reference is released exactly once, by whoever takes the entry out of held,
+#    with _swap: the lookup and the store with no allocation, hence no Python code, in between;
+#  - a write reads the change counter right after its C call, with no allocation in between, and
+#    fills the cache only if the counter says nothing else happened;
+#  - objects are dropped last, once the state is consistent.
 
-def _swap(entries, name, new):
-    """entries[name] = new (or removed, for None); release the entry it replaced."""
-    old = entries.get(name)
+def _swap(held, name, new):
+    """held[name] = new (or removed, for None); release the entry it replaced."""
+    old = held.get(name)
     if new is None:
         if old is None:
             return
-        del entries[name]
+        del held[name]
     else:
-        entries[name] = new
+        held[name] = new
     if old is not None and old[3] <= _MARKER:
         _unref(old[0])
 
 
-def _read(handle, entries, name):
-    """This thread's value for name, or _MISSING. Refreshes entries from C."""
-    entry = entries.get(name)
+def _unhold(held, name):
+    old = held.pop(name, None)
+    if old is not None and old[3] <= _MARKER:
+        _unref(old[0])
+
+
+def _read(st, name):
+    """This thread's value for name, or _MISSING. Refreshes the cache and held from C."""
+    _sync(st)
+    t = st.t
+    known = t.known
+    cache = st.cache
+    value = cache.get(name, _MISSING)
+    if value is not _MISSING:
+        return _MISSING if value is _ABSENT else value
+    held = st.held
+    entry = held.get(name)
     if entry is not None:
         kb = entry[2]
         if kb is None:
-            return entry[1]
-        vp = _peek(handle, kb)
-        if vp == entry[0]:
-            return entry[1]
+            value = entry[1]
+        else:
+            vp = _peek(st.hp, kb)
+            value = entry[1] if vp == entry[0] else _fetch(st, name, kb, vp)
     else:
         kb = _key(name)
-        if kb is None:
-            return _MISSING
-        vp = _peek(handle, kb)
-    # C holds a value we have not seen (C code stored it, or we lost the Python side of ours), or
-    # none. The peeked pointer is borrowed: take a reference through tl_local_get instead.
+        value = _MISSING if kb is None else _fetch(st, name, kb, _peek(st.hp, kb))
+    # Cache it only if nothing changed meanwhile (a collection may run Python code at allocations).
+    if t.c.value == known and st.t is t and st.cache is cache and name not in _BASE_NAMES:
+        cache[name] = _ABSENT if value is _MISSING else value
+    return value
+
+
+def _fetch(st, name, kb, vp):
+    """C holds vp (borrowed; None: nothing) under kb, not what held says: convert it, hold it."""
+    # The peeked pointer is borrowed: take a reference through tl_local_get instead.
     if vp is not None:
-        vp = _convert.local_get(handle, kb)
+        vp = _convert.local_get(st.h, kb)
     if vp is None:
-        _swap(entries, name, None)
+        _swap(st.held, name, None)
         return _MISSING
     try:
-        obj = _convert.from_value(vp)
+        obj = _from_value(vp)
     except BaseException:
         _unref(vp)
         raise
@@ -405,81 +549,219 @@ def _read(handle, entries, name):
         # (its thread state, or every Python object over a foreign local), or copied from another
         # thread by tl_local_apply(). Its object cannot be reached: the key reads as absent.
         _unref(vp)
-        _swap(entries, name, None)
+        _swap(st.held, name, None)
         return _MISSING
-    _swap(entries, name, (vp, obj, kb, _OWNED))
+    _swap(st.held, name, [vp, obj, kb, _OWNED])
     return obj
 
 
-def _store(handle, entries, name, value):
-    old = entries.get(name)
-    kb = old[2] if old is not None else _key(name)
+def _store(st, name, value):
+    kb = _key(name)
     if kb is None:
-        _swap(entries, name, (None, value, None, _PYTHON_ONLY))
+        # A key C cannot hold lives here only; the cache may show it whatever the counter says.
+        if name not in _BASE_NAMES:
+            st.cache[name] = value
+        _swap(st.held, name, [None, value, None, _PYTHON_ONLY])
         return
-    vp = _to_value(value)
+    _store_at(st, name, kb, value)
+
+
+def _store_at(st, name, kb, value):
+    """Store value under name, whose C key is kb."""
+    kind = type(value)
+    if kind is int:
+        if -6 < value < 257:
+            status = _set_object(st.hp, kb, _SMALL_INT_LIST[value + 5])
+        elif _INT64_MIN <= value <= _INT64_MAX:
+            status = _set_int64(st.h, kb, value)
+        elif 0 <= value <= _UINT64_MAX:
+            status = _set_uint64(st.h, kb, value)
+        else:
+            return _store_python_object(st, name, kb, value)
+    elif kind is str:
+        if "\0" in value:
+            return _store_python_object(st, name, kb, value)
+        try:
+            data = value.encode()
+        except UnicodeEncodeError:
+            return _store_python_object(st, name, kb, value)
+        status = _set_string(st.hp, kb, data)
+    elif kind is float:
+        status = _set_double(st.h, kb, value)
+    elif kind is bool:
+        status = _set_object(st.hp, kb, _TRUE if value else _FALSE)
+    elif value is None:
+        status = _set_object(st.hp, kb, _NONE)
+    elif kind is bytes:
+        if value:
+            status = _set_take(st.h, kb, _new_bytes(value, len(value)))
+        else:
+            status = _set_object(st.hp, kb, _EMPTY_BYTES)
+    else:
+        # Anything else is held (containers, subclasses of the types above, pointers).
+        vp = _to_value(value)
+        if vp is None:
+            return _store_python_object(st, name, kb, value)
+        new = [vp, value, kb, _BORROWED if vp in _IMMORTAL else _OWNED]
+        status = _set(st.h, kb, vp)
+        if status:
+            error = _error_for(status)
+            _release_entry(new)
+            raise error
+        return _written(st, name, kb, value, new)
+    if status:
+        raise _error_for(status)
+    _written(st, name, kb, value, None)
+
+
+def _written(st, name, kb, value, new):
+    """Account for the write of value under kb, just made: new is its held entry (None: a plain
+    scalar, not held). No allocation of a tracked object between the C call and here."""
+    t = st.t
+    known = t.known + 1
+    if t.c.value == known:
+        t.known = known
+        if name not in _BASE_NAMES:
+            st.cache[name] = value
+        if new is not None:
+            _swap(st.held, name, new)
+        elif name in st.held:
+            _unhold(st.held, name)
+    else:
+        _written_with_others(st, name, kb, value, new)
+
+
+def _moved_on(st):
+    """After a change of ours (a write or a delete) that was not the only one since st.t.known:
+    if it was the only one since the thread's current epoch began (st's cache was simply filled
+    under an earlier epoch), move st to the current epoch with an empty cache, account for the
+    change there and return True."""
+    e = st.p.epoch
+    now = e.c.value
+    if e is st.t or now != e.known + 1:
+        return False
+    e.known = now
+    stale = st.cache
+    st.cache = {}
+    st.t = e
+    del stale  # may run finalizers: hence the check below
+    return e.c.value == now
+
+
+def _written_with_others(st, name, kb, value, new):
+    """The counter moved by more than our write. Either st's cache dates from an earlier epoch
+    (_moved_on), or something else changed a dictionary of the thread: the write created this
+    local's dictionary, a destroy function run by the overwrite wrote, or C code changed something
+    earlier. Then start a new epoch, and cache value only if C holds what we wrote."""
+    if _moved_on(st):
+        if name not in _BASE_NAMES:
+            st.cache[name] = value
+        if new is not None:
+            _swap(st.held, name, new)
+        elif name in st.held:
+            _unhold(st.held, name)
+        return
+    _sync(st)
+    t = st.t
+    known = t.known
+    if new is not None:
+        # Sound: our reference keeps new's address from being reused.
+        same = _peek(st.hp, kb) == new[0]
+        _swap(st.held, name, new)
+    else:
+        if name in st.held:
+            _unhold(st.held, name)
+        same = _c_holds_equal(st, kb, value)
+    if same and t.c.value == known and st.t is t and name not in _BASE_NAMES:
+        st.cache[name] = value
+
+
+def _c_holds_equal(st, kb, value):
+    """Whether C holds under kb a value that reads back equal to the plain scalar value, of its
+    type (floats: bit for bit, so NaN and -0.0 too)."""
+    vp = _convert.local_get(st.h, kb)
     if vp is None:
-        return _store_python_object(handle, entries, name, value, kb, old)
-    new = (vp, value, kb, _BORROWED if vp in _IMMORTAL else _OWNED)
+        return False
     try:
-        _set(handle, kb, vp)
-    except BaseException:
-        _release_entry(new)
-        raise
-    _swap(entries, name, new)
+        obj = _from_value(vp)
+    finally:
+        _unref(vp)
+    if type(obj) is not type(value):
+        return False
+    return obj.hex() == value.hex() if type(value) is float else obj == value
 
 
-def _store_python_object(handle, entries, name, value, kb, old):
+def _store_python_object(st, name, kb, value):
     """Store an object without a GVariant form: C holds a marker under kb, we hold the object."""
-    if old is not None and old[3] == _MARKER:
-        # If C still holds our marker for this key, only the Python side changes: the new entry
-        # takes over the old one's reference, provided nothing replaced that entry meanwhile.
-        new = (old[0], value, kb, _MARKER)
-        if _peek(handle, kb) == old[0] and entries.get(name) is old:
-            entries[name] = new
+    entry = st.held.get(name)
+    if entry is not None and entry[3] == _MARKER:
+        # If C still holds our marker for this key, only the Python side changes.
+        t = st.t
+        if t.c.value != t.known:
+            _sync(st)  # join the thread's current epoch, so the next time the cache can answer
+            entry = st.held.get(name)
+            t = st.t
+        # No allocation from here to the store: nothing can replace the entry meanwhile.
+        if entry is not None and entry[3] == _MARKER and (
+                (t.c.value == t.known and st.cache.get(name, _ABSENT) is entry[1])
+                or _peek(st.hp, kb) == entry[0]):
+            if name not in _BASE_NAMES:
+                st.cache[name] = value  # C holds what the cache says, or the cache is stale
+            entry[1] = value  # last: this may drop the old object's last reference
             return
-    new = (_new_marker(), value, kb, _MARKER)
-    try:
-        _set(handle, kb, new[0])
-    except BaseException:
+    new = [_new_marker(), value, kb, _MARKER]
+    status = _set(st.h, kb, new[0])
+    if status:
+        error = _error_for(status)
         _release_entry(new)
-        raise
-    _swap(entries, name, new)
+        raise error
+    _written(st, name, kb, value, new)
 
 
-def _delete(handle, entries, name):
+def _delete(st, name):
     """Delete name from this thread's dictionary. @return False if it had no such key."""
-    old = entries.pop(name, None)
+    held = st.held
+    old = held.pop(name, None)
     try:
         kb = old[2] if old is not None else _key(name)
         if kb is None:
+            if old is not None and name not in _BASE_NAMES:
+                st.cache[name] = _ABSENT
             return old is not None
-        try:
-            lib.tl_local_delete(handle, kb)
-        except Error as error:
-            if error.code == _TL_ERR_NOT_FOUND:
-                return False
-            raise
+        status = _delete_key(st.hp, kb)
+        if status == _TL_ERR_NOT_FOUND:
+            return False
+        if status:
+            raise _error_for(status)
+        t = st.t
+        known = t.known + 1
+        if t.c.value == known:
+            t.known = known
+            if name not in _BASE_NAMES:
+                st.cache[name] = _ABSENT
+        elif _moved_on(st) and name not in _BASE_NAMES:
+            st.cache[name] = _ABSENT
         return True
     finally:
         if old is not None:
             _release_entry(old)
 
 
-def _items(handle, entries):
+def _items(st):
     """This thread's (key, value) pairs: C's keys in C's order, then keys C cannot hold."""
-    c_keys = _convert.local_keys(handle)
+    c_keys = _convert.local_keys(st.h)
     items = []
     for name in c_keys:
-        value = _read(handle, entries, name)
+        value = _read(st, name)
         if value is not _MISSING:
             items.append((name, value))
     known = set(c_keys)
-    for name, entry in entries.copy().items():  # copy(): no Python code runs while it copies
+    held = st.held
+    for name, entry in held.copy().items():  # copy(): no Python code runs while it copies
         if entry[3] == _PYTHON_ONLY:
             items.append((name, entry[1]))
-        elif name not in known and entries.get(name) is entry:  # deleted by C since we looked
-            _swap(entries, name, None)
+        elif name not in known and held.get(name) is entry:  # deleted by C since we looked
+            _swap(held, name, None)
     return items
 
 
@@ -493,9 +775,7 @@ def _attach(self, store, args, kw):
     impl.args = args
     impl.kw = kw
     _object_setattr(self, "_local__impl", impl)
-    st = store.state()
-    impl.st = st
-    impl.t = (st.e, store.handle)
+    impl.st = store.state()
     return self
 
 
@@ -504,9 +784,7 @@ def _first_use(self, impl):
     subclass's __init__ with the construction arguments (no lock is held meanwhile: a thread
     switch inside __init__ is harmless, and __init__'s own accesses see the new state)."""
     store = impl.store
-    st = store.state()
-    impl.st = st
-    impl.t = pair = (st.e, store.handle)
+    st = impl.st = store.state()
     init = type(self).__init__
     if init is not _object_init:
         try:
@@ -514,20 +792,18 @@ def _first_use(self, impl):
         except BaseException:
             # As threading.local does, drop what this thread has, so the next use runs __init__
             # again. Only for a local we made: a foreign local's values belong to C code too.
-            del impl.t
             del impl.st
             if store.owned:
                 lib.tl_local_clear(store.handle)
                 st.clear()
             raise
-    return pair
+    return st
 
 
-def _view(impl):
-    st = impl.st
+def _view(store, st):
     view = st.view
     if view is None:
-        view = st.view = _ThreadDict(impl.store, st)
+        view = st.view = _ThreadDict(store, st)
     view._sync()
     return view
 
@@ -540,42 +816,44 @@ class _ThreadDict(dict):
     to its thread: C only lets a thread change its own dictionary, so another thread may read the
     last refreshed contents but not change them."""
 
-    __slots__ = ("_store", "_entries", "_ident", "_alive", "__weakref__")
+    __slots__ = ("_store", "_st", "_ident", "_alive", "__weakref__")
 
     def __init__(self, store, st):
         super().__init__()
         self._store = weakref.ref(store)
-        self._entries = st.e
+        self._st = weakref.ref(st)
         self._ident = st.ident
         self._alive = True
 
-    def _handle(self):
-        """The C handle if the calling thread may use this dict, else None."""
+    def _state(self):
+        """The _ThreadState if the calling thread may use this dict, else None."""
         if not self._alive or _get_ident() != self._ident:
             return None
-        store = self._store()
-        return None if store is None else store.handle
+        store, st = self._store(), self._st()
+        if store is None or st is None or getattr(store.threads, "st", None) is not st:
+            return None  # the last check: a new thread that was given a dead one's ident
+        return st
 
     def _writable(self):
-        handle = self._handle()
-        if handle is None:
+        st = self._state()
+        if st is None:
             raise RuntimeError("tlslocal: a local's __dict__ can only be changed in its own "
                                "thread, while the local and the thread live")
-        return handle
+        return st
 
     def _sync(self):
-        handle = self._handle()
-        if handle is not None:
-            items = _items(handle, self._entries)
+        st = self._state()
+        if st is not None:
+            items = _items(st)
             dict.clear(self)
             dict.update(self, items)
 
     # reads
     def __getitem__(self, key):
-        handle = self._handle()
-        if handle is None:
+        st = self._state()
+        if st is None:
             return dict.__getitem__(self, key)
-        value = _read(handle, self._entries, key)
+        value = _read(st, key)
         if value is _MISSING:
             raise KeyError(key)
         return value
@@ -587,10 +865,10 @@ class _ThreadDict(dict):
             return default
 
     def __contains__(self, key):
-        handle = self._handle()
-        if handle is None:
+        st = self._state()
+        if st is None:
             return dict.__contains__(self, key)
-        return _read(handle, self._entries, key) is not _MISSING
+        return _read(st, key) is not _MISSING
 
     def __iter__(self):
         self._sync()
@@ -645,24 +923,24 @@ class _ThreadDict(dict):
 
     # writes
     def __setitem__(self, key, value):
-        _store(self._writable(), self._entries, key, value)
+        _store(self._writable(), key, value)
         dict.__setitem__(self, key, value)
 
     def __delitem__(self, key):
-        if not _delete(self._writable(), self._entries, key):
+        if not _delete(self._writable(), key):
             raise KeyError(key)
         dict.pop(self, key, None)
 
     def setdefault(self, key, default=None):
-        handle = self._writable()
-        value = _read(handle, self._entries, key)
+        st = self._writable()
+        value = _read(st, key)
         if value is _MISSING:
             self[key] = value = default
         return value
 
     def pop(self, key, default=_MISSING):
-        handle = self._writable()
-        value = _read(handle, self._entries, key)
+        st = self._writable()
+        value = _read(st, key)
         if value is _MISSING:
             if default is _MISSING:
                 raise KeyError(key)

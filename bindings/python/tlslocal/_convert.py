@@ -108,7 +108,7 @@ def _from_str(obj):
         data = obj.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
         return None
-    if b"\0" in data:  # a C string cannot hold it
+    if 0 in data:  # a C string cannot hold it (an int needle: a memchr)
         return None
     return _new_string(data)
 
@@ -181,7 +181,7 @@ def _from_dict(obj, depth=0):
             data = key.encode("utf-8")
         except UnicodeEncodeError:
             return None
-        if b"\0" in data:
+        if 0 in data:
             return None
         keys.append(data)
     children = _children(obj.values(), depth + 1)

@@ -12,6 +12,8 @@ Marshalling conventions (ctypes):
     carrying the code, its name and tl_last_error_message() read at once, on the same thread.
   - Functions returning a pointer are checked by _check_pointer (NULL raises Error with the last
     error), except tl_local_peek, whose NULL is the ordinary "no such key" answer.
+  - FAST_PROTOTYPES binds a few of those functions a second time, for the attribute hot path, with
+    cheaper marshalling and no error check (see there).
 
 The library is loaded with ctypes.PyDLL: calls keep the GIL. Every libtlslocal call is short and
 never waits for Python (the registry lock is never held while user code runs), and releasing and
@@ -25,8 +27,9 @@ import ctypes
 import os
 import sys
 
-__all__ = ["lib", "Error", "error_for", "LIBRARY_PATH", "PROTOTYPES", "SONAME", "NULL_DESTROY",
-           "DESTROY_FUNC", "INIT_FUNC", "FOREACH_FUNC", "VISIT_FUNC", "EXIT_HOOK"]
+__all__ = ["lib", "fast", "Error", "error_for", "LIBRARY_PATH", "PROTOTYPES", "FAST_PROTOTYPES",
+           "SONAME", "NULL_DESTROY", "DESTROY_FUNC", "INIT_FUNC", "FOREACH_FUNC", "VISIT_FUNC",
+           "EXIT_HOOK"]
 
 SONAME = {"darwin": "libtlslocal.1.dylib", "win32": "libtlslocal-1.dll"}.get(sys.platform,
                                                                               "libtlslocal.so.1")
@@ -170,6 +173,44 @@ PROTOTYPES = (
 )
 
 
+# The attribute hot path's second binding of a few functions above: separate function objects
+# (lib[name] makes a new one) over the same C functions, as fast.<alias>. Measured per call
+# (bench/bench-python.py's machine), what they avoid:
+#  - no errcheck: it is a Python call per C call (~100 ns). The caller tests the status itself and
+#    calls error_for() at once, before any other tl_* call.
+#  - argtypes None where every argument is a c_void_p object (handles, values) or bytes (keys,
+#    strings): ctypes converts those natively, while argtypes cost a from_param call per argument
+#    (~25 ns for three). A Python int must never be passed to these: without argtypes ctypes would
+#    pass it as a C int.
+#  - int64_t and uint64_t declared as c_void_p where a pointer has 64 bits: every 64-bit ABI passes
+#    the two in the same register or stack slot, and c_void_p's from_param takes a Python int in
+#    [-2**63, 2**64) at C speed (PyLong_AsVoidPtr keeps the bits; outside it raises
+#    ctypes.ArgumentError), where c_int64's costs ~90 ns. Callers still check the range: below
+#    2**63 for int64 (the bits of [2**63, 2**64) would read back negative), non-negative for uint64.
+_INT64_ARG = _P if ctypes.sizeof(_P) == 8 else ctypes.c_int64
+_UINT64_ARG = _P if ctypes.sizeof(_P) == 8 else ctypes.c_uint64
+
+# (alias, C name, restype, argtypes)
+FAST_PROTOTYPES = (
+    ("peek", "tl_local_peek", _VALUE, None),                       # (handle, key)
+    ("set", "tl_local_set", _INT, (_LOCAL, _STR, _VALUE)),          # value: an int
+    ("set_object", "tl_local_set", _INT, None),                    # value: a c_void_p object
+    ("set_int64", "tl_local_set_int64", _INT, (_LOCAL, _STR, _INT64_ARG)),
+    ("set_uint64", "tl_local_set_uint64", _INT, (_LOCAL, _STR, _UINT64_ARG)),
+    ("set_double", "tl_local_set_double", _INT, (_LOCAL, _STR, ctypes.c_double)),
+    ("set_string", "tl_local_set_string", _INT, None),             # (handle, key, bytes)
+    ("set_take", "tl_local_set_take", _INT, (_LOCAL, _STR, _VALUE)),  # steals, even on failure
+    ("delete", "tl_local_delete", _INT, None),                     # (handle, key)
+)
+
+
+class _Fast:
+    """fast.<alias>: the FAST_PROTOTYPES bindings."""
+
+
+fast = _Fast()
+
+
 def _candidates():
     """Where to look, in order: $TLSLOCAL_LIBRARY; next to the package (a copy inside it, as a wheel
     would carry, or the libdir `meson install` recorded relative to it); the SONAME, through the
@@ -224,8 +265,18 @@ def _bind(handle, where):
     return handle
 
 
+def _bind_fast(handle):
+    for alias, name, restype, argtypes in FAST_PROTOTYPES:
+        function = handle[name]  # a new function object: lib.<name> keeps its own marshalling
+        function.restype = restype
+        if argtypes is not None:
+            function.argtypes = argtypes
+        setattr(fast, alias, function)
+
+
 lib, LIBRARY_PATH = _load()
 _bind(lib, LIBRARY_PATH)
+_bind_fast(lib)
 if not lib.tl_version_check(ABI_MAJOR, MIN_MINOR, MIN_MICRO):
     raise ImportError(
         f"tlslocal: {LIBRARY_PATH} is libtlslocal {lib.tl_version().decode()}; this binding needs "
