@@ -439,7 +439,7 @@ TL_API size_t tl_stats_live_threads(void);  /* threads that currently hold libra
 TL_API size_t tl_stats_live_values(void);   /* TlValues not yet freed, in any thread or holder */
 
 /* The calling thread's change counter: a number that grows whenever any dictionary of the calling
- * thread changes (a set, delete, clear or apply, a dictionary created or freed by this thread), read
+ * thread changes (a set, delete, clear or apply, a dictionary freed by this thread), read
  * with a plain load. (The last unref of a local on another thread frees this thread's dictionary of
  * it without a change here: a binding that holds a reference to the local never meets that case.) Bindings cache what they read from a local and trust the cache while the
  * counter stands still, so a read costs no call into the library.
