@@ -48,30 +48,6 @@ peek_string(TlLocal *local, const char *key)
   return string;
 }
 
-static size_t
-local_size(TlLocal *local)
-{
-  size_t size = 12345;
-
-  ck_assert_int_eq(tl_local_size(local, &size), TL_OK);
-  return size;
-}
-
-static void
-assert_keys(TlLocal *local, const char *const *expected, size_t n)
-{
-  char **keys = NULL;
-  size_t n_keys = 12345, i;
-
-  ck_assert_int_eq(tl_local_keys(local, &keys, &n_keys), TL_OK);
-  ck_assert_ptr_nonnull(keys);
-  ck_assert_uint_eq(n_keys, n);
-  for (i = 0; i < n; i++)
-    ck_assert_str_eq(keys[i], expected[i]);
-  ck_assert_ptr_null(keys[n]);
-  tl_strv_free(keys);
-}
-
 /* Setters for use inside initializers: failures are recorded, not asserted. */
 static void
 put(TlLocal *local, const char *key, TlValue *value)
@@ -351,12 +327,12 @@ START_TEST(test_first_access_runs_init)
     break;
   case ACCESS_SET:
     ck_assert_int_eq(access_local(local, kind), TL_OK);
-    assert_keys(local, color_p_seven, 3);
+    tl_test_assert_keys(local, color_p_seven, 3);
     break;
   case ACCESS_DELETE:
     ck_assert_int_eq(tl_local_delete(local, "color"), TL_OK); /* what the initializer set */
     ck_assert_int_eq(tl_local_contains(local, "color"), 0);
-    ck_assert_uint_eq(local_size(local), 1);
+    ck_assert_uint_eq(tl_test_local_size(local), 1);
     break;
   case ACCESS_CONTAINS:
     ck_assert_int_eq(tl_local_contains(local, "color"), 1);
@@ -382,7 +358,7 @@ START_TEST(test_first_access_runs_init)
   case ACCESS_CLEAR:
     ck_assert_int_eq(tl_local_clear(local), TL_OK); /* clears what the initializer set */
     ck_assert_int_eq(init.value_destroyed, 1);
-    ck_assert_uint_eq(local_size(local), 0);
+    ck_assert_uint_eq(tl_test_local_size(local), 0);
     ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1); /* the dictionary stays */
     break;
   case ACCESS_SNAPSHOT:
@@ -399,7 +375,7 @@ START_TEST(test_first_access_runs_init)
     break;
   case ACCESS_APPLY:
     ck_assert_int_eq(access_local(local, kind), TL_OK);
-    assert_keys(local, color_p_applied, 3);
+    tl_test_assert_keys(local, color_p_applied, 3);
     break;
   default:
     ck_abort();
@@ -698,12 +674,12 @@ START_TEST(test_init_uses_own_local)
   TlLocal *local = tl_local_new_full(TL_LOCAL_DEFAULT, init_uses_self, &init, NULL);
   TlLocal *visitable = tl_local_new_full(TL_LOCAL_VISITABLE, init_uses_self, &init, NULL);
 
-  assert_keys(local, expected, 3);
+  tl_test_assert_keys(local, expected, 3);
   ck_assert_int_eq(init.calls, 1);
   ck_assert_int_eq(peek_int64(local, "c"), 3);
   ck_assert_int_eq(init.calls, 1);
   /* Writes of a visitable local take its dictionary's lock: the initializer holds none. */
-  assert_keys(visitable, expected, 3);
+  tl_test_assert_keys(visitable, expected, 3);
   ck_assert_int_eq(init.calls, 2);
   tl_test_assert_no_failure();
   tl_local_unref(visitable);
@@ -1726,7 +1702,7 @@ START_TEST(test_args_unit)
   ck_assert_int_eq(tl_value_get_pointer(tl_local_peek(local_int, "self"), &self), TL_OK);
   ck_assert_ptr_eq(self, local_int);
   ck_assert_int_eq(unit_calls, 2);
-  ck_assert_uint_eq(local_size(local), 1);
+  ck_assert_uint_eq(tl_test_local_size(local), 1);
   ck_assert_int_eq(unit_calls, 2);
   tl_local_unref(local);
   tl_local_unref(local_int);

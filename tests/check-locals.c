@@ -40,33 +40,6 @@ peek_int(TlLocal *local, const char *key)
   return number;
 }
 
-static size_t
-local_size(TlLocal *local)
-{
-  size_t size = 12345;
-
-  ck_assert_int_eq(tl_local_size(local, &size), TL_OK);
-  return size;
-}
-
-/* Asserts the calling thread's keys of local are expected[0..n), in that order. */
-static void
-assert_keys(TlLocal *local, const char *const *expected, size_t n)
-{
-  char **keys = NULL;
-  size_t n_keys = 12345, i;
-
-  ck_assert_int_eq(tl_local_keys(local, &keys, &n_keys), TL_OK);
-  ck_assert_ptr_nonnull(keys);
-  ck_assert_uint_eq(n_keys, n);
-  for (i = 0; i < n; i++) {
-    ck_assert_ptr_nonnull(keys[i]);
-    ck_assert_str_eq(keys[i], expected[i]);
-  }
-  ck_assert_ptr_null(keys[n]);
-  tl_strv_free(keys);
-}
-
 /* ---- basic operations ---- */
 
 START_TEST(test_reads_create_no_dict)
@@ -78,7 +51,7 @@ START_TEST(test_reads_create_no_dict)
   size_t n_keys = 99;
 
   ck_assert_ptr_nonnull(local);
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
   ck_assert_int_eq(tl_local_contains(local, "k"), 0);
   ck_assert_ptr_null(tl_local_peek(local, "k"));
   ck_assert_int_eq(tl_last_error(), TL_ERR_NOT_FOUND);
@@ -109,7 +82,7 @@ START_TEST(test_set_get_peek_delete)
   ck_assert_int_eq(tl_local_set(local, "k", value), TL_OK);
   ck_assert_int_eq(tl_local_contains(local, "k"), 1);
   ck_assert_int_eq(tl_local_contains(local, "K"), 0);
-  ck_assert_uint_eq(local_size(local), 1);
+  ck_assert_uint_eq(tl_test_local_size(local), 1);
 
   /* The dictionary holds the value itself, not a copy. */
   ck_assert_ptr_eq(tl_local_peek(local, "k"), value);
@@ -118,7 +91,7 @@ START_TEST(test_set_get_peek_delete)
   tl_value_unref(out);
 
   set_int(local, "n", 2);
-  ck_assert_uint_eq(local_size(local), 2);
+  ck_assert_uint_eq(tl_test_local_size(local), 2);
   ck_assert_int_eq(peek_int(local, "n"), 2);
 
   ck_assert_int_eq(tl_local_delete(local, "k"), TL_OK);
@@ -130,7 +103,7 @@ START_TEST(test_set_get_peek_delete)
   ck_assert_ptr_null(out);
   ck_assert_int_eq(tl_local_delete(local, "k"), TL_ERR_NOT_FOUND);
   ck_assert_int_eq(tl_last_error(), TL_ERR_NOT_FOUND);
-  ck_assert_uint_eq(local_size(local), 1);
+  ck_assert_uint_eq(tl_test_local_size(local), 1);
   ck_assert_int_eq(peek_int(local, "n"), 2);
 
   /* One value under several keys. */
@@ -197,8 +170,8 @@ START_TEST(test_overwrite_releases_old_value)
   ck_assert_int_eq(tl_local_set(local, "p", second), TL_OK);
   ck_assert_int_eq(first_destroyed, 1);
   ck_assert_ptr_eq(tl_local_peek(local, "p"), second);
-  ck_assert_uint_eq(local_size(local), 3);
-  assert_keys(local, order, 3); /* an overwrite keeps the key's place */
+  ck_assert_uint_eq(tl_test_local_size(local), 3);
+  tl_test_assert_keys(local, order, 3); /* an overwrite keeps the key's place */
 
   /* Storing the value a key already holds keeps it alive. */
   ck_assert_int_eq(tl_local_set(local, "p", second), TL_OK);
@@ -230,9 +203,9 @@ START_TEST(test_clear)
   ck_assert_int_eq(destroyed[0], 1);
   ck_assert_int_eq(destroyed[1], 1);
   ck_assert_int_eq(destroyed[2], 1);
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
   ck_assert_int_eq(tl_local_contains(local, "a"), 0);
-  assert_keys(local, NULL, 0);
+  tl_test_assert_keys(local, NULL, 0);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts); /* the dictionary stays */
 
   /* Usable again; clearing twice is fine. */
@@ -240,7 +213,7 @@ START_TEST(test_clear)
   ck_assert_int_eq(peek_int(local, "a"), 5);
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
   tl_local_unref(local);
 }
 END_TEST
@@ -256,13 +229,13 @@ START_TEST(test_keys_order)
 
   for (i = 0; i < N_ELEMENTS(inserted); i++)
     set_int(local, inserted[i], (int32_t) i);
-  assert_keys(local, inserted, 3);
+  tl_test_assert_keys(local, inserted, 3);
   set_int(local, "a", 10);
-  assert_keys(local, inserted, 3);
+  tl_test_assert_keys(local, inserted, 3);
   ck_assert_int_eq(tl_local_delete(local, "a"), TL_OK);
-  assert_keys(local, after_delete, 2);
+  tl_test_assert_keys(local, after_delete, 2);
   set_int(local, "a", 11); /* back in, at the end */
-  assert_keys(local, reinserted, 3);
+  tl_test_assert_keys(local, reinserted, 3);
 
   /* out_n_keys may be NULL; the strings are the caller's copies. */
   ck_assert_int_eq(tl_local_keys(local, &keys, NULL), TL_OK);
@@ -271,7 +244,7 @@ START_TEST(test_keys_order)
   tl_strv_free(keys);
   ck_assert_int_eq(tl_local_contains(local, "c"), 1);
   ck_assert_int_eq(tl_local_contains(local, "z"), 0);
-  assert_keys(local, reinserted, 3);
+  tl_test_assert_keys(local, reinserted, 3);
   tl_local_unref(local);
 }
 END_TEST
@@ -452,7 +425,7 @@ START_TEST(test_foreach_mutations)
   int destroyed[3];
 
   walk_mutating(local, NULL, &walk, MUTATE_SET, destroyed);
-  assert_keys(local, after_set, 5);
+  tl_test_assert_keys(local, after_set, 5);
   ck_assert_int_eq(peek_int(local, "added-2"), 101);
 
   /* Deleted mid-walk, b and c are still visited alive, and released after the walk. */
@@ -462,25 +435,25 @@ START_TEST(test_foreach_mutations)
   ck_assert_int_eq(destroyed[0], 0);
   ck_assert_int_eq(destroyed[1], 1);
   ck_assert_int_eq(destroyed[2], 1);
-  assert_keys(local, after_delete, 1);
+  tl_test_assert_keys(local, after_delete, 1);
 
   walk_mutating(local, NULL, &walk, MUTATE_CLEAR, destroyed);
   ck_assert_int_eq(walk.destroyed_seen[1], 0);
   ck_assert_int_eq(walk.destroyed_seen[2], 0);
   ck_assert_int_eq(destroyed[0] + destroyed[1] + destroyed[2], 3);
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
 
   /* Overwritten mid-walk, b is visited with the value it had when the walk began. */
   walk_mutating(local, NULL, &walk, MUTATE_OVERWRITE, destroyed);
   ck_assert_int_eq(walk.destroyed_seen[1], 0);
   ck_assert_int_eq(destroyed[1], 1);
-  assert_keys(local, after_overwrite, 3);
+  tl_test_assert_keys(local, after_overwrite, 3);
   ck_assert_int_eq(peek_int(local, "b"), 200);
 
   /* Deleting the key being visited: the walk's own key and value stay valid. */
   walk_mutating(local, NULL, &walk, MUTATE_DELETE_SELF, destroyed);
   ck_assert_int_eq(walk.destroyed_seen[2], 0);
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
   ck_assert_int_eq(destroyed[0] + destroyed[1] + destroyed[2], 3);
 
   tl_local_unref(local);
@@ -502,15 +475,15 @@ START_TEST(test_locals_independent)
   ck_assert_int_eq(peek_int(a, "k"), 1);
   ck_assert_int_eq(peek_int(b, "k"), 2);
   ck_assert_int_eq(tl_local_contains(b, "only-a"), 0);
-  ck_assert_uint_eq(local_size(a), 2);
-  ck_assert_uint_eq(local_size(b), 1);
+  ck_assert_uint_eq(tl_test_local_size(a), 2);
+  ck_assert_uint_eq(tl_test_local_size(b), 1);
   ck_assert_int_eq(tl_local_delete(a, "k"), TL_OK);
   ck_assert_int_eq(peek_int(b, "k"), 2);
   ck_assert_int_eq(tl_local_clear(b), TL_OK);
   ck_assert_int_eq(peek_int(a, "only-a"), 3);
   tl_local_unref(a);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1);
-  ck_assert_uint_eq(local_size(b), 0);
+  ck_assert_uint_eq(tl_test_local_size(b), 0);
   set_int(b, "k", 4);
   ck_assert_int_eq(peek_int(b, "k"), 4);
   tl_local_unref(b);
@@ -526,7 +499,7 @@ START_TEST(test_new_local_starts_empty)
   for (round = 0; round < 50; round++) {
     for (i = 0; i < 8; i++) {
       locals[i] = tl_local_new();
-      ck_assert_uint_eq(local_size(locals[i]), 0);
+      ck_assert_uint_eq(tl_test_local_size(locals[i]), 0);
       ck_assert_int_eq(tl_local_contains(locals[i], "k"), 0);
       set_int(locals[i], "k", round * 8 + i);
     }
@@ -575,12 +548,12 @@ START_TEST(test_many_keys)
     snprintf(key, sizeof key, "key:%d", i);
     set_int(local, key, i);
   }
-  ck_assert_uint_eq(local_size(local), (size_t) n);
+  ck_assert_uint_eq(tl_test_local_size(local), (size_t) n);
   for (i = 0; i < n; i += 2) {
     snprintf(key, sizeof key, "key:%d", i);
     ck_assert_int_eq(tl_local_delete(local, key), TL_OK);
   }
-  ck_assert_uint_eq(local_size(local), (size_t) n / 2);
+  ck_assert_uint_eq(tl_test_local_size(local), (size_t) n / 2);
   for (i = 0; i < n; i++) {
     snprintf(key, sizeof key, "key:%d", i);
     if (i % 2 == 0)
@@ -610,7 +583,7 @@ START_TEST(test_many_keys)
     snprintf(key, sizeof key, "key:%d", i);
     ck_assert_int_eq(tl_local_delete(local, key), TL_OK);
   }
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
   set_int(local, "key:0", 7);
   ck_assert_int_eq(peek_int(local, "key:0"), 7);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1); /* one dictionary all along */
@@ -636,8 +609,8 @@ START_TEST(test_churn)
     ck_assert_int_eq(tl_local_delete(local, key), TL_OK);
     ck_assert_int_eq(tl_local_contains(local, key), 0);
   }
-  ck_assert_uint_eq(local_size(local), 2);
-  assert_keys(local, stable, 2);
+  ck_assert_uint_eq(tl_test_local_size(local), 2);
+  tl_test_assert_keys(local, stable, 2);
   ck_assert_int_eq(peek_int(local, "second"), 2);
   ck_assert_int_eq(tl_local_contains(local, "churn:1"), 0);
   tl_local_unref(local);
@@ -676,11 +649,11 @@ START_TEST(test_key_shapes)
 
   for (i = 0; i < n; i++)
     set_int(local, all[i], (int32_t) i);
-  ck_assert_uint_eq(local_size(local), n);
+  ck_assert_uint_eq(tl_test_local_size(local), n);
   for (i = 0; i < n; i++)
     ck_assert_msg(peek_int(local, all[i]) == (int32_t) i, "key %zu", i);
   ck_assert_int_eq(tl_local_contains(local, long_key_2), 0);
-  assert_keys(local, all, n);
+  tl_test_assert_keys(local, all, n);
 
   /* The empty key is an ordinary key. */
   ck_assert_int_eq(tl_local_contains(local, ""), 1);
@@ -692,7 +665,7 @@ START_TEST(test_key_shapes)
 
   for (i = 0; i < n; i++)
     ck_assert_int_eq(tl_local_delete(local, all[i]), TL_OK);
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
   free(long_key);
   free(long_key_2);
   tl_local_unref(local);
@@ -721,7 +694,7 @@ START_TEST(test_keys_differing_in_one_byte)
       n++;
     }
   }
-  ck_assert_uint_eq(local_size(local), n);
+  ck_assert_uint_eq(tl_test_local_size(local), n);
   for (len = 1; len <= MAX_LEN; len++) {
     memset(key, 'k', len);
     key[len] = '\0';
@@ -747,7 +720,7 @@ START_TEST(test_key_is_copied)
   ck_assert_int_eq(tl_local_contains(local, "mutable-key-longer-than-a-word"), 1);
   ck_assert_int_eq(tl_local_contains(local, key), 0);
   set_int(local, key, 2);
-  ck_assert_uint_eq(local_size(local), 2);
+  ck_assert_uint_eq(tl_test_local_size(local), 2);
   tl_local_unref(local);
 }
 END_TEST
@@ -777,7 +750,7 @@ START_TEST(test_invalid_keys)
     ck_assert_int_eq(tl_local_delete(local, key), TL_ERR_INVALID_KEY);
     ck_assert_int_eq(tl_local_contains(local, key), TL_ERR_INVALID_KEY);
   }
-  ck_assert_uint_eq(local_size(local), 1);
+  ck_assert_uint_eq(tl_test_local_size(local), 1);
   ck_assert_int_eq(peek_int(local, "abc"), 0);
   tl_value_unref(value);
   tl_local_unref(local);
@@ -809,7 +782,7 @@ START_TEST(test_invalid_arguments)
   ck_assert_int_eq(tl_local_foreach(NULL, NULL, NULL), TL_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_null(tl_local_ref(NULL));
   tl_local_unref(NULL);
-  ck_assert_uint_eq(local_size(local), 0);
+  ck_assert_uint_eq(tl_test_local_size(local), 0);
   tl_value_unref(value);
   tl_local_unref(local);
 }
@@ -863,7 +836,7 @@ START_TEST(test_thread_clear)
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
   ck_assert_uint_eq(tl_stats_live_threads(), threads - 1); /* this thread holds nothing now */
   ck_assert_uint_eq(tl_stats_live_locals(), locals);       /* the locals themselves live on */
-  ck_assert_uint_eq(local_size(a), 0);
+  ck_assert_uint_eq(tl_test_local_size(a), 0);
   ck_assert_int_eq(tl_local_contains(b, "n"), 0);
   ck_assert_ptr_null(tl_local_peek(b, "p"));
 
@@ -1001,7 +974,7 @@ START_TEST(test_destroy_sets_same_local)
   ck_assert_int_eq(tl_local_delete(local, "p"), TL_OK);
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
-  ck_assert_uint_eq(local_size(local), 110);
+  ck_assert_uint_eq(tl_test_local_size(local), 110);
   ck_assert_int_eq(tl_local_contains(local, "p"), 0);
   ck_assert_int_eq(peek_int(local, "after-delete-99"), 99);
   for (i = 0; i < 10; i++) {
@@ -1020,7 +993,7 @@ START_TEST(test_destroy_sets_same_local)
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
   ck_assert_int_eq(peek_int(local, "p"), 7);
-  ck_assert_uint_eq(local_size(local), 101);
+  ck_assert_uint_eq(tl_test_local_size(local), 101);
 
   /* During an overwrite of the same key: either write may win, but the dictionary stays whole. */
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
@@ -1032,7 +1005,7 @@ START_TEST(test_destroy_sets_same_local)
   set_int(local, "p", 7);
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
-  ck_assert_uint_eq(local_size(local), 1);
+  ck_assert_uint_eq(tl_test_local_size(local), 1);
   ck_assert(peek_int(local, "p") == 7 || peek_int(local, "p") == 99);
 
   /* During a clear: what the destroy function sets is what remains. */
@@ -1047,7 +1020,7 @@ START_TEST(test_destroy_sets_same_local)
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
-  ck_assert_uint_eq(local_size(local), 100);
+  ck_assert_uint_eq(tl_test_local_size(local), 100);
   ck_assert_int_eq(tl_local_contains(local, "x"), 0);
   ck_assert_int_eq(tl_local_contains(local, "y"), 0);
   ck_assert_int_eq(peek_int(local, "after-clear-0"), 0);
@@ -1200,7 +1173,7 @@ START_TEST(test_destroy_creates_local)
   ck_assert_int_eq(reentry.status, TL_OK);
   ck_assert_uint_eq(tl_stats_live_locals(), locals + 1);
   ck_assert_uint_eq(tl_stats_live_dicts(), 1);
-  assert_keys(reentry.local, fresh, 1);
+  tl_test_assert_keys(reentry.local, fresh, 1);
   ck_assert_int_eq(tl_local_contains(reentry.local, "x"), 0);
   tl_local_unref(reentry.local);
 
@@ -1211,7 +1184,7 @@ START_TEST(test_destroy_creates_local)
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
-  ck_assert_uint_eq(local_size(reentry.local), 0);
+  ck_assert_uint_eq(tl_test_local_size(reentry.local), 0);
   tl_local_unref(reentry.local);
   tl_local_unref(dying);
   ck_assert_uint_eq(tl_stats_live_locals(), locals);
@@ -1235,7 +1208,7 @@ START_TEST(test_destroy_clears_thread)
   ck_assert_int_eq(destroyed[0], 1);
   ck_assert_int_eq(destroyed[1], 1);
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
-  ck_assert_uint_eq(local_size(a), 0);
+  ck_assert_uint_eq(tl_test_local_size(a), 0);
   set_int(a, "again", 1);
   ck_assert_int_eq(peek_int(a, "again"), 1);
 
@@ -1248,7 +1221,7 @@ START_TEST(test_destroy_clears_thread)
   ck_assert_int_eq(walk.destroyed_seen[1], 0);
   ck_assert_int_eq(walk.destroyed_seen[2], 0);
   ck_assert_int_eq(destroyed[0] + destroyed[1] + destroyed[2], 3);
-  ck_assert_uint_eq(local_size(a), 0);
+  ck_assert_uint_eq(tl_test_local_size(a), 0);
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
 
   tl_local_unref(a);

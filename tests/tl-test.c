@@ -72,6 +72,32 @@ tl_test_assert_no_failure(void)
   ck_assert_msg(n == 0, "%d check(s) failed where Check cannot report; the first at %s", n, first);
 }
 
+size_t
+tl_test_local_size(TlLocal *local)
+{
+  size_t size = 12345;
+
+  ck_assert_int_eq(tl_local_size(local, &size), TL_OK);
+  return size;
+}
+
+void
+tl_test_assert_keys(TlLocal *local, const char *const *expected, size_t n)
+{
+  char **keys = NULL;
+  size_t n_keys = 12345, i;
+
+  ck_assert_int_eq(tl_local_keys(local, &keys, &n_keys), TL_OK);
+  ck_assert_ptr_nonnull(keys);
+  ck_assert_uint_eq(n_keys, n);
+  for (i = 0; i < n; i++) {
+    ck_assert_ptr_nonnull(keys[i]);
+    ck_assert_str_eq(keys[i], expected[i]);
+  }
+  ck_assert_ptr_null(keys[n]);
+  tl_strv_free(keys);
+}
+
 static size_t locals_at_setup;
 
 static void

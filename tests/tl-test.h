@@ -39,6 +39,11 @@ void tl_test_record_failure(const char *file, int line, const char *what);
 void tl_test_assert_no_failure(void);
 void tl_test_reset_failures(void);
 
+/* Assertions about the calling thread's dictionary of local, for the test's own thread. */
+size_t tl_test_local_size(TlLocal *local);
+/* Asserts the keys are expected[0..n), in that order. */
+void tl_test_assert_keys(TlLocal *local, const char *const *expected, size_t n);
+
 /* A TCase whose teardown runs tl_thread_clear(), so the suites' tests (all in one process, since
  * CK_FORK=no) do not see each other's main-thread dictionaries, and checks no local leaked. */
 TCase *tl_test_case(const char *name);
