@@ -467,6 +467,30 @@ type_nesting(const char *type)
   return (guint) deepest;
 }
 
+/* GLib's parser turns a \u or \U escape into UTF-8 without checking the code point, then fails
+ * g_variant_new_string()'s UTF-8 assertion (a critical) on a surrogate or anything past U+10FFFF.
+ * @return TRUE if text has such an escape. Escapes are only meaningful inside strings; outside,
+ * a backslash is a syntax error anyway, so walking every backslash pair is safe. */
+static gboolean
+has_bad_unicode_escape(const char *text)
+{
+  const char *c;
+
+  for (c = text; (c = strchr(c, '\\')) != NULL; c += 2) {
+    int n_digits = c[1] == 'u' ? 4 : c[1] == 'U' ? 8 : 0, i;
+    guint32 code_point = 0;
+
+    if (c[1] == '\0')
+      return FALSE;
+    for (i = 0; i < n_digits && g_ascii_isxdigit(c[2 + i]); i++)
+      code_point = code_point * 16 + (guint32) g_ascii_xdigit_value(c[2 + i]);
+    if (n_digits > 0 && i == n_digits &&
+        (code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)))
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* GLib accepts type strings nested 128 deep but its parser reads type annotations back only to 127:
  * refuse what would print as text that cannot be parsed again. */
 #define TL_PARSE_MAX_NESTING 127
@@ -489,6 +513,8 @@ tl_value_parse(const char *type, const char *text, TlValue **out)
     return _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", type);
   if (!g_utf8_validate(text, -1, NULL))
     return _tl_fail(TL_ERR_INVALID_UTF8, "text is not valid UTF-8");
+  if (has_bad_unicode_escape(text))
+    return _tl_fail(TL_ERR_PARSE, "a \\u or \\U escape names a surrogate or a code point past U+10FFFF");
   variant = g_variant_parse(type != NULL ? G_VARIANT_TYPE(type) : NULL, text, NULL, NULL, &error);
   if (variant == NULL) {
     int status = _tl_failf(TL_ERR_PARSE, "%s", error != NULL ? error->message : "text does not parse");

@@ -585,6 +585,8 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("*", "5", &fx->out), fx->out == NULL)                  \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("m*", "nothing", &fx->out), fx->out == NULL)          \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("a{?*}", "{}", &fx->out), fx->out == NULL)             \
+  X(TL_ERR_PARSE, tl_value_parse(NULL, "'\\U22222222'", &fx->out), fx->out == NULL)                \
+  X(TL_ERR_PARSE, tl_value_parse("s", "'\\ud800'", &fx->out), fx->out == NULL)                       \
   X(TL_ERR_PARSE, tl_value_parse("a{sv}", "{'a': 1}", &fx->out), fx->out == NULL)                  \
   /* tl_value_print */                                                                             \
   X(TL_ERR_INVALID_ARGUMENT, NEW_STRING(tl_value_print(NULL, 0)), 1)                               \
