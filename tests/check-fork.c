@@ -81,8 +81,6 @@
 #  define TL_TEST_ASAN 0
 #endif
 
-#define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
-
 /* ---- children ---- */
 
 #define CHILD_FAILED 3

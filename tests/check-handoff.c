@@ -9,8 +9,6 @@
 
 #include "tl-test.h"
 
-#define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
-
 /* ---- helpers ---- */
 
 /* Stores value under key and drops the caller's reference. */

@@ -13,29 +13,7 @@
 
 #include "tl-test.h"
 
-#define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
-
 /* ---- helpers ---- */
-
-static void
-set_int(TlLocal *local, const char *key, int32_t number)
-{
-  TlValue *value = tl_value_new_int32(number);
-
-  ck_assert_int_eq(tl_local_set(local, key, value), TL_OK);
-  tl_value_unref(value);
-}
-
-static int32_t
-peek_int(TlLocal *local, const char *key)
-{
-  TlValue *value = tl_local_peek(local, key);
-  int32_t number = 0;
-
-  ck_assert_msg(value != NULL, "no key '%s'", key);
-  ck_assert_int_eq(tl_value_get_int32(value, &number), TL_OK);
-  return number;
-}
 
 static const char *
 peek_string(TlLocal *local, const char *key)
@@ -392,7 +370,7 @@ START_TEST(test_first_access_runs_init)
   }
   ck_assert_int_eq(init.calls, 1);
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
-  set_int(local, "n", 1);
+  tl_test_set_int(local, "n", 1);
   ck_assert_int_eq(tl_local_delete(local, "n"), TL_OK);
   ck_assert_int_eq(tl_local_contains(local, "color"), 0);
   ck_assert_int_eq(init.calls, 1);
@@ -448,9 +426,9 @@ START_TEST(test_init_again_after_thread_clear)
   for (i = 1; i <= 3; i++) {
     ck_assert_str_eq(peek_string(local, "color"), "red");
     ck_assert_int_eq(init.calls, i);
-    set_int(local, "color", 5); /* the thread's own change */
-    set_int(plain, "n", i);
-    ck_assert_int_eq(peek_int(local, "color"), 5);
+    tl_test_set_int(local, "color", 5); /* the thread's own change */
+    tl_test_set_int(plain, "n", i);
+    ck_assert_int_eq(tl_test_peek_int(local, "color"), 5);
     ck_assert_int_eq(init.calls, i);
     tl_thread_clear();
     ck_assert_int_eq(init.value_destroyed, i);
@@ -516,7 +494,7 @@ START_TEST(test_init_per_thread)
   int i, j;
 
   ck_assert_uint_eq(peek_uint64(local, "tid"), tl_thread_id());
-  set_int(local, "color", 0);
+  tl_test_set_int(local, "color", 0);
   memset(workers, 0, sizeof workers);
   for (i = 0; i < N; i++)
     workers[i].local = local;
@@ -536,7 +514,7 @@ START_TEST(test_init_per_thread)
   /* The threads' values went with them; this thread's are untouched. */
   ck_assert_int_eq(init.value_destroyed, N);
   ck_assert_uint_eq(tl_stats_live_dicts(), 1);
-  ck_assert_int_eq(peek_int(local, "color"), 0);
+  ck_assert_int_eq(tl_test_peek_int(local, "color"), 0);
   ck_assert_uint_eq(peek_uint64(local, "tid"), tl_thread_id());
   tl_local_unref(local);
   ck_assert_int_eq(init.user_data_destroyed, 1);
@@ -587,7 +565,7 @@ START_TEST(test_user_data_destroy)
   ck_assert_ptr_null(tl_local_peek(local, "k"));
   ck_assert_int_eq(tl_last_error(), TL_ERR_NOT_FOUND);
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
-  set_int(local, "k", 1);
+  tl_test_set_int(local, "k", 1);
   tl_thread_clear();
   ck_assert_int_eq(destroyed, 0);
   tl_local_unref(local);

@@ -6,18 +6,7 @@
 
 #include "tl-test.h"
 
-#define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
-
 /* ---- helpers ---- */
-
-static void
-set_int(TlLocal *local, const char *key, int32_t number)
-{
-  TlValue *value = tl_value_new_int32(number);
-
-  ck_assert_int_eq(tl_local_set(local, key, value), TL_OK);
-  tl_value_unref(value);
-}
 
 /* Stores a pointer value whose destroy function increments *counter, keeping no reference. */
 static void
@@ -27,17 +16,6 @@ set_counted(TlLocal *local, const char *key, int *counter)
 
   ck_assert_int_eq(tl_local_set(local, key, value), TL_OK);
   tl_value_unref(value);
-}
-
-static int32_t
-peek_int(TlLocal *local, const char *key)
-{
-  TlValue *value = tl_local_peek(local, key);
-  int32_t number = 0;
-
-  ck_assert_msg(value != NULL, "no key '%s'", key);
-  ck_assert_int_eq(tl_value_get_int32(value, &number), TL_OK);
-  return number;
 }
 
 /* ---- basic operations ---- */
@@ -67,7 +45,7 @@ START_TEST(test_reads_create_no_dict)
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts);
 
   /* The first write makes the dictionary. */
-  set_int(local, "k", 1);
+  tl_test_set_int(local, "k", 1);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1);
   tl_local_unref(local);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts);
@@ -90,9 +68,9 @@ START_TEST(test_set_get_peek_delete)
   ck_assert_ptr_eq(out, value);
   tl_value_unref(out);
 
-  set_int(local, "n", 2);
+  tl_test_set_int(local, "n", 2);
   ck_assert_uint_eq(tl_test_local_size(local), 2);
-  ck_assert_int_eq(peek_int(local, "n"), 2);
+  ck_assert_int_eq(tl_test_peek_int(local, "n"), 2);
 
   ck_assert_int_eq(tl_local_delete(local, "k"), TL_OK);
   ck_assert_int_eq(tl_local_contains(local, "k"), 0);
@@ -104,7 +82,7 @@ START_TEST(test_set_get_peek_delete)
   ck_assert_int_eq(tl_local_delete(local, "k"), TL_ERR_NOT_FOUND);
   ck_assert_int_eq(tl_last_error(), TL_ERR_NOT_FOUND);
   ck_assert_uint_eq(tl_test_local_size(local), 1);
-  ck_assert_int_eq(peek_int(local, "n"), 2);
+  ck_assert_int_eq(tl_test_peek_int(local, "n"), 2);
 
   /* One value under several keys. */
   ck_assert_int_eq(tl_local_set(local, "a", value), TL_OK);
@@ -163,9 +141,9 @@ START_TEST(test_overwrite_releases_old_value)
   TlValue *second;
   int first_destroyed = 0, second_destroyed = 0;
 
-  set_int(local, "first", 0);
+  tl_test_set_int(local, "first", 0);
   set_counted(local, "p", &first_destroyed);
-  set_int(local, "last", 0);
+  tl_test_set_int(local, "last", 0);
   second = tl_value_new_pointer(&second_destroyed, tl_test_count_destroy);
   ck_assert_int_eq(tl_local_set(local, "p", second), TL_OK);
   ck_assert_int_eq(first_destroyed, 1);
@@ -181,9 +159,9 @@ START_TEST(test_overwrite_releases_old_value)
   ck_assert_int_eq(tl_local_set(local, "p", tl_local_peek(local, "p")), TL_OK);
   ck_assert_int_eq(second_destroyed, 0);
 
-  set_int(local, "p", 3);
+  tl_test_set_int(local, "p", 3);
   ck_assert_int_eq(second_destroyed, 1);
-  ck_assert_int_eq(peek_int(local, "p"), 3);
+  ck_assert_int_eq(tl_test_peek_int(local, "p"), 3);
   tl_local_unref(local);
 }
 END_TEST
@@ -209,8 +187,8 @@ START_TEST(test_clear)
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts); /* the dictionary stays */
 
   /* Usable again; clearing twice is fine. */
-  set_int(local, "a", 5);
-  ck_assert_int_eq(peek_int(local, "a"), 5);
+  tl_test_set_int(local, "a", 5);
+  ck_assert_int_eq(tl_test_peek_int(local, "a"), 5);
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
   ck_assert_uint_eq(tl_test_local_size(local), 0);
@@ -228,13 +206,13 @@ START_TEST(test_keys_order)
   size_t i;
 
   for (i = 0; i < N_ELEMENTS(inserted); i++)
-    set_int(local, inserted[i], (int32_t) i);
+    tl_test_set_int(local, inserted[i], (int32_t) i);
   tl_test_assert_keys(local, inserted, 3);
-  set_int(local, "a", 10);
+  tl_test_set_int(local, "a", 10);
   tl_test_assert_keys(local, inserted, 3);
   ck_assert_int_eq(tl_local_delete(local, "a"), TL_OK);
   tl_test_assert_keys(local, after_delete, 2);
-  set_int(local, "a", 11); /* back in, at the end */
+  tl_test_set_int(local, "a", 11); /* back in, at the end */
   tl_test_assert_keys(local, reinserted, 3);
 
   /* out_n_keys may be NULL; the strings are the caller's copies. */
@@ -302,8 +280,8 @@ walk_visit(const char *key, TlValue *value, void *payload)
   if (i == 0) {
     switch (walk->mutation) {
     case MUTATE_SET:
-      set_int(walk->local, "added-1", 100);
-      set_int(walk->local, "added-2", 101);
+      tl_test_set_int(walk->local, "added-1", 100);
+      tl_test_set_int(walk->local, "added-2", 101);
       break;
     case MUTATE_DELETE:
       tl_local_delete(walk->local, "b");
@@ -313,7 +291,7 @@ walk_visit(const char *key, TlValue *value, void *payload)
       tl_local_clear(walk->local);
       break;
     case MUTATE_OVERWRITE:
-      set_int(walk->local, "b", 200);
+      tl_test_set_int(walk->local, "b", 200);
       break;
     case MUTATE_DELETE_OTHER:
       tl_local_delete(walk->other, "p");
@@ -333,9 +311,9 @@ START_TEST(test_foreach_order_and_stop)
   size_t i;
 
   for (i = 0; i < N_ELEMENTS(inserted); i++)
-    set_int(local, inserted[i], (int32_t) i);
+    tl_test_set_int(local, inserted[i], (int32_t) i);
   ck_assert_int_eq(tl_local_delete(local, "y"), TL_OK);
-  set_int(local, "y", 9);
+  tl_test_set_int(local, "y", 9);
 
   memset(&walk, 0, sizeof walk);
   walk.local = local;
@@ -381,7 +359,7 @@ START_TEST(test_foreach_empty)
   memset(&walk, 0, sizeof walk);
   walk.stop_at = (size_t) -1;
   ck_assert_int_eq(tl_local_foreach(local, walk_visit, &walk), TL_OK); /* no dictionary */
-  set_int(local, "a", 1);
+  tl_test_set_int(local, "a", 1);
   ck_assert_int_eq(tl_local_delete(local, "a"), TL_OK);
   ck_assert_int_eq(tl_local_foreach(local, walk_visit, &walk), TL_OK); /* empty dictionary */
   ck_assert_uint_eq(walk.n_visited, 0);
@@ -426,7 +404,7 @@ START_TEST(test_foreach_mutations)
 
   walk_mutating(local, NULL, &walk, MUTATE_SET, destroyed);
   tl_test_assert_keys(local, after_set, 5);
-  ck_assert_int_eq(peek_int(local, "added-2"), 101);
+  ck_assert_int_eq(tl_test_peek_int(local, "added-2"), 101);
 
   /* Deleted mid-walk, b and c are still visited alive, and released after the walk. */
   walk_mutating(local, NULL, &walk, MUTATE_DELETE, destroyed);
@@ -448,7 +426,7 @@ START_TEST(test_foreach_mutations)
   ck_assert_int_eq(walk.destroyed_seen[1], 0);
   ck_assert_int_eq(destroyed[1], 1);
   tl_test_assert_keys(local, after_overwrite, 3);
-  ck_assert_int_eq(peek_int(local, "b"), 200);
+  ck_assert_int_eq(tl_test_peek_int(local, "b"), 200);
 
   /* Deleting the key being visited: the walk's own key and value stay valid. */
   walk_mutating(local, NULL, &walk, MUTATE_DELETE_SELF, destroyed);
@@ -468,24 +446,24 @@ START_TEST(test_locals_independent)
   size_t dicts = tl_stats_live_dicts();
 
   ck_assert_ptr_ne(a, b);
-  set_int(a, "k", 1);
-  set_int(b, "k", 2);
-  set_int(a, "only-a", 3);
+  tl_test_set_int(a, "k", 1);
+  tl_test_set_int(b, "k", 2);
+  tl_test_set_int(a, "only-a", 3);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 2);
-  ck_assert_int_eq(peek_int(a, "k"), 1);
-  ck_assert_int_eq(peek_int(b, "k"), 2);
+  ck_assert_int_eq(tl_test_peek_int(a, "k"), 1);
+  ck_assert_int_eq(tl_test_peek_int(b, "k"), 2);
   ck_assert_int_eq(tl_local_contains(b, "only-a"), 0);
   ck_assert_uint_eq(tl_test_local_size(a), 2);
   ck_assert_uint_eq(tl_test_local_size(b), 1);
   ck_assert_int_eq(tl_local_delete(a, "k"), TL_OK);
-  ck_assert_int_eq(peek_int(b, "k"), 2);
+  ck_assert_int_eq(tl_test_peek_int(b, "k"), 2);
   ck_assert_int_eq(tl_local_clear(b), TL_OK);
-  ck_assert_int_eq(peek_int(a, "only-a"), 3);
+  ck_assert_int_eq(tl_test_peek_int(a, "only-a"), 3);
   tl_local_unref(a);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1);
   ck_assert_uint_eq(tl_test_local_size(b), 0);
-  set_int(b, "k", 4);
-  ck_assert_int_eq(peek_int(b, "k"), 4);
+  tl_test_set_int(b, "k", 4);
+  ck_assert_int_eq(tl_test_peek_int(b, "k"), 4);
   tl_local_unref(b);
 }
 END_TEST
@@ -501,10 +479,10 @@ START_TEST(test_new_local_starts_empty)
       locals[i] = tl_local_new();
       ck_assert_uint_eq(tl_test_local_size(locals[i]), 0);
       ck_assert_int_eq(tl_local_contains(locals[i], "k"), 0);
-      set_int(locals[i], "k", round * 8 + i);
+      tl_test_set_int(locals[i], "k", round * 8 + i);
     }
     for (i = 0; i < 8; i++)
-      ck_assert_int_eq(peek_int(locals[i], "k"), round * 8 + i);
+      ck_assert_int_eq(tl_test_peek_int(locals[i], "k"), round * 8 + i);
     for (i = 0; i < 8; i++)
       tl_local_unref(locals[(i * 5) % 8]); /* out of order */
   }
@@ -546,7 +524,7 @@ START_TEST(test_many_keys)
 
   for (i = 0; i < n; i++) {
     snprintf(key, sizeof key, "key:%d", i);
-    set_int(local, key, i);
+    tl_test_set_int(local, key, i);
   }
   ck_assert_uint_eq(tl_test_local_size(local), (size_t) n);
   for (i = 0; i < n; i += 2) {
@@ -559,13 +537,13 @@ START_TEST(test_many_keys)
     if (i % 2 == 0)
       ck_assert_int_eq(tl_local_contains(local, key), 0);
     else
-      ck_assert_int_eq(peek_int(local, key), i);
+      ck_assert_int_eq(tl_test_peek_int(local, key), i);
   }
 
   /* The deleted ones come back at the end, after the survivors, still in order. */
   for (i = 0; i < n; i += 2) {
     snprintf(key, sizeof key, "key:%d", i);
-    set_int(local, key, -i);
+    tl_test_set_int(local, key, -i);
   }
   ck_assert_int_eq(tl_local_keys(local, &keys, &n_keys), TL_OK);
   ck_assert_uint_eq(n_keys, (size_t) n);
@@ -574,7 +552,7 @@ START_TEST(test_many_keys)
 
     snprintf(key, sizeof key, "key:%d", expected);
     ck_assert_str_eq(keys[k], key);
-    ck_assert_int_eq(peek_int(local, key), expected % 2 ? expected : -expected);
+    ck_assert_int_eq(tl_test_peek_int(local, key), expected % 2 ? expected : -expected);
   }
   tl_strv_free(keys);
 
@@ -584,8 +562,8 @@ START_TEST(test_many_keys)
     ck_assert_int_eq(tl_local_delete(local, key), TL_OK);
   }
   ck_assert_uint_eq(tl_test_local_size(local), 0);
-  set_int(local, "key:0", 7);
-  ck_assert_int_eq(peek_int(local, "key:0"), 7);
+  tl_test_set_int(local, "key:0", 7);
+  ck_assert_int_eq(tl_test_peek_int(local, "key:0"), 7);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1); /* one dictionary all along */
   tl_local_unref(local);
 }
@@ -600,18 +578,18 @@ START_TEST(test_churn)
   int n = tl_test_repeat(200000), i;
   char key[32];
 
-  set_int(local, "first", 1);
-  set_int(local, "second", 2);
+  tl_test_set_int(local, "first", 1);
+  tl_test_set_int(local, "second", 2);
   for (i = 0; i < n; i++) {
     snprintf(key, sizeof key, "churn:%d", i % 3 == 0 ? 0 : i);
-    set_int(local, key, i);
+    tl_test_set_int(local, key, i);
     ck_assert_int_eq(tl_local_contains(local, key), 1);
     ck_assert_int_eq(tl_local_delete(local, key), TL_OK);
     ck_assert_int_eq(tl_local_contains(local, key), 0);
   }
   ck_assert_uint_eq(tl_test_local_size(local), 2);
   tl_test_assert_keys(local, stable, 2);
-  ck_assert_int_eq(peek_int(local, "second"), 2);
+  ck_assert_int_eq(tl_test_peek_int(local, "second"), 2);
   ck_assert_int_eq(tl_local_contains(local, "churn:1"), 0);
   tl_local_unref(local);
 }
@@ -648,10 +626,10 @@ START_TEST(test_key_shapes)
   all[n++] = long_key;
 
   for (i = 0; i < n; i++)
-    set_int(local, all[i], (int32_t) i);
+    tl_test_set_int(local, all[i], (int32_t) i);
   ck_assert_uint_eq(tl_test_local_size(local), n);
   for (i = 0; i < n; i++)
-    ck_assert_msg(peek_int(local, all[i]) == (int32_t) i, "key %zu", i);
+    ck_assert_msg(tl_test_peek_int(local, all[i]) == (int32_t) i, "key %zu", i);
   ck_assert_int_eq(tl_local_contains(local, long_key_2), 0);
   tl_test_assert_keys(local, all, n);
 
@@ -660,8 +638,8 @@ START_TEST(test_key_shapes)
   ck_assert_int_eq(tl_local_delete(local, ""), TL_OK);
   ck_assert_int_eq(tl_local_contains(local, ""), 0);
   ck_assert_int_eq(tl_local_contains(local, " "), 1);
-  set_int(local, "", -1);
-  ck_assert_int_eq(peek_int(local, ""), -1);
+  tl_test_set_int(local, "", -1);
+  ck_assert_int_eq(tl_test_peek_int(local, ""), -1);
 
   for (i = 0; i < n; i++)
     ck_assert_int_eq(tl_local_delete(local, all[i]), TL_OK);
@@ -685,11 +663,11 @@ START_TEST(test_keys_differing_in_one_byte)
   for (len = 1; len <= MAX_LEN; len++) {
     memset(key, 'k', len);
     key[len] = '\0';
-    set_int(local, key, (int32_t) (len * 100 + 99));
+    tl_test_set_int(local, key, (int32_t) (len * 100 + 99));
     n++;
     for (position = 0; position < len; position++) {
       key[position] = 'j';
-      set_int(local, key, (int32_t) (len * 100 + position));
+      tl_test_set_int(local, key, (int32_t) (len * 100 + position));
       key[position] = 'k';
       n++;
     }
@@ -698,11 +676,11 @@ START_TEST(test_keys_differing_in_one_byte)
   for (len = 1; len <= MAX_LEN; len++) {
     memset(key, 'k', len);
     key[len] = '\0';
-    ck_assert_int_eq(peek_int(local, key), (int32_t) (len * 100 + 99));
+    ck_assert_int_eq(tl_test_peek_int(local, key), (int32_t) (len * 100 + 99));
     for (position = 0; position < len; position++) {
       key[position] = 'j';
       expected = (int32_t) (len * 100 + position);
-      ck_assert_msg(peek_int(local, key) == expected, "key '%s'", key);
+      ck_assert_msg(tl_test_peek_int(local, key) == expected, "key '%s'", key);
       key[position] = 'k';
     }
   }
@@ -715,11 +693,11 @@ START_TEST(test_key_is_copied)
   TlLocal *local = tl_local_new();
   char key[] = "mutable-key-longer-than-a-word";
 
-  set_int(local, key, 1);
+  tl_test_set_int(local, key, 1);
   key[0] = 'M';
   ck_assert_int_eq(tl_local_contains(local, "mutable-key-longer-than-a-word"), 1);
   ck_assert_int_eq(tl_local_contains(local, key), 0);
-  set_int(local, key, 2);
+  tl_test_set_int(local, key, 2);
   ck_assert_uint_eq(tl_test_local_size(local), 2);
   tl_local_unref(local);
 }
@@ -735,7 +713,7 @@ START_TEST(test_invalid_keys)
   TlValue *value = tl_value_new_int32(1), *out;
   size_t i;
 
-  set_int(local, "abc", 0); /* the valid prefix of one of them */
+  tl_test_set_int(local, "abc", 0); /* the valid prefix of one of them */
   for (i = 0; i < N_ELEMENTS(invalid) + 1; i++) {
     const char *key = i < N_ELEMENTS(invalid) ? invalid[i] : NULL;
 
@@ -751,7 +729,7 @@ START_TEST(test_invalid_keys)
     ck_assert_int_eq(tl_local_contains(local, key), TL_ERR_INVALID_KEY);
   }
   ck_assert_uint_eq(tl_test_local_size(local), 1);
-  ck_assert_int_eq(peek_int(local, "abc"), 0);
+  ck_assert_int_eq(tl_test_peek_int(local, "abc"), 0);
   tl_value_unref(value);
   tl_local_unref(local);
 }
@@ -799,7 +777,7 @@ START_TEST(test_unref_frees_dict)
   ck_assert_uint_eq(tl_stats_live_locals(), locals + 1);
   set_counted(local, "a", &destroyed[0]);
   set_counted(local, "b", &destroyed[1]);
-  set_int(local, "c", 3);
+  tl_test_set_int(local, "c", 3);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1);
 
   /* Not the last reference: nothing happens. */
@@ -807,7 +785,7 @@ START_TEST(test_unref_frees_dict)
   tl_local_unref(local);
   ck_assert_int_eq(destroyed[0] + destroyed[1], 0);
   ck_assert_uint_eq(tl_stats_live_dicts(), dicts + 1);
-  ck_assert_int_eq(peek_int(local, "c"), 3);
+  ck_assert_int_eq(tl_test_peek_int(local, "c"), 3);
 
   tl_local_unref(local);
   ck_assert_int_eq(destroyed[0], 1);
@@ -825,7 +803,7 @@ START_TEST(test_thread_clear)
 
   set_counted(a, "p", &destroyed[0]);
   set_counted(b, "p", &destroyed[1]);
-  set_int(b, "n", 1);
+  tl_test_set_int(b, "n", 1);
   ck_assert_uint_eq(tl_stats_live_dicts(), 2);
   threads = tl_stats_live_threads();
   ck_assert_uint_ge(threads, 1);
@@ -845,17 +823,17 @@ START_TEST(test_thread_clear)
   tl_thread_clear();
 
   /* The thread starts over. */
-  set_int(a, "n", 2);
-  set_int(b, "n", 3);
+  tl_test_set_int(a, "n", 2);
+  tl_test_set_int(b, "n", 3);
   ck_assert_uint_eq(tl_stats_live_dicts(), 2);
   ck_assert_uint_eq(tl_stats_live_threads(), threads);
-  ck_assert_int_eq(peek_int(a, "n"), 2);
-  ck_assert_int_eq(peek_int(b, "n"), 3);
+  ck_assert_int_eq(tl_test_peek_int(a, "n"), 2);
+  ck_assert_int_eq(tl_test_peek_int(b, "n"), 3);
   tl_local_unref(a);
   ck_assert_uint_eq(tl_stats_live_dicts(), 1);
   tl_thread_clear();
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
-  set_int(b, "n", 4);
+  tl_test_set_int(b, "n", 4);
   tl_local_unref(b);
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
 }
@@ -968,7 +946,7 @@ START_TEST(test_destroy_sets_same_local)
   reentry.n_keys = 100;
   for (i = 0; i < 10; i++) {
     snprintf(key, sizeof key, "k%d", i);
-    set_int(local, key, i);
+    tl_test_set_int(local, key, i);
   }
   set_reentrant(local, "p", &reentry, destroy_sets);
   ck_assert_int_eq(tl_local_delete(local, "p"), TL_OK);
@@ -976,10 +954,10 @@ START_TEST(test_destroy_sets_same_local)
   ck_assert_int_eq(reentry.status, TL_OK);
   ck_assert_uint_eq(tl_test_local_size(local), 110);
   ck_assert_int_eq(tl_local_contains(local, "p"), 0);
-  ck_assert_int_eq(peek_int(local, "after-delete-99"), 99);
+  ck_assert_int_eq(tl_test_peek_int(local, "after-delete-99"), 99);
   for (i = 0; i < 10; i++) {
     snprintf(key, sizeof key, "k%d", i);
-    ck_assert_int_eq(peek_int(local, key), i);
+    ck_assert_int_eq(tl_test_peek_int(local, key), i);
   }
 
   /* During an overwrite of another key. */
@@ -989,10 +967,10 @@ START_TEST(test_destroy_sets_same_local)
   reentry.key = "after-overwrite";
   reentry.n_keys = 100;
   set_reentrant(local, "p", &reentry, destroy_sets);
-  set_int(local, "p", 7);
+  tl_test_set_int(local, "p", 7);
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
-  ck_assert_int_eq(peek_int(local, "p"), 7);
+  ck_assert_int_eq(tl_test_peek_int(local, "p"), 7);
   ck_assert_uint_eq(tl_test_local_size(local), 101);
 
   /* During an overwrite of the same key: either write may win, but the dictionary stays whole. */
@@ -1002,11 +980,11 @@ START_TEST(test_destroy_sets_same_local)
   reentry.key = "p";
   reentry.value = tl_value_new_int32(99);
   set_reentrant(local, "p", &reentry, destroy_sets);
-  set_int(local, "p", 7);
+  tl_test_set_int(local, "p", 7);
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
   ck_assert_uint_eq(tl_test_local_size(local), 1);
-  ck_assert(peek_int(local, "p") == 7 || peek_int(local, "p") == 99);
+  ck_assert(tl_test_peek_int(local, "p") == 7 || tl_test_peek_int(local, "p") == 99);
 
   /* During a clear: what the destroy function sets is what remains. */
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
@@ -1014,16 +992,16 @@ START_TEST(test_destroy_sets_same_local)
   reentry.local = local;
   reentry.key = "after-clear";
   reentry.n_keys = 100;
-  set_int(local, "x", 1);
+  tl_test_set_int(local, "x", 1);
   set_reentrant(local, "p", &reentry, destroy_sets);
-  set_int(local, "y", 2);
+  tl_test_set_int(local, "y", 2);
   ck_assert_int_eq(tl_local_clear(local), TL_OK);
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
   ck_assert_uint_eq(tl_test_local_size(local), 100);
   ck_assert_int_eq(tl_local_contains(local, "x"), 0);
   ck_assert_int_eq(tl_local_contains(local, "y"), 0);
-  ck_assert_int_eq(peek_int(local, "after-clear-0"), 0);
+  ck_assert_int_eq(tl_test_peek_int(local, "after-clear-0"), 0);
 
   tl_local_unref(local);
 }
@@ -1034,7 +1012,7 @@ START_TEST(test_destroy_uses_other_local)
   TlLocal *a = tl_local_new(), *b = tl_local_new();
   Reentry setter, reader;
 
-  set_int(b, "k", 5);
+  tl_test_set_int(b, "k", 5);
   memset(&reader, 0, sizeof reader);
   reader.local = b;
   reader.key = "k";
@@ -1050,7 +1028,7 @@ START_TEST(test_destroy_uses_other_local)
   ck_assert_int_eq(reader.seen, 5);
 
   set_reentrant(a, "s", &setter, destroy_sets);
-  set_int(a, "s", 0);
+  tl_test_set_int(a, "s", 0);
   ck_assert_int_eq(setter.calls, 1);
   ck_assert_int_eq(setter.status, TL_OK);
   ck_assert_int_eq(tl_local_contains(b, "from-destroy"), 1);
@@ -1064,7 +1042,7 @@ START_TEST(test_destroy_uses_other_local)
   ck_assert_int_eq(setter.calls, 2);
   ck_assert_int_eq(setter.status, TL_OK);
   ck_assert_int_eq(tl_local_contains(b, "from-destroy"), 1);
-  ck_assert_int_eq(peek_int(b, "k"), 5);
+  ck_assert_int_eq(tl_test_peek_int(b, "k"), 5);
   tl_local_unref(b);
 }
 END_TEST
@@ -1111,16 +1089,16 @@ START_TEST(test_destroy_unrefs_local)
     int destroyed = 0;
 
     set_counted(victim, "p", &destroyed);
-    set_int(victim, "n", 1);
+    tl_test_set_int(victim, "n", 1);
     memset(&reentry, 0, sizeof reentry);
     reentry.local = victim;
     set_reentrant(holder, "p", &reentry, destroy_unrefs);
-    set_int(holder, "n", 2);
+    tl_test_set_int(holder, "n", 2);
     ck_assert_uint_eq(tl_stats_live_dicts(), 2);
 
     switch (path) {
     case 0: ck_assert_int_eq(tl_local_delete(holder, "p"), TL_OK); break;
-    case 1: set_int(holder, "p", 0); break;
+    case 1: tl_test_set_int(holder, "p", 0); break;
     case 2: ck_assert_int_eq(tl_local_clear(holder), TL_OK); break;
     default: tl_local_unref(holder); holder = NULL; break;
     }
@@ -1165,9 +1143,9 @@ START_TEST(test_destroy_creates_local)
   Reentry reentry;
 
   memset(&reentry, 0, sizeof reentry);
-  set_int(dying, "x", 1);
+  tl_test_set_int(dying, "x", 1);
   set_reentrant(dying, "p", &reentry, destroy_creates_local);
-  set_int(dying, "y", 2);
+  tl_test_set_int(dying, "y", 2);
   tl_local_unref(dying);
   ck_assert_int_eq(reentry.calls, 1);
   ck_assert_int_eq(reentry.status, TL_OK);
@@ -1209,8 +1187,8 @@ START_TEST(test_destroy_clears_thread)
   ck_assert_int_eq(destroyed[1], 1);
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
   ck_assert_uint_eq(tl_test_local_size(a), 0);
-  set_int(a, "again", 1);
-  ck_assert_int_eq(peek_int(a, "again"), 1);
+  tl_test_set_int(a, "again", 1);
+  ck_assert_int_eq(tl_test_peek_int(a, "again"), 1);
 
   /* Mid-walk over a, a value of b is released and clears the thread, a's dictionary included:
    * the walk goes on over its snapshot, whose values are released after it. */
@@ -1253,7 +1231,7 @@ START_TEST(test_million_locals)
   ck_assert_ptr_eq(tl_local_peek(locals[n - 1], "k"), shared);
 
   /* Still one dictionary per local. */
-  set_int(locals[0], "only-first", 1);
+  tl_test_set_int(locals[0], "only-first", 1);
   if (n > 1) {
     ck_assert_int_eq(tl_local_contains(locals[n - 1], "only-first"), 0);
     ck_assert_int_eq(tl_local_delete(locals[n - 1], "k"), TL_OK);

@@ -11,8 +11,6 @@
 
 #include "tl-test.h"
 
-#define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
-
 /* ---- helpers ---- */
 
 static int

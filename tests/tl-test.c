@@ -72,6 +72,26 @@ tl_test_assert_no_failure(void)
   ck_assert_msg(n == 0, "%d check(s) failed where Check cannot report; the first at %s", n, first);
 }
 
+void
+tl_test_set_int(TlLocal *local, const char *key, int32_t number)
+{
+  TlValue *value = tl_value_new_int32(number);
+
+  ck_assert_int_eq(tl_local_set(local, key, value), TL_OK);
+  tl_value_unref(value);
+}
+
+int32_t
+tl_test_peek_int(TlLocal *local, const char *key)
+{
+  TlValue *value = tl_local_peek(local, key);
+  int32_t number = 0;
+
+  ck_assert_msg(value != NULL, "no key '%s'", key);
+  ck_assert_int_eq(tl_value_get_int32(value, &number), TL_OK);
+  return number;
+}
+
 size_t
 tl_test_local_size(TlLocal *local)
 {

@@ -18,6 +18,8 @@ Suite *handoff_suite(void);
 Suite *named_suite(void);
 Suite *fork_suite(void);
 
+#define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
+
 /* Repetitions for stress loops: n normally, fewer (at least 1) when TL_TEST_SLOW=k is set, as the
  * valgrind setup does, because valgrind runs threads one at a time and some 50x slower. */
 int tl_test_repeat(int n);
@@ -40,6 +42,8 @@ void tl_test_assert_no_failure(void);
 void tl_test_reset_failures(void);
 
 /* Assertions about the calling thread's dictionary of local, for the test's own thread. */
+void tl_test_set_int(TlLocal *local, const char *key, int32_t number);
+int32_t tl_test_peek_int(TlLocal *local, const char *key);
 size_t tl_test_local_size(TlLocal *local);
 /* Asserts the keys are expected[0..n), in that order. */
 void tl_test_assert_keys(TlLocal *local, const char *const *expected, size_t n);
