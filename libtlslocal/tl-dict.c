@@ -170,13 +170,13 @@ _tl_dict_snapshot(const TlDict *dict)
     /* Pointer values, snapshots that carry some, and "h" values (which would otherwise be mistaken
      * for handles) travel by reference beside the variant. */
     if (item->value->kind == TL_VALUE_POINTER || item->value->handles != NULL ||
-        g_variant_is_of_type(item->value->u.variant, G_VARIANT_TYPE_HANDLE)) {
+        g_variant_is_of_type(_tl_value_variant(item->value), G_VARIANT_TYPE_HANDLE)) {
       if (handles == NULL)
         handles = g_new(TlValue *, dict->n_live);
       handles[n_handles] = tl_value_ref(item->value);
       boxed = g_variant_new_variant(g_variant_new_handle((gint32) n_handles++));
     } else {
-      boxed = g_variant_new_variant(item->value->u.variant);
+      boxed = g_variant_new_variant(_tl_value_variant(item->value));
     }
     pairs[n_pairs++] = g_variant_new_dict_entry(g_variant_new_string(item->key), boxed);
   }

@@ -86,13 +86,13 @@ _tl_ffi_prepare(TlCallback fn, int fn_returns_int, TlValue *args, struct _TlFfiC
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "arguments were given without an initializer to take them");
   if (!_tl_value_is_valid(args))
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, args == NULL ? "args is NULL" : "args is not a valid TlValue");
-  if (args->kind != TL_VALUE_VARIANT || !g_variant_is_of_type(args->u.variant, G_VARIANT_TYPE_TUPLE))
+  if (args->kind != TL_VALUE_VARIANT || !g_variant_is_of_type(_tl_value_variant(args), G_VARIANT_TYPE_TUPLE))
     return _tl_failf(TL_ERR_WRONG_TYPE, "args has type '%s', not a tuple", tl_value_type(args));
 
   call = g_new0(struct _TlFfiCall, 1);
   call->fn = fn;
   call->returns_int = fn_returns_int != 0;
-  call->args = g_variant_ref(args->u.variant);
+  call->args = g_variant_ref(_tl_value_variant(args));
   g_variant_get_data(call->args); /* serialised, so the string pointers below stay valid */
   call->n_args = g_variant_n_children(call->args);
   call->types = g_new(ffi_type *, call->n_args + 1);

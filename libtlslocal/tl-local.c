@@ -745,11 +745,11 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
   if (mode != TL_APPLY_UPDATE && mode != TL_APPLY_REPLACE)
     return _tl_failf(TL_ERR_INVALID_ARGUMENT, "unknown mode %d", mode);
   if (snapshot->kind != TL_VALUE_VARIANT ||
-      !g_variant_is_of_type(snapshot->u.variant, G_VARIANT_TYPE_VARDICT))
+      !g_variant_is_of_type(_tl_value_variant(snapshot), G_VARIANT_TYPE_VARDICT))
     return _tl_failf(TL_ERR_WRONG_TYPE, "snapshot has type '%s', not 'a{sv}'", tl_value_type(snapshot));
 
   /* All or nothing: resolve every value before touching the dictionary. */
-  dict = snapshot->u.variant;
+  dict = _tl_value_variant(snapshot);
   n = g_variant_n_children(dict);
   incoming = g_new0(TlDictItem, n + 1);
   for (i = 0; i < n; i++) {

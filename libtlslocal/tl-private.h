@@ -39,7 +39,10 @@ struct _TlValue {
     const void *bytes; /* into the serialised data */
   } scalar;
   union {
-    GVariant *variant; /* owned, never floating */
+    /* Owned, never floating. NULL for a basic value made by a typed constructor until something
+     * needs its GVariant form (a container, text, a snapshot): _tl_value_variant() makes it then,
+     * so the typed setters cost a malloc, not GLib's allocation and serialisation. */
+    GVariant *variant;
     struct {
       void *ptr;
       TlDestroyFunc destroy;
@@ -62,6 +65,25 @@ static inline gboolean
 _tl_value_is_valid(const TlValue *value)
 {
   return value != NULL && value->magic == TL_VALUE_MAGIC;
+}
+
+GVariant *_tl_value_make_variant(const TlValue *value);
+
+/* The GVariant of a TL_VALUE_VARIANT value if it has been made yet, else NULL (a lazy basic value). */
+static inline GVariant *
+_tl_value_variant_if_made(const TlValue *value)
+{
+  return __atomic_load_n(&value->u.variant, __ATOMIC_ACQUIRE);
+}
+
+/* The GVariant of a valid TL_VALUE_VARIANT value, made on first need (borrowed: the value keeps
+ * it). Any thread may ask: the first one to finish publishes its GVariant; the others drop theirs. */
+static inline GVariant *
+_tl_value_variant(const TlValue *value)
+{
+  GVariant *variant = _tl_value_variant_if_made(value);
+
+  return G_LIKELY(variant != NULL) ? variant : _tl_value_make_variant(value);
 }
 
 /* ---- per-thread dictionary (tl-dict.c) ----

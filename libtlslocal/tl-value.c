@@ -115,7 +115,8 @@ tl_value_unref(TlValue *value)
   if (value->kind == TL_VALUE_VARIANT) {
     guint32 i;
 
-    g_variant_unref(value->u.variant);
+    if (value->u.variant != NULL) /* the last reference: no thread is making it */
+      g_variant_unref(value->u.variant);
     for (i = 0; i < value->n_handles; i++)
       tl_value_unref(value->handles[i]);
     g_free(value->handles);
@@ -126,6 +127,66 @@ tl_value_unref(TlValue *value)
 }
 
 /* ---- scalars ---- */
+
+/* A basic value whose GVariant is made only if something needs it (_tl_value_variant), with extra
+ * bytes after the struct for a string's copy. The payload is set by the caller. */
+static TlValue *
+value_new_lazy(char type_char, size_t extra)
+{
+  TlValue *value = g_malloc(sizeof(TlValue) + extra);
+
+  value->magic = TL_VALUE_MAGIC;
+  value->refcount = 1;
+  value->kind = TL_VALUE_VARIANT;
+  value->n_handles = 0;
+  value->scalar_type = type_char;
+  value->bytes_size = 0;
+  value->scalar.u64 = 0;
+  value->u.variant = NULL;
+  value->handles = NULL;
+  _tl_stats_values_add(1);
+  return value;
+}
+
+static TlValue *
+value_new_lazy_string(const char *string)
+{
+  size_t size = strlen(string) + 1;
+  TlValue *value = value_new_lazy('s', size);
+  char *copy = (char *) (value + 1);
+
+  memcpy(copy, string, size);
+  value->scalar.str = copy;
+  return value;
+}
+
+GVariant *
+_tl_value_make_variant(const TlValue *value)
+{
+  TlValue *mutable_value = (TlValue *) value; /* only u.variant, published once, changes */
+  GVariant *expected = NULL, *variant;
+
+  switch (value->scalar_type) {
+  case 'b': variant = g_variant_new_boolean(value->scalar.i64 != 0); break;
+  case 'y': variant = g_variant_new_byte((guint8) value->scalar.u64); break;
+  case 'n': variant = g_variant_new_int16((gint16) value->scalar.i64); break;
+  case 'q': variant = g_variant_new_uint16((guint16) value->scalar.u64); break;
+  case 'i': variant = g_variant_new_int32((gint32) value->scalar.i64); break;
+  case 'u': variant = g_variant_new_uint32((guint32) value->scalar.u64); break;
+  case 'x': variant = g_variant_new_int64(value->scalar.i64); break;
+  case 't': variant = g_variant_new_uint64(value->scalar.u64); break;
+  case 'd': variant = g_variant_new_double(value->scalar.d); break;
+  case 's': variant = g_variant_new_string(value->scalar.str); break;
+  default: g_assert_not_reached();
+  }
+  g_variant_ref_sink(variant);
+  if (!__atomic_compare_exchange_n(&mutable_value->u.variant, &expected, variant, FALSE,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    g_variant_unref(variant); /* another thread published first */
+    variant = expected;
+  }
+  return variant;
+}
 
 /* Checks shared by every typed accessor: value holds a basic value of type character type_char. */
 static int
@@ -141,10 +202,12 @@ checked_scalar(const TlValue *value, const void *out, char type_char)
   return TL_OK;
 }
 
-#define TL_DEFINE_SCALAR(name, c_type, type_char, make, field)                                     \
+#define TL_DEFINE_SCALAR(name, c_type, type_char, payload, field)                                  \
   TlValue *tl_value_new_##name(c_type value)                                                       \
   {                                                                                                \
-    return value_take_variant(make);                                                               \
+    TlValue *made = value_new_lazy(type_char, 0);                                                  \
+    made->scalar.field = payload;                                                                  \
+    return made;                                                                                   \
   }                                                                                                \
   int tl_value_get_##name(const TlValue *value, c_type *out)                                       \
   {                                                                                                \
@@ -154,15 +217,16 @@ checked_scalar(const TlValue *value, const void *out, char type_char)
     return status;                                                                                 \
   }
 
-TL_DEFINE_SCALAR(bool, int, 'b', g_variant_new_boolean(value != 0), i64)
-TL_DEFINE_SCALAR(byte, uint8_t, 'y', g_variant_new_byte(value), u64)
-TL_DEFINE_SCALAR(int16, int16_t, 'n', g_variant_new_int16(value), i64)
-TL_DEFINE_SCALAR(uint16, uint16_t, 'q', g_variant_new_uint16(value), u64)
-TL_DEFINE_SCALAR(int32, int32_t, 'i', g_variant_new_int32(value), i64)
-TL_DEFINE_SCALAR(uint32, uint32_t, 'u', g_variant_new_uint32(value), u64)
-TL_DEFINE_SCALAR(int64, int64_t, 'x', g_variant_new_int64(value), i64)
-TL_DEFINE_SCALAR(uint64, uint64_t, 't', g_variant_new_uint64(value), u64)
-TL_DEFINE_SCALAR(double, double, 'd', g_variant_new_double(value), d)
+/* Payloads as cache_scalar() stores them: booleans 0 or 1, signed in i64, unsigned in u64. */
+TL_DEFINE_SCALAR(bool, int, 'b', value != 0, i64)
+TL_DEFINE_SCALAR(byte, uint8_t, 'y', value, u64)
+TL_DEFINE_SCALAR(int16, int16_t, 'n', value, i64)
+TL_DEFINE_SCALAR(uint16, uint16_t, 'q', value, u64)
+TL_DEFINE_SCALAR(int32, int32_t, 'i', value, i64)
+TL_DEFINE_SCALAR(uint32, uint32_t, 'u', value, u64)
+TL_DEFINE_SCALAR(int64, int64_t, 'x', value, i64)
+TL_DEFINE_SCALAR(uint64, uint64_t, 't', value, u64)
+TL_DEFINE_SCALAR(double, double, 'd', value, d)
 
 TlValue *
 tl_value_new_string(const char *string)
@@ -175,7 +239,7 @@ tl_value_new_string(const char *string)
     _tl_fail(TL_ERR_INVALID_UTF8, "string is not valid UTF-8");
     return NULL;
   }
-  return value_take_variant(g_variant_new_string(string));
+  return value_new_lazy_string(string);
 }
 
 int
@@ -284,7 +348,7 @@ tl_value_new_tuple(TlValue *const *items, size_t n_items)
     return NULL;
   children = g_new(GVariant *, n_items + 1);
   for (i = 0; i < n_items; i++)
-    children[i] = items[i]->u.variant;
+    children[i] = _tl_value_variant(items[i]);
   value = value_take_variant(g_variant_new_tuple(children, n_items));
   g_free(children);
   return value;
@@ -306,7 +370,7 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
       _tl_fail(TL_ERR_INVALID_ARGUMENT, "an empty array needs an element_type");
       return NULL;
     }
-    element_type = g_variant_get_type_string(items[0]->u.variant);
+    element_type = tl_value_type(items[0]);
   }
   if (!g_variant_type_string_is_valid(element_type) ||
       !g_variant_type_is_definite(G_VARIANT_TYPE(element_type))) {
@@ -316,15 +380,15 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
   type = G_VARIANT_TYPE(element_type);
   boxed = g_variant_type_equal(type, G_VARIANT_TYPE_VARIANT);
   for (i = 0; i < n_items && !boxed; i++) {
-    if (!g_variant_is_of_type(items[i]->u.variant, type)) {
+    if (!g_variant_is_of_type(_tl_value_variant(items[i]), type)) {
       _tl_failf(TL_ERR_WRONG_TYPE, "item %zu has type '%s', not the element type '%s'", i,
-                g_variant_get_type_string(items[i]->u.variant), element_type);
+                tl_value_type(items[i]), element_type);
       return NULL;
     }
   }
   children = g_new(GVariant *, n_items + 1);
   for (i = 0; i < n_items; i++)
-    children[i] = boxed ? g_variant_new_variant(items[i]->u.variant) : items[i]->u.variant;
+    children[i] = boxed ? g_variant_new_variant(_tl_value_variant(items[i])) : _tl_value_variant(items[i]);
   value = value_take_variant(g_variant_new_array(type, children, n_items));
   g_free(children);
   return value;
@@ -359,7 +423,7 @@ tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_i
     if (GPOINTER_TO_SIZE(g_hash_table_lookup(last_position, keys[i])) != i)
       continue;
     entries[n_entries++] = g_variant_new_dict_entry(g_variant_new_string(keys[i]),
-                                                    g_variant_new_variant(values[i]->u.variant));
+                                                    g_variant_new_variant(_tl_value_variant(values[i])));
   }
   value = value_take_variant(g_variant_new_array(G_VARIANT_TYPE("{sv}"), entries, n_entries));
   g_free(entries);
@@ -375,7 +439,9 @@ checked_container(const TlValue *value, const void *out, GVariant **variant)
     return fail_invalid_value(value);
   if (out == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
-  if (value->kind != TL_VALUE_VARIANT || !g_variant_is_container(value->u.variant))
+  /* Lazy values are all basic: no need to make their GVariant to say so. */
+  if (value->kind != TL_VALUE_VARIANT || _tl_value_variant_if_made(value) == NULL ||
+      !g_variant_is_container(value->u.variant))
     return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', which is not a container",
                      tl_value_type(value));
   *variant = value->u.variant;
@@ -541,7 +607,7 @@ tl_value_print(const TlValue *value, int type_annotate)
     _tl_fail(TL_ERR_WRONG_TYPE, "a pointer value has no text form");
     return NULL;
   }
-  return g_variant_print(value->u.variant, type_annotate != 0);
+  return g_variant_print(_tl_value_variant(value), type_annotate != 0);
 }
 
 const char *
@@ -551,7 +617,17 @@ tl_value_type(const TlValue *value)
     fail_invalid_value(value);
     return NULL;
   }
-  return value->kind == TL_VALUE_VARIANT ? g_variant_get_type_string(value->u.variant) : "p";
+  if (value->kind != TL_VALUE_VARIANT)
+    return "p";
+  GVariant *variant = _tl_value_variant_if_made(value);
+  if (variant == NULL) { /* lazy: a basic type, named by its character */
+    static const char basic_types[] = "b\0y\0n\0q\0i\0u\0x\0t\0d\0s";
+    const char *found = memchr(basic_types, value->scalar_type, sizeof basic_types - 1);
+
+    g_assert(found != NULL && value->scalar_type != '\0');
+    return found;
+  }
+  return g_variant_get_type_string(variant);
 }
 
 int
@@ -565,7 +641,7 @@ tl_value_equal(const TlValue *a, const TlValue *b)
     return 0;
   if (a->kind == TL_VALUE_POINTER)
     return a->u.pointer.ptr == b->u.pointer.ptr && a->u.pointer.destroy == b->u.pointer.destroy;
-  if (a->n_handles != b->n_handles || !g_variant_equal(a->u.variant, b->u.variant))
+  if (a->n_handles != b->n_handles || !g_variant_equal(_tl_value_variant(a), _tl_value_variant(b)))
     return 0;
   /* Snapshots: <handle N> is only a name; what it stands for must be equal too. */
   for (guint32 i = 0; i < a->n_handles; i++)
@@ -597,5 +673,5 @@ tl_value_dup_gvariant(const TlValue *value)
     _tl_fail(TL_ERR_WRONG_TYPE, "a pointer value has no GVariant form");
     return NULL;
   }
-  return g_variant_ref(value->u.variant);
+  return g_variant_ref(_tl_value_variant(value));
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <tlslocal-glib.h>
 
 #include "tl-test.h"
 
@@ -1412,6 +1413,75 @@ START_TEST(test_shared_value)
 }
 END_TEST
 
+/* ---- lazy GVariants ---- */
+
+/* A basic value from a typed constructor gets its GVariant on first need (tl-value.c). Threads
+ * sharing one value all need it at once, each for another reason: one GVariant is published and
+ * every thread gets that one. */
+#define LAZY_THREADS 6
+
+struct lazy_race {
+  TlValue *value;
+  pthread_barrier_t start;
+  int next_index;
+  GVariant *seen[LAZY_THREADS];
+  char *text[LAZY_THREADS];
+};
+
+static void *
+lazy_race_worker(void *data)
+{
+  struct lazy_race *race = data;
+  int index = __atomic_fetch_add(&race->next_index, 1, __ATOMIC_RELAXED);
+  TlValue *tuple;
+
+  pthread_barrier_wait(&race->start);
+  switch (index % 3) {
+  case 0:
+    race->text[index] = tl_value_print(race->value, 1);
+    break;
+  case 1:
+    tuple = tl_value_new_tuple(&race->value, 1);
+    TL_CHECK(tuple != NULL);
+    tl_value_unref(tuple);
+    break;
+  default:
+    break; /* straight to GLib */
+  }
+  race->seen[index] = tl_value_dup_gvariant(race->value);
+  return NULL;
+}
+
+START_TEST(test_lazy_variant_race)
+{
+  int rounds = tl_test_repeat(300), round, i;
+
+  for (round = 0; round < rounds; round++) {
+    struct lazy_race race = {0};
+    char expected[32];
+
+    if (round % 2)
+      snprintf(expected, sizeof expected, "'shared'");
+    else
+      snprintf(expected, sizeof expected, "int64 %d", round);
+    race.value = round % 2 ? tl_value_new_string("shared") : tl_value_new_int64(round);
+    pthread_barrier_init(&race.start, NULL, LAZY_THREADS);
+    tl_test_run_threads(LAZY_THREADS, lazy_race_worker, &race);
+    tl_test_assert_no_failure();
+    for (i = 0; i < LAZY_THREADS; i++) {
+      ck_assert_ptr_nonnull(race.seen[i]);
+      ck_assert_ptr_eq(race.seen[i], race.seen[0]);
+      if (race.text[i] != NULL)
+        ck_assert_str_eq(race.text[i], expected);
+      g_variant_unref(race.seen[i]);
+      tl_free(race.text[i]);
+    }
+    pthread_barrier_destroy(&race.start);
+    tl_value_unref(race.value);
+  }
+}
+END_TEST
+
 Suite *
 threads_suite(void)
 {
@@ -1433,6 +1503,7 @@ threads_suite(void)
     {"stress", test_stress},
     {"refcount across threads", test_refcount_across_threads},
     {"shared value", test_shared_value},
+    {"lazy variant race", test_lazy_variant_race},
   };
   size_t i;
 

@@ -1247,6 +1247,99 @@ START_TEST(test_gvariant_not_floating)
 }
 END_TEST
 
+/* The typed constructors make no GVariant until one is needed (tl-value.c). Case i of
+ * lazy_cases: a fresh value from a typed constructor, and the text GLib parses to its twin. */
+static const char *const lazy_texts[] = {
+  "true", "byte 0xc8", "int16 -3", "uint16 65535", "-2147483648", "uint32 4294967295",
+  "int64 -9223372036854775808", "uint64 18446744073709551615", "-0.5", "'h\xc3\xa9 \"q\"'",
+};
+
+static TlValue *
+lazy_case(size_t i)
+{
+  switch (i) {
+  case 0: return tl_value_new_bool(7);
+  case 1: return tl_value_new_byte(200);
+  case 2: return tl_value_new_int16(-3);
+  case 3: return tl_value_new_uint16(65535);
+  case 4: return tl_value_new_int32(INT32_MIN);
+  case 5: return tl_value_new_uint32(UINT32_MAX);
+  case 6: return tl_value_new_int64(INT64_MIN);
+  case 7: return tl_value_new_uint64(UINT64_MAX);
+  case 8: return tl_value_new_double(-0.5);
+  default: return tl_value_new_string("h\xc3\xa9 \"q\"");
+  }
+}
+
+/* Whatever needs the GVariant first (equality, text, a container, GLib), the lazy value behaves as
+ * the parsed one does. */
+START_TEST(test_lazy_basic_values)
+{
+  size_t i;
+
+  for (i = 0; i < N_ELEMENTS(lazy_texts); i++) {
+    TlValue *value = lazy_case(i), *parsed = NULL, *reparsed = NULL, *built[2];
+    const char *type = tl_value_type(value);
+    char *text, *expected, *got;
+    size_t n = 99;
+    GVariant *variant;
+
+    ck_assert_ptr_nonnull(type);
+    ck_assert_uint_eq(strlen(type), 1);
+    ck_assert_int_eq(tl_value_n_children(value, &n), TL_ERR_WRONG_TYPE);
+    ck_assert_uint_eq(n, 99);
+    ck_assert_int_eq(tl_value_parse(type, lazy_texts[i], &parsed), TL_OK);
+
+    /* Equality first, both ways. */
+    ck_assert_int_eq(tl_value_equal(value, parsed), 1);
+    ck_assert_int_eq(tl_value_equal(parsed, value), 1);
+    tl_value_unref(value);
+
+    /* Text first. */
+    value = lazy_case(i);
+    text = tl_value_print(value, 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(tl_value_parse(NULL, text, &reparsed), TL_OK);
+    ck_assert_int_eq(tl_value_equal(reparsed, parsed), 1);
+    tl_free(text);
+    tl_value_unref(value);
+
+    /* A container first: the tuple and the array print as those of the parsed twin. */
+    built[0] = lazy_case(i);
+    built[1] = lazy_case(i);
+    value = tl_value_new_tuple(built, 2);
+    got = tl_value_print(value, 1);
+    tl_value_unref(value);
+    value = tl_value_new_array(NULL, built, 2); /* the element type read from a lazy value */
+    ck_assert_ptr_nonnull(value);
+    ck_assert_str_eq(tl_value_type(value) + 1, type);
+    tl_value_unref(value);
+    tl_value_unref(built[0]);
+    tl_value_unref(built[1]);
+    built[0] = built[1] = parsed;
+    value = tl_value_new_tuple(built, 2);
+    expected = tl_value_print(value, 1);
+    ck_assert_str_eq(got, expected);
+    tl_free(got);
+    tl_free(expected);
+    tl_value_unref(value);
+
+    /* GLib first: one GVariant, made once, of the value's own type. */
+    value = lazy_case(i);
+    variant = tl_value_dup_gvariant(value);
+    ck_assert_str_eq(g_variant_get_type_string(variant), type);
+    ck_assert_ptr_eq(tl_value_dup_gvariant(value), variant);
+    ck_assert_str_eq(tl_value_type(value), type);
+    g_variant_unref(variant);
+    g_variant_unref(variant);
+    tl_value_unref(value);
+
+    tl_value_unref(reparsed);
+    tl_value_unref(parsed);
+  }
+}
+END_TEST
+
 START_TEST(test_gvariant_dup)
 {
   int freed = 0, target = 0;
@@ -1426,6 +1519,7 @@ values_suite(void)
   tcase_add_test(tcase, test_gvariant_floating);
   tcase_add_test(tcase, test_gvariant_not_floating);
   tcase_add_test(tcase, test_gvariant_dup);
+  tcase_add_test(tcase, test_lazy_basic_values);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("status and version");
