@@ -170,7 +170,7 @@ _tl_dict_snapshot(const TlDict *dict)
     /* Pointer values, snapshots that carry some, and "h" values (which would otherwise be mistaken
      * for handles) travel by reference beside the variant. */
     if (item->value->kind == TL_VALUE_POINTER || item->value->handles != NULL ||
-        g_variant_is_of_type(_tl_value_variant(item->value), G_VARIANT_TYPE_HANDLE)) {
+        item->value->scalar_type == 'h') {
       if (handles == NULL)
         handles = g_new(TlValue *, dict->n_live);
       handles[n_handles] = tl_value_ref(item->value);

@@ -24,6 +24,7 @@ cache_scalar(TlValue *value)
   case 'x': value->scalar.i64 = g_variant_get_int64(variant); break;
   case 't': value->scalar.u64 = g_variant_get_uint64(variant); break;
   case 'd': value->scalar.d = g_variant_get_double(variant); break;
+  case 'h': value->scalar.i64 = g_variant_get_handle(variant); break;
   case 's':
   case 'o':
   case 'g': value->scalar.str = g_variant_get_string(variant, NULL); break;
@@ -176,6 +177,7 @@ _tl_value_make_variant(const TlValue *value)
   case 'x': variant = g_variant_new_int64(value->scalar.i64); break;
   case 't': variant = g_variant_new_uint64(value->scalar.u64); break;
   case 'd': variant = g_variant_new_double(value->scalar.d); break;
+  case 'h': variant = g_variant_new_handle((gint32) value->scalar.i64); break;
   case 's': variant = g_variant_new_string(value->scalar.str); break;
   default: g_assert_not_reached();
   }
@@ -227,6 +229,7 @@ TL_DEFINE_SCALAR(uint32, uint32_t, 'u', value, u64)
 TL_DEFINE_SCALAR(int64, int64_t, 'x', value, i64)
 TL_DEFINE_SCALAR(uint64, uint64_t, 't', value, u64)
 TL_DEFINE_SCALAR(double, double, 'd', value, d)
+TL_DEFINE_SCALAR(handle, int32_t, 'h', value, i64)
 
 TlValue *
 tl_value_new_string(const char *string)
@@ -392,6 +395,38 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
   value = value_take_variant(g_variant_new_array(type, children, n_items));
   g_free(children);
   return value;
+}
+
+TlValue *
+tl_value_new_maybe(const char *element_type, TlValue *child)
+{
+  const GVariantType *type;
+  GVariant *child_variant = NULL;
+
+  if (child != NULL && check_items(&child, 1) != TL_OK)
+    return NULL;
+  if (element_type == NULL) {
+    if (child == NULL) {
+      _tl_fail(TL_ERR_INVALID_ARGUMENT, "an empty maybe needs an element_type");
+      return NULL;
+    }
+    element_type = tl_value_type(child);
+  }
+  if (!g_variant_type_string_is_valid(element_type) ||
+      !g_variant_type_is_definite(G_VARIANT_TYPE(element_type))) {
+    _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", element_type);
+    return NULL;
+  }
+  type = G_VARIANT_TYPE(element_type);
+  if (child != NULL) {
+    child_variant = _tl_value_variant(child);
+    if (!g_variant_is_of_type(child_variant, type)) {
+      _tl_failf(TL_ERR_WRONG_TYPE, "child has type '%s', not the element type '%s'",
+                tl_value_type(child), element_type);
+      return NULL;
+    }
+  }
+  return value_take_variant(g_variant_new_maybe(type, child_variant));
 }
 
 TlValue *
@@ -621,7 +656,7 @@ tl_value_type(const TlValue *value)
     return "p";
   GVariant *variant = _tl_value_variant_if_made(value);
   if (variant == NULL) { /* lazy: a basic type, named by its character */
-    static const char basic_types[] = "b\0y\0n\0q\0i\0u\0x\0t\0d\0s";
+    static const char basic_types[] = "b\0y\0n\0q\0i\0u\0x\0t\0d\0h\0s";
     const char *found = memchr(basic_types, value->scalar_type, sizeof basic_types - 1);
 
     g_assert(found != NULL && value->scalar_type != '\0');

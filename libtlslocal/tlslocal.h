@@ -326,6 +326,9 @@ TL_API TlValue *tl_value_new_uint32(uint32_t value);          /* "u" */
 TL_API TlValue *tl_value_new_int64(int64_t value);            /* "x" */
 TL_API TlValue *tl_value_new_uint64(uint64_t value);          /* "t" */
 TL_API TlValue *tl_value_new_double(double value);            /* "d" */
+/* "h": a D-Bus style index into an out-of-band array; in a snapshot (tl_local_snapshot) a "h" value
+ * travels by reference like a pointer value, so tl_local_apply() gives back this very value. */
+TL_API TlValue *tl_value_new_handle(int32_t value);
 
 /* "s": copies string. NULL on a NULL (TL_ERR_INVALID_ARGUMENT) or non-UTF-8 string
  * (TL_ERR_INVALID_UTF8). */
@@ -351,6 +354,12 @@ TL_API TlValue *tl_value_new_tuple(TlValue *const *items, size_t n_items);
  * NULL with TL_ERR_INVALID_ARGUMENT for an invalid type string, NULL or pointer item, or an empty
  * array without element_type; TL_ERR_WRONG_TYPE if an item has another type than element_type. */
 TL_API TlValue *tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_items);
+
+/* A maybe, "m" + type: child (borrowed; copied by reference), or with child NULL the empty maybe
+ * ("nothing") of element_type. element_type may be NULL when child is given (the child's type is
+ * used). NULL with TL_ERR_INVALID_ARGUMENT for both NULL, an invalid or indefinite type string, or a
+ * pointer child; TL_ERR_WRONG_TYPE if child's type is not element_type. */
+TL_API TlValue *tl_value_new_maybe(const char *element_type, TlValue *child);
 
 /* An "a{sv}" dictionary of n_items pairs (keys copied, values borrowed and boxed as variants).
  * NULL on NULL or non-UTF-8 keys (TL_ERR_INVALID_KEY) or NULL or pointer values
@@ -410,6 +419,9 @@ TL_API int tl_value_get_string(const TlValue *value, const char **out);
 /* Accepts "ay". *out_data is borrowed, valid while value lives (may be NULL when *out_size is 0);
  * out_size may not be NULL. */
 TL_API int tl_value_get_bytes(const TlValue *value, const void **out_data, size_t *out_size);
+
+/* Accepts "h" only (an "i" is not a handle). */
+TL_API int tl_value_get_handle(const TlValue *value, int32_t *out);
 
 /* Accepts "p". *out is the stored pointer; the value keeps ownership. */
 TL_API int tl_value_get_pointer(const TlValue *value, void **out);

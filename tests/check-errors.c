@@ -59,6 +59,7 @@ typedef struct {
 
   TlValue *v_bool, *v_byte, *v_int16, *v_uint16, *v_int32, *v_uint32, *v_int64, *v_uint64;
   TlValue *v_double;
+  TlValue *v_handle;
   TlValue *str, *bytes, *ptr, *tuple, *unit, *dict, *int_dict, *nothing, *variant, *int_array;
   TlValue *empty_array;
   TlValue *bare_handle; /* "a{sv}" parsed from text with a <handle 0> that names nothing */
@@ -158,6 +159,7 @@ fx_init(Fx *fx)
   fx->v_int64 = tl_value_new_int64(-7);
   fx->v_uint64 = tl_value_new_uint64(7);
   fx->v_double = tl_value_new_double(0.5);
+  fx->v_handle = tl_value_new_handle(3);
   fx->str = tl_value_new_string("text");
   fx->bytes = tl_value_new_bytes("abc", 3);
   fx->ptr = tl_value_new_pointer(&sentinel_object, NULL);
@@ -230,7 +232,7 @@ static void
 fx_clear(Fx *fx)
 {
   TlValue **values[] = {&fx->v_bool, &fx->v_byte, &fx->v_int16, &fx->v_uint16, &fx->v_int32,
-                        &fx->v_uint32, &fx->v_int64, &fx->v_uint64, &fx->v_double, &fx->str,
+                        &fx->v_uint32, &fx->v_int64, &fx->v_uint64, &fx->v_double, &fx->v_handle, &fx->str,
                         &fx->bytes, &fx->ptr, &fx->tuple, &fx->unit, &fx->dict, &fx->int_dict,
                         &fx->nothing, &fx->variant, &fx->int_array, &fx->empty_array, &fx->present,
                         &fx->bare_handle, &fx->string_dict};
@@ -544,6 +546,17 @@ borrowed_status(const void *pointer)
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_array("x", fx->items_ok, 2)), 1)                     \
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_array("i", fx->items_mixed, 2)), 1)                  \
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_array(NULL, fx->items_mixed, 2)), 1)                 \
+  /* tl_value_new_maybe */                                                                         \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe(NULL, NULL)), 1)                         \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe("", NULL)), 1)                           \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe("a?", NULL)), 1)                         \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe("ii", NULL)), 1)                         \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe(BAD_UTF8, NULL)), 1)                     \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe(NULL, fx->ptr)), 1)                      \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe("i", fx->fake_value)), 1)                \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe("v", fx->local_as_value)), 1)            \
+  X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_maybe("s", fx->v_int32)), 1)                         \
+  X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_maybe("v", fx->v_int32)), 1)                         \
   /* tl_value_new_vardict */                                                                       \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_vardict(NULL, fx->items_ok, 2)), 1)            \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_vardict(keys_ok, NULL, 2)), 1)                 \
@@ -656,6 +669,12 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, tl_value_get_double(fx->v_double, NULL), 1)                           \
   X(TL_ERR_WRONG_TYPE, tl_value_get_double(fx->v_int64, &fx->d), fx->d == SENT_D)                  \
   X(TL_ERR_WRONG_TYPE, tl_value_get_double(fx->str, &fx->d), fx->d == SENT_D)                      \
+  /* tl_value_get_handle accepts "h" only: an "i" is not a handle */                               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_get_handle(NULL, &fx->i32), 1)                               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_get_handle(fx->v_handle, NULL), 1)                           \
+  X(TL_ERR_WRONG_TYPE, tl_value_get_handle(fx->v_int32, &fx->i32), fx->i32 == SENT_I32)            \
+  X(TL_ERR_WRONG_TYPE, tl_value_get_handle(fx->bare_handle, &fx->i32), fx->i32 == SENT_I32)        \
+  X(TL_ERR_WRONG_TYPE, tl_value_get_int32(fx->v_handle, &fx->i32), fx->i32 == SENT_I32)            \
   /* tl_value_get_string accepts "s", "o" and "g" only */                                          \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_get_string(NULL, &fx->string), 1)                            \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_get_string(fx->fake_value, &fx->string), 1)                  \

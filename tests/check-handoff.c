@@ -279,13 +279,17 @@ START_TEST(test_snapshot_value_count)
   size_t values;
 
   ck_assert_int_eq(set_take(local, "p", counted_pointer(&destroyed)), TL_OK);
-  ck_assert_int_eq(set_take(local, "fd", parse(NULL, "handle 3")), TL_OK);
+  /* Made by its typed constructor: a "h" with no GVariant yet travels by reference too. */
+  ck_assert_int_eq(set_take(local, "fd", tl_value_new_handle(3)), TL_OK);
   ck_assert_int_eq(set_take(local, "n", tl_value_new_int32(1)), TL_OK);
   values = tl_stats_live_values();
   snapshot = snapshot_of(local);
   ck_assert_uint_eq(tl_stats_live_values(), values + 1);
   ck_assert_int_eq(tl_value_lookup(snapshot, "p", &out), TL_OK); /* the carried value itself */
   ck_assert_uint_eq(tl_stats_live_values(), values + 1);
+  tl_value_unref(out);
+  ck_assert_int_eq(tl_value_lookup(snapshot, "fd", &out), TL_OK);
+  ck_assert_ptr_eq(out, tl_local_peek(local, "fd"));
   tl_value_unref(out);
   ck_assert_int_eq(tl_value_lookup(snapshot, "n", &out), TL_OK);
   ck_assert_uint_eq(tl_stats_live_values(), values + 2);

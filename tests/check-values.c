@@ -1247,11 +1247,80 @@ START_TEST(test_gvariant_not_floating)
 }
 END_TEST
 
+START_TEST(test_handle)
+{
+  static const int32_t handles[] = {0, 1, -1, INT32_MIN, INT32_MAX};
+  TlValue *parsed = NULL, *value;
+  int32_t got = 0;
+  char *text;
+
+  CHECK_SCALARS(handle, int32_t, "h", handles);
+  value = tl_value_new_handle(7);
+  text = tl_value_print(value, 1);
+  ck_assert_str_eq(text, "handle 7");
+  ck_assert_int_eq(tl_value_parse(NULL, text, &parsed), TL_OK);
+  ck_assert_int_eq(tl_value_equal(parsed, value), 1);
+  ck_assert_int_eq(tl_value_get_handle(parsed, &got), TL_OK);
+  ck_assert_int_eq(got, 7);
+  ck_assert_int_eq(tl_value_get_int32(value, &got), TL_ERR_WRONG_TYPE);
+  tl_free(text);
+  tl_value_unref(parsed);
+  tl_value_unref(value);
+}
+END_TEST
+
+START_TEST(test_maybe)
+{
+  TlValue *five = tl_value_new_int64(5), *word = tl_value_new_string("w"), *child = NULL;
+  TlValue *just, *nothing, *inferred, *nested, *parsed = NULL;
+  size_t n = 99;
+  char *text;
+
+  just = tl_value_new_maybe("x", five);
+  inferred = tl_value_new_maybe(NULL, word);
+  nothing = tl_value_new_maybe("a{sv}", NULL);
+  nested = tl_value_new_maybe(NULL, just);
+  ck_assert_ptr_nonnull(just);
+  ck_assert_ptr_nonnull(inferred);
+  ck_assert_ptr_nonnull(nothing);
+  ck_assert_ptr_nonnull(nested);
+  ck_assert_str_eq(tl_value_type(just), "mx");
+  ck_assert_str_eq(tl_value_type(inferred), "ms");
+  ck_assert_str_eq(tl_value_type(nothing), "ma{sv}");
+  ck_assert_str_eq(tl_value_type(nested), "mmx");
+
+  ck_assert_int_eq(tl_value_n_children(just, &n), TL_OK);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(tl_value_get_child(just, 0, &child), TL_OK);
+  ck_assert_int_eq(tl_value_equal(child, five), 1);
+  tl_value_unref(child);
+  ck_assert_int_eq(tl_value_n_children(nothing, &n), TL_OK);
+  ck_assert_uint_eq(n, 0);
+
+  text = tl_value_print(nothing, 1);
+  ck_assert_str_eq(text, "@ma{sv} nothing");
+  tl_free(text);
+  text = tl_value_print(nested, 1);
+  ck_assert_int_eq(tl_value_parse(NULL, text, &parsed), TL_OK);
+  ck_assert_int_eq(tl_value_equal(parsed, nested), 1);
+  tl_free(text);
+
+  tl_value_unref(parsed);
+  tl_value_unref(nested);
+  tl_value_unref(nothing);
+  tl_value_unref(inferred);
+  tl_value_unref(just);
+  tl_value_unref(word);
+  tl_value_unref(five);
+}
+END_TEST
+
 /* The typed constructors make no GVariant until one is needed (tl-value.c). Case i of
  * lazy_cases: a fresh value from a typed constructor, and the text GLib parses to its twin. */
 static const char *const lazy_texts[] = {
   "true", "byte 0xc8", "int16 -3", "uint16 65535", "-2147483648", "uint32 4294967295",
-  "int64 -9223372036854775808", "uint64 18446744073709551615", "-0.5", "'h\xc3\xa9 \"q\"'",
+  "int64 -9223372036854775808", "uint64 18446744073709551615", "-0.5", "handle -2",
+  "'h\xc3\xa9 \"q\"'",
 };
 
 static TlValue *
@@ -1267,6 +1336,7 @@ lazy_case(size_t i)
   case 6: return tl_value_new_int64(INT64_MIN);
   case 7: return tl_value_new_uint64(UINT64_MAX);
   case 8: return tl_value_new_double(-0.5);
+  case 9: return tl_value_new_handle(-2);
   default: return tl_value_new_string("h\xc3\xa9 \"q\"");
   }
 }
@@ -1477,6 +1547,7 @@ values_suite(void)
   tcase = tl_test_case("scalars");
   tcase_add_test(tcase, test_bool);
   tcase_add_test(tcase, test_integers);
+  tcase_add_test(tcase, test_handle);
   tcase_add_test(tcase, test_double);
   tcase_add_test(tcase, test_wrong_type);
   tcase_add_test(tcase, test_accessor_null_arguments);
@@ -1498,6 +1569,7 @@ values_suite(void)
   tcase_add_test(tcase, test_tuple);
   tcase_add_test(tcase, test_array);
   tcase_add_test(tcase, test_vardict);
+  tcase_add_test(tcase, test_maybe);
   tcase_add_test(tcase, test_lookup);
   tcase_add_test(tcase, test_children);
   suite_add_tcase(suite, tcase);

@@ -100,6 +100,7 @@ no_rows = {
     "tl_value_new_int64": "every value of the C type is valid",
     "tl_value_new_uint64": "every value of the C type is valid",
     "tl_value_new_double": "every double is valid, NaN and infinities included",
+    "tl_value_new_handle": "every value of the C type is valid",
     "tl_value_new_pointer": "any pointer and any destroy function, NULL included, is valid",
     "tl_strerror": "an unknown code gives \"unknown status\" (errors suite, test_status_text)",
     "tl_status_name": "an unknown code gives \"TL_UNKNOWN\" (errors suite, test_status_text)",

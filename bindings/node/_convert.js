@@ -123,10 +123,8 @@ function fromString(s, path) {
 }
 
 function fromNull() {
-  const result = new BigUint64Array(1);
-  lib.tl_value_parse('mv', 'nothing', result);
   lastType = 'mv';
-  return result[0];
+  return lib.tl_value_new_maybe('v', null);
 }
 
 function releaseAll(values) {
@@ -331,13 +329,8 @@ function readBytes(v) {
 }
 
 function readHandle(v) {
-  // tlslocal.h has no handle accessor; the text form is "handle N".
-  const text = lib.tl_value_print(v, 0);
-  try {
-    return Number(koffi.decode(text, 'char', -1).split(' ').pop());
-  } finally {
-    raw.tl_free(text);
-  }
+  lib.tl_value_get_handle(v, outI32);
+  return outI32[0];
 }
 
 function readString(v) {

@@ -53,15 +53,9 @@ def new_marker():
     return lib.tl_value_new_pointer(MARKER_ADDRESS, NULL_DESTROY)
 
 
-def _parse(type_string, text):
-    out = _VALUE()
-    lib.tl_value_parse(type_string, text, ctypes.byref(out))
-    return out.value
-
-
 # Values made once and never released ("immortal", like CPython's small ints): storing them costs
 # no TlValue allocation and no reference counting. IMMORTAL holds their addresses.
-NONE = _parse(b"mv", b"nothing")
+NONE = lib.tl_value_new_maybe(b"v", None)
 TRUE = lib.tl_value_new_bool(1)
 FALSE = lib.tl_value_new_bool(0)
 _SMALL_INT_MIN, _SMALL_INT_MAX = -5, 256
@@ -283,15 +277,6 @@ def _read_pointer(vp):
     return MARKER if out.value == MARKER_ADDRESS else ctypes.c_void_p(out.value)
 
 
-def _read_handle(vp):
-    # tlslocal.h has no handle accessor; the text form is "handle N".
-    text = lib.tl_value_print(vp, 0)
-    try:
-        return int(ctypes.string_at(text).split()[-1])
-    finally:
-        lib.tl_free(text)
-
-
 _READERS = {
     b"b": _read_bool,
     b"y": _scalar_reader(ctypes.c_uint8, lib.tl_value_get_byte),
@@ -302,7 +287,7 @@ _READERS = {
     b"x": _scalar_reader(ctypes.c_int64, lib.tl_value_get_int64),
     b"t": _scalar_reader(ctypes.c_uint64, lib.tl_value_get_uint64),
     b"d": _scalar_reader(ctypes.c_double, lib.tl_value_get_double),
-    b"h": _read_handle,
+    b"h": _scalar_reader(ctypes.c_int32, lib.tl_value_get_handle),
     b"s": _read_string, b"o": _read_string, b"g": _read_string,
     b"ay": _read_bytes,
     b"p": _read_pointer,
