@@ -1,6 +1,10 @@
 #!/bin/sh
 # Install into a temporary prefix, then build and run a consumer through `pkg-config tlslocal` only,
-# and check it loads the installed libtlslocal.so.1, not the build tree's.
+# and check it loads the installed libtlslocal.so.1, not the build tree's. Then load the bindings
+# from that prefix only: the Python package `meson install` put there (which finds the library
+# through the relative path it recorded), and the Node package as `npm pack` makes it (which finds
+# the library through LD_LIBRARY_PATH=<prefix libdir>, as a user of a non-default prefix would
+# set); each must map the installed library and no other.
 set -eu
 build_root=$1
 source_root=$2
@@ -33,3 +37,58 @@ LD_LIBRARY_PATH="$libdir" "$staging/consumer" > "$staging/out.txt"
 grep -q 'req-2  linus' "$staging/out.txt"
 grep -q 'alive after the workers ended: 0' "$staging/out.txt"
 echo "installed consumer ran: OK"
+
+# Nothing that points at the source or build tree: no TLSLOCAL_LIBRARY, PYTHONPATH or NODE_PATH.
+unset TLSLOCAL_LIBRARY PYTHONPATH NODE_PATH LD_LIBRARY_PATH
+installed_lib=$(readlink -f "$libdir/libtlslocal.so.1")
+cd "$staging"
+
+python=${PYTHON:-python3}
+package=$(find "$staging" -path '*/tlslocal/_ffi.py' | head -n 1)
+[ -n "$package" ] || { echo "the Python package was not installed"; exit 1; }
+site=$(dirname "$(dirname "$package")")
+PYTHONPATH="$site" PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1 "$python" - "$installed_lib" <<'PY'
+import os, sys
+import tlslocal
+mapped = {line.split()[-1] for line in open("/proc/self/maps") if "libtlslocal" in line}
+assert tlslocal.__file__.startswith(os.getcwd()), f"imported {tlslocal.__file__}, not the installed one"
+assert mapped == {sys.argv[1]}, f"mapped {mapped}, not only {sys.argv[1]}"
+loc = tlslocal.local()
+loc.x = 5
+assert loc.x == 5
+print(f"installed Python binding {tlslocal.version()} ran, from {os.path.dirname(tlslocal.__file__)}: OK")
+PY
+
+node=${NODE:-node}
+koffi_dir="$source_root/bindings/node/node_modules"
+if ! command -v "$node" >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "node or npm missing: the installed Node package was not checked"
+  exit 0
+fi
+if [ ! -d "$koffi_dir/koffi" ]; then
+  echo "koffi is not installed (sh bindings/node/setup.sh): the installed Node package was not checked"
+  exit 0
+fi
+tarball=$(cd "$source_root/bindings/node" &&
+  npm pack --ignore-scripts --silent --pack-destination "$staging" | tail -n 1)
+mkdir -p "$staging/app/node_modules/tlslocal"
+tar -xzf "$staging/$tarball" -C "$staging/app/node_modules/tlslocal" --strip-components=1
+# koffi is the package's registry dependency, not ours: linked in as npm would install it.
+ln -s "$koffi_dir/koffi" "$staging/app/node_modules/koffi"
+[ ! -d "$koffi_dir/@koromix" ] || ln -s "$koffi_dir/@koromix" "$staging/app/node_modules/@koromix"
+cd "$staging/app"
+LD_LIBRARY_PATH="$libdir" "$node" - "$installed_lib" <<'JS'
+const fs = require('node:fs');
+const tlslocal = require('tlslocal');
+const mapped = new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n')
+  .filter((line) => line.includes('libtlslocal')).map((line) => line.split(/\s+/).pop()));
+const where = require.resolve('tlslocal');
+if (!where.startsWith(process.cwd())) throw new Error(`required ${where}, not the packed one`);
+if (mapped.size !== 1 || !mapped.has(process.argv[2])) {
+  throw new Error(`mapped ${[...mapped]}, not only ${process.argv[2]}`);
+}
+const local = new tlslocal.Local();
+local.set('x', 5);
+if (local.get('x') !== 5) throw new Error('x is not 5');
+console.log(`installed Node binding ran, from ${where}: OK`);
+JS
