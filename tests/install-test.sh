@@ -50,7 +50,8 @@ site=$(dirname "$(dirname "$package")")
 PYTHONPATH="$site" PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1 "$python" - "$installed_lib" <<'PY'
 import os, sys
 import tlslocal
-mapped = {line.split()[-1] for line in open("/proc/self/maps") if "libtlslocal" in line}
+mapped = {line.split()[-1] for line in open("/proc/self/maps")
+          if os.path.basename(line.split()[-1]).startswith("libtlslocal.so")}
 assert tlslocal.__file__.startswith(os.getcwd()), f"imported {tlslocal.__file__}, not the installed one"
 assert mapped == {sys.argv[1]}, f"mapped {mapped}, not only {sys.argv[1]}"
 loc = tlslocal.local()
@@ -81,7 +82,7 @@ LD_LIBRARY_PATH="$libdir" "$node" - "$installed_lib" <<'JS'
 const fs = require('node:fs');
 const tlslocal = require('tlslocal');
 const mapped = new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n')
-  .filter((line) => line.includes('libtlslocal')).map((line) => line.split(/\s+/).pop()));
+  .map((line) => line.split(/\s+/).pop()).filter((file) => /\/libtlslocal\.so/.test(file)));
 const where = require.resolve('tlslocal');
 if (!where.startsWith(process.cwd())) throw new Error(`required ${where}, not the packed one`);
 if (mapped.size !== 1 || !mapped.has(process.argv[2])) {
