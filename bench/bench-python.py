@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""bench-python: attribute get and set on tlslocal.local against CPython's threading.local (C) and
-the pure-Python _threading_local.local, measured in one run.
+"""bench-python: attribute get and set on tlslocal.local against CPython's threading.local (C), the
+pure-Python _threading_local.local and a plain object (an instance of an empty class: the floor),
+measured in one run.
 
 Every (operation, implementation) pair is timed in every round, round-robin with the starting pair
 rotated each round, so drift in clock speed or machine load spreads over all of them; each reports
@@ -9,6 +10,7 @@ weighs little. Runs on a freshly created thread, as a worker would.
 
 Operations:
   get            obj.x, an int the thread set earlier
+  get str        obj.s, a str the thread set earlier
   set small int  obj.x = 1 (small ints, bools and None are made once: no value allocation)
   set int        obj.x = 10**6 + k, ten different ints (a new TlValue each time)
   set str        obj.s = "request-00k", ten different strings
@@ -17,6 +19,8 @@ Operations:
 
   TLSLOCAL_LIBRARY=build/libtlslocal/libtlslocal.so.1 PYTHONPATH=bindings/python \\
       python3 bench/bench-python.py [--quick] [--rounds N] [--csv PATH]
+
+The CSV has bench/run-all.py's schema: section,case,impl,median,p25,p75,min,max,unit,rounds.
 
 Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
 """
@@ -33,10 +37,15 @@ import _threading_local
 
 import tlslocal
 
+class Plain:
+    """The floor: an ordinary object's attribute, shared by every thread."""
+
+
 IMPLEMENTATIONS = [
     ("tlslocal", tlslocal.local),
     ("threading", threading.local),
     ("_threading_local", _threading_local.local),
+    ("plain object", Plain),
 ]
 UNROLL = 10
 
@@ -48,6 +57,7 @@ def unrolled(template):
 # (label, setup statement, measured statement, on a subclass?)
 OPERATIONS = [
     ("get", "obj.x = 12345", unrolled("obj.x"), False),
+    ("get str", "obj.s = 'request-001'", unrolled("obj.s"), False),
     ("set small int", "", unrolled("obj.x = 1"), False),
     ("set int", "", unrolled("obj.x = 100000{k}"), False),
     ("set str", "", unrolled("obj.s = 'request-00{k}'"), False),
@@ -92,47 +102,55 @@ def measure(rounds, seconds_per_sample):
         for key in keys[start:] + keys[:start]:
             elapsed = timers[key].timeit(numbers[key])
             samples[key].append(elapsed / (numbers[key] * UNROLL) * 1e9)
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return samples
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    parser.add_argument("--rounds", type=int, help="rounds (default 21, or 5 with --quick)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 11, or 5 with --quick)")
     parser.add_argument("--csv", help="also write the medians to this CSV file")
     options = parser.parse_args()
-    rounds = options.rounds or (5 if options.quick else 21)
+    rounds = options.rounds or (5 if options.quick else 11)
     seconds = 0.01 if options.quick else 0.05
 
-    result = {}
-    worker = threading.Thread(target=lambda: result.update(measure(rounds, seconds)))
+    result, failure = {}, []
+
+    def work():
+        try:
+            result.update(measure(rounds, seconds))
+        except BaseException as error:  # reported by the main thread, which then fails
+            failure.append(error)
+
+    worker = threading.Thread(target=work)
     worker.start()
     worker.join()
+    if failure:
+        raise failure[0]
 
+    medians = {key: statistics.median(values) for key, values in result.items()}
     print(f"bench-python: Python {platform.python_version()} ({sys.implementation.name}), "
           f"libtlslocal {tlslocal.version()} at {tlslocal.LIBRARY_PATH}, "
-          f"{os.cpu_count()} CPUs, {rounds} rounds, median ns per operation")
-    header = (f"{'operation':<20}{'tlslocal':>11}{'threading':>11}{'_threading_local':>18}"
-              f"{'tlslocal/_threading_local':>27}{'tlslocal/threading':>20}")
+          f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+          f"{rounds} rounds, median ns per operation")
+    header = (f"{'operation':<20}{'tlslocal':>10}{'threading':>11}{'_threading_local':>18}"
+              f"{'plain':>8}{'tl/_threading_local':>21}{'tl/threading':>14}{'tl/plain':>10}")
     print(header)
     print("-" * len(header))
-    rows = []
     for label, _, _, _ in OPERATIONS:
-        ours, c_local, py_local = (result[label, name] for name, _ in IMPLEMENTATIONS)
-        rows.append((label, ours, c_local, py_local, ours / py_local, ours / c_local))
-        print(f"{label:<20}{ours:>11.0f}{c_local:>11.0f}{py_local:>18.0f}"
-              f"{ours / py_local:>27.2f}{ours / c_local:>20.1f}")
-    target = [row for row in rows if row[0] in ("get", "set small int", "set int", "set str")]
-    print("target: tlslocal at most 1/3 of _threading_local's time (ratio <= 0.33): " +
-          ", ".join(f"{row[0]} {row[4]:.2f} {'met' if row[4] <= 1 / 3 else 'MISSED'}"
-                    for row in target))
+        ours, c_local, py_local, plain = (medians[label, name] for name, _ in IMPLEMENTATIONS)
+        print(f"{label:<20}{ours:>10.1f}{c_local:>11.1f}{py_local:>18.1f}{plain:>8.1f}"
+              f"{ours / py_local:>21.2f}{ours / c_local:>14.1f}{ours / plain:>10.1f}")
     if options.csv:
         with open(options.csv, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["operation", "tlslocal_ns", "threading_ns", "threading_local_py_ns",
-                             "ratio_vs_threading_local_py", "ratio_vs_threading"])
-            writer.writerows(rows)
-
+            writer.writerow(["section", "case", "impl", "median", "p25", "p75", "min", "max",
+                             "unit", "rounds"])
+            for (label, name), values in result.items():
+                quartiles = statistics.quantiles(values, n=4, method="inclusive")
+                writer.writerow(["python", label, name, f"{medians[label, name]:.3f}",
+                                 f"{quartiles[0]:.3f}", f"{quartiles[2]:.3f}", f"{min(values):.3f}",
+                                 f"{max(values):.3f}", "ns/op", rounds])
 
 if __name__ == "__main__":
     main()

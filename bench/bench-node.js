@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+'use strict';
+// bench-node: get and set on the Node binding's Local (the Map-like methods and the `view` Proxy)
+// against what JavaScript code would use instead: a plain object, a Map, and AsyncLocalStorage
+// (the per-async-context store, Node's nearest thing to a thread-local; here read with
+// getStore().x inside one run()). All in one run, interleaved.
+//
+// Every (operation, implementation) pair is timed in every round, the starting pair rotated each
+// round; each reports the median of its rounds. Statements are unrolled ten times per loop
+// iteration, and results are summed into a sink, so the JIT cannot drop them.
+//
+//   TLSLOCAL_LIBRARY=build/libtlslocal/libtlslocal.so.1 node bench/bench-node.js [--quick] [--csv PATH]
+//
+// The CSV has bench/run-all.py's schema: section,case,impl,median,p25,p75,min,max,unit,rounds.
+//
+// Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { AsyncLocalStorage } = require('node:async_hooks');
+const { Local, version, libraryPath } = require(path.join(__dirname, '..', 'bindings', 'node'));
+
+const UNROLL = 10;
+let sink = 0;
+
+// One implementation: how to read and write key k of its store.
+function implementations() {
+  const local = new Local();
+  const view = new Local().view;
+  const plain = {};
+  const map = new Map();
+  const als = new AsyncLocalStorage();
+  const alsStore = {};
+  return [
+    { name: 'tlslocal get/set', get: (k) => local.get(k), set: (k, v) => local.set(k, v) },
+    { name: 'tlslocal view', get: (k) => view[k], set: (k, v) => { view[k] = v; } },
+    { name: 'plain object', get: (k) => plain[k], set: (k, v) => { plain[k] = v; } },
+    { name: 'Map', get: (k) => map.get(k), set: (k, v) => map.set(k, v) },
+    {
+      name: 'AsyncLocalStorage',
+      get: (k) => als.getStore()[k],
+      set: (k, v) => { als.getStore()[k] = v; },
+      wrap: (fn) => als.run(alsStore, fn),
+    },
+  ];
+}
+
+// Each operation builds, for one implementation, a function doing `n` x UNROLL operations.
+const OPERATIONS = [
+  {
+    label: 'get int',
+    setup: (impl) => impl.set('x', 12345),
+    run: (impl, n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        for (let u = 0; u < UNROLL; u++) s += impl.get('x');
+      }
+      sink += s;
+    },
+  },
+  {
+    label: 'get str',
+    setup: (impl) => impl.set('s', 'request-001'),
+    run: (impl, n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        for (let u = 0; u < UNROLL; u++) s += impl.get('s').length;
+      }
+      sink += s;
+    },
+  },
+  {
+    label: 'set int',
+    setup: () => {},
+    run: (impl, n) => {
+      for (let i = 0; i < n; i++) {
+        for (let u = 0; u < UNROLL; u++) impl.set('x', 1000000 + u);
+      }
+    },
+  },
+  {
+    label: 'set str',
+    setup: () => {},
+    run: (impl, n) => {
+      const strings = Array.from({ length: UNROLL }, (_, u) => `request-00${u}`);
+      for (let i = 0; i < n; i++) {
+        for (let u = 0; u < UNROLL; u++) impl.set('s', strings[u]);
+      }
+    },
+  },
+];
+
+function timed(impl, op, n) {
+  const body = () => {
+    const start = process.hrtime.bigint();
+    op.run(impl, n);
+    return Number(process.hrtime.bigint() - start);
+  };
+  return impl.wrap ? impl.wrap(body) : body();
+}
+
+function calibrate(impl, op, targetNs) {
+  let n = 1;
+  for (;;) {
+    const elapsed = timed(impl, op, n);
+    if (elapsed >= targetNs / 4) return Math.max(1, Math.floor((n * targetNs) / elapsed));
+    n *= 4;
+  }
+}
+
+function quantile(sorted, q) {
+  const position = q * (sorted.length - 1);
+  const below = Math.floor(position);
+  if (below + 1 >= sorted.length) return sorted[sorted.length - 1];
+  return sorted[below] + (sorted[below + 1] - sorted[below]) * (position - below);
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const csvIndex = args.indexOf('--csv');
+  const csvPath = csvIndex >= 0 ? args[csvIndex + 1] : null;
+  const rounds = quick ? 5 : 11;
+  const targetNs = quick ? 5e6 : 40e6;
+
+  const impls = implementations();
+  const pairs = [];
+  for (const op of OPERATIONS) {
+    for (const impl of impls) {
+      const setup = () => op.setup(impl);
+      if (impl.wrap) impl.wrap(setup);
+      else setup();
+      pairs.push({ op, impl, samples: [] });
+    }
+  }
+  for (const pair of pairs) pair.n = calibrate(pair.impl, pair.op, targetNs);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[(round + i) % pairs.length];
+      pair.samples.push(timed(pair.impl, pair.op, pair.n) / (pair.n * UNROLL));
+    }
+  }
+  for (const pair of pairs) {
+    const sorted = [...pair.samples].sort((a, b) => a - b);
+    pair.median = quantile(sorted, 0.5);
+    pair.p25 = quantile(sorted, 0.25);
+    pair.p75 = quantile(sorted, 0.75);
+    pair.min = sorted[0];
+    pair.max = sorted[sorted.length - 1];
+  }
+
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`bench-node: Node ${process.version}, libtlslocal ${version} at ${libraryPath}, ` +
+    `${os.cpus().length} CPUs, load average ${load}, ${rounds} rounds, median ns per operation`);
+  const width = [12, ...impls.map((impl) => Math.max(impl.name.length + 2, 10))];
+  console.log('operation'.padEnd(width[0]) + impls.map((impl, i) => impl.name.padStart(width[i + 1])).join(''));
+  for (const op of OPERATIONS) {
+    const row = pairs.filter((pair) => pair.op === op);
+    console.log(op.label.padEnd(width[0]) + row.map((pair, i) => pair.median.toFixed(1).padStart(width[i + 1])).join(''));
+  }
+  console.log('Ratios against a plain object (the floor) and AsyncLocalStorage:');
+  for (const op of OPERATIONS) {
+    const row = Object.fromEntries(pairs.filter((pair) => pair.op === op).map((pair) => [pair.impl.name, pair.median]));
+    console.log(`  ${op.label.padEnd(10)} get/set x${(row['tlslocal get/set'] / row['plain object']).toFixed(0)} plain, ` +
+      `x${(row['tlslocal get/set'] / row.AsyncLocalStorage).toFixed(1)} ALS; ` +
+      `view x${(row['tlslocal view'] / row['plain object']).toFixed(0)} plain, x${(row['tlslocal view'] / row.AsyncLocalStorage).toFixed(1)} ALS`);
+  }
+  if (csvPath) {
+    const lines = ['section,case,impl,median,p25,p75,min,max,unit,rounds'];
+    for (const p of pairs) {
+      lines.push(['node', p.op.label, p.impl.name, ...[p.median, p.p25, p.p75, p.min, p.max].map((x) => x.toFixed(3)),
+        'ns/op', rounds].join(','));
+    }
+    fs.writeFileSync(csvPath, lines.join('\n') + '\n');
+  }
+  if (sink === 0.5) console.log(''); // keeps sink observable
+}
+
+main();
