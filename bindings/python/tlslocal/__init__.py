@@ -109,8 +109,9 @@ class _Epoch:
     a write of this binding that it accounted for. c reads the thread's change counter
     (tl_thread_change_counter); known is the counter's value as of the last change accounted for.
     While c.value == known, a cache filled under this epoch is exact. Once anything else changes a
-    dictionary of the thread, the counter passes known for good (it only grows, and an accounted
-    write must find it at exactly known + 1), so the epoch is over: _sync starts a new one. A
+    dictionary of the thread, the counter passes known for good: it only grows, and a write of ours
+    adds one to both (every successful C write moves the counter by exactly one), so the gap an
+    unaccounted change opened never closes, and the epoch is over: _sync starts a new one. A
     state still on an old epoch empties its cache when it joins the current one (_sync on a read,
     _moved_on after a change of its own): no cache filled under an ended epoch is trusted again."""
 
@@ -325,25 +326,19 @@ class local:
             st = impl.st
         except AttributeError:
             st = _first_use(self, impl)
-        cls = type(self)
-        if cls is not local:
-            info = cls._local__info
-            if info[0] is not cls or info[1] is not cls.__mro__:
-                info = _class_info(cls)
-            for namespace in info[2]:
-                if name in namespace:
-                    return _class_set(self, st, name, value, namespace[name])
+        if type(self) is not local and _set_by_class(self, st, name, value):
+            return
         try:
             kb = _KEYS[name]  # never a name of _BASE_NAMES
         except KeyError:
             return _setattr_slow(self, st, name, value)
-        # _store_at(), inlined for ints and strings: one C call, then the counter says whether it
-        # was the only change.
+        # _store_at(), inlined for ints and strings: one C call, then the accounting. Literals,
+        # not globals: each global costs a lookup on the hottest path.
         kind = type(value)
         if kind is int:
             if -6 < value < 257:
                 status = _set_object(st.hp, kb, _SMALL_INT_LIST[value + 5])
-            elif _INT64_MIN <= value <= _INT64_MAX:
+            elif -9223372036854775809 < value < 9223372036854775808:
                 status = _set_int64(st.h, kb, value)
             else:
                 return _store_at(st, name, kb, value)
@@ -362,15 +357,12 @@ class local:
             return _store_at(st, name, kb, value)
         if status:
             raise _error_for(status)
-        t = st.t
-        known = t.known + 1
-        if t.c.value == known:
-            t.known = known
-            st.cache[name] = value
-            if st.held and name in st.held:
-                _unhold(st.held, name)
-        else:
-            _written_with_others(st, name, kb, value, None)
+        # Account for our write without reading the counter (see _Epoch): it moved by one for it,
+        # and anything else that moved it keeps it ahead of known until _sync starts a new epoch.
+        st.t.known += 1
+        st.cache[name] = value
+        if st.held and name in st.held:
+            _unhold(st.held, name)
 
     def __delattr__(self, name):
         impl = _impl_of(self)
@@ -459,6 +451,20 @@ def _class_del(self, st, name, attr):
         return _object_delattr(self, name)
     if not _delete(st, name):
         _object_delattr(self, name)  # raises AttributeError, as for any class attribute
+
+
+def _set_by_class(self, st, name, value):
+    """For a subclass's instance: if a class of its mro (but local and object) defines name, set it
+    as that definition says and return True."""
+    cls = type(self)
+    info = cls._local__info
+    if info[0] is not cls or info[1] is not cls.__mro__:
+        info = _class_info(cls)
+    for namespace in info[2]:
+        if name in namespace:
+            _class_set(self, st, name, value, namespace[name])
+            return True
+    return False
 
 
 def _setattr_slow(self, st, name, value):

@@ -186,10 +186,10 @@ PROTOTYPES = (
 #    (~25 ns for three). A Python int must never be passed to these: without argtypes ctypes would
 #    pass it as a C int.
 #  - int64_t and uint64_t declared as c_void_p where a pointer has 64 bits: every 64-bit ABI passes
-#    the two in the same register or stack slot, and c_void_p's from_param takes a Python int in
-#    [-2**63, 2**64) at C speed (PyLong_AsVoidPtr keeps the bits; outside it raises
-#    ctypes.ArgumentError), where c_int64's costs ~90 ns. Callers still check the range: below
-#    2**63 for int64 (the bits of [2**63, 2**64) would read back negative), non-negative for uint64.
+#    the two in the same register or stack slot, and c_void_p's from_param takes a Python int at C
+#    speed, where c_int64's costs ~90 ns. But it keeps only the low 64 bits of any int, raising
+#    nothing (ctypes' P_set masks): callers must check the range, [-2**63, 2**63) for int64 and
+#    [0, 2**64) for uint64.
 _INT64_ARG = _P if ctypes.sizeof(_P) == 8 else ctypes.c_int64
 _UINT64_ARG = _P if ctypes.sizeof(_P) == 8 else ctypes.c_uint64
 
