@@ -100,6 +100,11 @@ tl_stats_live_values(void)
 
 /* ---- fork ---- */
 
+/* Dictionaries of threads that do not exist in a fork() child, waiting to be freed there. */
+static TlEntry *fork_orphan_entries;
+static TlThread *fork_orphan_threads;
+
+#ifndef G_OS_WIN32 /* Windows has no fork(): no handlers, and the orphan lists stay empty */
 static void
 fork_prepare(void)
 {
@@ -111,10 +116,6 @@ fork_parent(void)
 {
   pthread_mutex_unlock(&registry_mutex);
 }
-
-/* Dictionaries of threads that do not exist in a fork() child, waiting to be freed there. */
-static TlEntry *fork_orphan_entries;
-static TlThread *fork_orphan_threads;
 
 /* The child has one thread: the forking one. It took the lock in fork_prepare, so no other thread
  * was inside a critical section: detach every other thread's dictionaries, then release it. Nothing more inside fork(): releasing them runs destroy functions (user code, which
@@ -145,6 +146,7 @@ fork_child(void)
   }
   pthread_mutex_unlock(&registry_mutex);
 }
+#endif /* !G_OS_WIN32 */
 
 /* Releases a dictionary of a thread that does not exist in this fork() child, without entering
  * GLib: GLib does not reset its own locks at fork (the GVariant type cache, GSlice, each value's
@@ -200,7 +202,9 @@ _tl_fork_release_orphans(void)
 static void
 register_fork_handlers(void)
 {
+#ifndef G_OS_WIN32
   pthread_atfork(fork_prepare, fork_parent, fork_child);
+#endif
 }
 
 void
