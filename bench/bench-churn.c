@@ -336,10 +336,8 @@ bench_body(gboolean quick, FILE *csv)
   printf("\n%u rounds x %.0f ms per variant, median; %.1f s\n", threads.rounds,
          threads.target_ns / 1e6, (double) (bench_now_ns() - start) / 1e9);
 
-  for (i = 0; i < threads.variants->len; i++)
-    bench_csv_variant(csv, g_ptr_array_index(threads.variants, i), threads.rounds);
-  for (i = 0; i < locals.variants->len; i++)
-    bench_csv_variant(csv, g_ptr_array_index(locals.variants, i), locals.rounds);
+  bench_csv_run(csv, &threads);
+  bench_csv_run(csv, &locals);
   bench_run_clear(&threads);
   bench_run_clear(&locals);
   for (i = 0; i < MAX_TOUCHED; i++)

@@ -205,6 +205,15 @@ bench_csv_variant(FILE *csv, const BenchVariant *variant, guint rounds)
           rounds);
 }
 
+void
+bench_csv_run(FILE *csv, const BenchRun *run)
+{
+  guint i;
+
+  for (i = 0; i < run->variants->len; i++)
+    bench_csv_variant(csv, g_ptr_array_index(run->variants, i), run->rounds);
+}
+
 /* A single figure (a byte count, a rate): every statistic is the figure itself. */
 void
 bench_csv_value(FILE *csv, const char *section, const char *label, const char *impl, double value,

@@ -67,6 +67,7 @@ BenchVariant *bench_run_find(const BenchRun *run, const char *label, const char 
 
 FILE *bench_csv_open(const char *program, const char *path); /* NULL path: NULL (no file) */
 void bench_csv_variant(FILE *csv, const BenchVariant *variant, guint rounds);
+void bench_csv_run(FILE *csv, const BenchRun *run); /* every variant of run */
 void bench_csv_value(FILE *csv, const char *section, const char *label, const char *impl,
                      double value, const char *unit);
 void bench_csv_close(const char *program, FILE *csv, const char *path);

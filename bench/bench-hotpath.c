@@ -156,8 +156,7 @@ bench_body(gboolean quick, FILE *csv)
   printf("%u rounds x %.0f ms per variant, %.1f s\n", run.rounds, run.target_ns / 1e6,
          (double) (bench_now_ns() - start) / 1e9);
   print_table(&run);
-  for (i = 0; i < run.variants->len; i++)
-    bench_csv_variant(csv, g_ptr_array_index(run.variants, i), run.rounds);
+  bench_csv_run(csv, &run);
 
   for (i = 0; i < G_N_ELEMENTS(key_counts); i++)
     bench_fixture_clear(&fixtures[i]);

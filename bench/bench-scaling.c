@@ -310,7 +310,6 @@ bench_body(gboolean quick, FILE *csv)
 {
   guint64 start = bench_now_ns();
   BenchRun live, threads;
-  guint i;
 
   bench_print_machine(PROGRAM);
   bench_run_init(&live, PROGRAM, quick);
@@ -320,10 +319,8 @@ bench_body(gboolean quick, FILE *csv)
   printf("\n%u rounds x %.0f ms per variant, median; %.1f s\n", live.rounds, live.target_ns / 1e6,
          (double) (bench_now_ns() - start) / 1e9);
 
-  for (i = 0; i < live.variants->len; i++)
-    bench_csv_variant(csv, g_ptr_array_index(live.variants, i), live.rounds);
-  for (i = 0; i < threads.variants->len; i++)
-    bench_csv_variant(csv, g_ptr_array_index(threads.variants, i), threads.rounds);
+  bench_csv_run(csv, &live);
+  bench_csv_run(csv, &threads);
   bench_run_clear(&live);
   bench_run_clear(&threads);
 }
