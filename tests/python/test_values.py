@@ -24,6 +24,8 @@ class PythonToC(unittest.TestCase):
         cases = [
             (True, "b|true"), (False, "b|false"),
             (0, "x|0"), (-5, "x|-5"), (256, "x|256"), (257, "x|257"),
+            (-6, "x|-6"), (2 ** 31 - 1, "x|2147483647"), (2 ** 31, "x|2147483648"),
+            (-(2 ** 31), "x|-2147483648"), (-(2 ** 31) - 1, "x|-2147483649"),
             (-(2 ** 63), "x|-9223372036854775808"),
             (2 ** 63 - 1, "x|9223372036854775807"),
             (2 ** 63, "t|9223372036854775808"), (2 ** 64 - 1, "t|18446744073709551615"),
@@ -35,6 +37,21 @@ class PythonToC(unittest.TestCase):
         for value, expected in cases:
             with self.subTest(value=value):
                 self.assertEqual(self.c_reads(value), expected)
+
+    def test_int64_marshalling_both_ways(self):
+        # The attribute path passes ints in [-2**31, 2**31) untyped where libffi widens them
+        # (_ffi.INT32_WIDENS), typed otherwise; both bindings must store the same value.
+        from tlslocal import _ffi
+        typed = _ffi.lib["tl_local_set_int64"]
+        typed.restype = ctypes.c_int
+        typed.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64)
+        handle = tlslocal.address(self.data)
+        for value in (-(2 ** 31), -70000, -1, 0, 1, 65537, 2 ** 31 - 1):
+            with self.subTest(value=value):
+                self.assertEqual(_ffi.fast.set_int64_int32(_ffi.pointer_arg(handle), b"a", value), 0)
+                self.assertEqual(typed(handle, b"b", value), 0)
+                self.assertEqual(helper.describe(self.data, "a"), f"x|{value}")
+                self.assertEqual(helper.describe(self.data, "b"), f"x|{value}")
 
     def test_bool_is_not_int(self):
         for value, c_type in ((1, "x"), (True, "b"), (0, "x"), (False, "b")):

@@ -22,6 +22,7 @@ import threading
 import weakref
 
 from . import _convert
+from . import _ffi
 from ._ffi import Error, LIBRARY_PATH, error_for as _error_for, fast as _fast, lib
 
 __all__ = ["local", "open", "wrap", "address", "unregister", "Error", "version", "stats",
@@ -36,6 +37,7 @@ _peek = _fast.peek
 _set = _fast.set
 _set_object = _fast.set_object
 _set_int64 = _fast.set_int64
+_set_int64_int32 = _fast.set_int64_int32
 _set_uint64 = _fast.set_uint64
 _set_double = _fast.set_double
 _set_string = _fast.set_string
@@ -44,6 +46,7 @@ _new_bytes = lib.tl_value_new_bytes
 _delete_key = _fast.delete
 _unref = lib.tl_value_unref
 _c_void_p = _ctypes.c_void_p
+_pointer_arg = _ffi.pointer_arg
 _IMMORTAL = _convert.IMMORTAL
 _to_value = _convert.to_value
 _CONVERTERS = _convert._CONVERTERS  # type -> converter; _NO_FORM for types seen without a form
@@ -60,12 +63,12 @@ _MISSING = object()
 _ABSENT = object()  # in a cache: C's dictionary has no such key
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 
-# Values made once (_convert.IMMORTAL), as c_void_p objects for _set_object. The hot path tests
+# Values made once (_convert.IMMORTAL), as pointer arguments for _set_object. The hot path tests
 # -6 < value < 257 with literals and indexes a list: cheaper than globals and a dict.
 assert (_convert._SMALL_INT_MIN, _convert._SMALL_INT_MAX) == (-5, 256)
-_SMALL_INT_LIST = [_c_void_p(vp) for vp in _convert._SMALL_INTS]  # [value + 5]
-_TRUE, _FALSE, _NONE = _c_void_p(_convert.TRUE), _c_void_p(_convert.FALSE), _c_void_p(_convert.NONE)
-_EMPTY_BYTES = _c_void_p(_convert.EMPTY_BYTES)
+_SMALL_INT_LIST = [_pointer_arg(vp) for vp in _convert._SMALL_INTS]  # [value + 5]
+_TRUE, _FALSE, _NONE = (_pointer_arg(vp) for vp in (_convert.TRUE, _convert.FALSE, _convert.NONE))
+_EMPTY_BYTES = _pointer_arg(_convert.EMPTY_BYTES)
 
 # Entry kinds (see _ThreadState). An entry holds a reference to its vp iff kind <= _MARKER.
 _OWNED, _MARKER, _BORROWED, _PYTHON_ONLY = 0, 1, 2, 3
@@ -172,7 +175,7 @@ class _ThreadState:
         self.cache = {}
         self.held = {}
         self.h = handle
-        self.hp = _c_void_p(handle)
+        self.hp = _pointer_arg(handle)
         self.view = None
         self.ident = _get_ident()
 
@@ -338,6 +341,8 @@ class local:
         if kind is int:
             if -6 < value < 257:
                 status = _set_object(st.hp, kb, _SMALL_INT_LIST[value + 5])
+            elif -2147483649 < value < 2147483648:
+                status = _set_int64_int32(st.hp, kb, value)
             elif -9223372036854775809 < value < 9223372036854775808:
                 status = _set_int64(st.h, kb, value)
             else:

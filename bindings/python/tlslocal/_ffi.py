@@ -28,6 +28,7 @@ import os
 import sys
 
 __all__ = ["lib", "fast", "Error", "error_for", "LIBRARY_PATH", "PROTOTYPES", "FAST_PROTOTYPES",
+           "INT32_WIDENS", "pointer_arg",
            "SONAME", "NULL_DESTROY", "DESTROY_FUNC", "INIT_FUNC", "FOREACH_FUNC", "VISIT_FUNC",
            "EXIT_HOOK"]
 
@@ -181,10 +182,10 @@ PROTOTYPES = (
 # (bench/bench-python.py's machine), what they avoid:
 #  - no errcheck: it is a Python call per C call (~100 ns). The caller tests the status itself and
 #    calls error_for() at once, before any other tl_* call.
-#  - argtypes None where every argument is a c_void_p object (handles, values) or bytes (keys,
-#    strings): ctypes converts those natively, while argtypes cost a from_param call per argument
-#    (~25 ns for three). A Python int must never be passed to these: without argtypes ctypes would
-#    pass it as a C int.
+#  - argtypes None where every argument is a pointer_arg() (handles, values) or bytes (keys,
+#    strings): ctypes passes those as they are, while argtypes cost a from_param call per argument
+#    (~25 ns for three), and a c_void_p object a conversion (~17 ns). A Python int must never be
+#    passed to these, except to set_int64_int32 (see INT32_WIDENS).
 #  - int64_t and uint64_t declared as c_void_p where a pointer has 64 bits: every 64-bit ABI passes
 #    the two in the same register or stack slot, and c_void_p's from_param takes a Python int at C
 #    speed, where c_int64's costs ~90 ns. But it keeps only the low 64 bits of any int, raising
@@ -199,6 +200,8 @@ FAST_PROTOTYPES = (
     ("set", "tl_local_set", _INT, (_LOCAL, _STR, _VALUE)),          # value: an int
     ("set_object", "tl_local_set", _INT, None),                    # value: a c_void_p object
     ("set_int64", "tl_local_set_int64", _INT, (_LOCAL, _STR, _INT64_ARG)),
+    # (pointer_arg, key, an int in [-2**31, 2**31)), when INT32_WIDENS; else set_int64's twin
+    ("set_int64_int32", "tl_local_set_int64", _INT, None),
     ("set_uint64", "tl_local_set_uint64", _INT, (_LOCAL, _STR, _UINT64_ARG)),
     ("set_double", "tl_local_set_double", _INT, (_LOCAL, _STR, ctypes.c_double)),
     ("set_string", "tl_local_set_string", _INT, None),             # (handle, key, bytes)
@@ -212,6 +215,12 @@ class _Fast:
 
 
 fast = _Fast()
+
+
+def pointer_arg(address):
+    """A pointer argument made once, for the untyped fast calls: ctypes passes the object (a
+    CArgObject, what byref() makes) as it is, where a c_void_p object costs a conversion per call."""
+    return ctypes.c_void_p.from_param(address)
 
 
 def _candidates():
@@ -277,9 +286,38 @@ def _bind_fast(handle):
         setattr(fast, alias, function)
 
 
+def _int32_widens(handle):
+    """Whether a Python int passed without argtypes reaches an int64_t parameter whole. ctypes
+    passes it as a C int; libffi then widens 32-bit arguments to the full 64-bit register or slot
+    (sign-extended) on x86-64 and AArch64, which the C ABI itself does not promise. So ask the
+    library rather than assume: each probe value must come back exactly, including the negative
+    ones (unwidened, their upper 32 bits would be whatever the register held)."""
+    if ctypes.sizeof(_P) != 8:
+        return False
+    new = handle["tl_value_new_int64"]  # untyped, as set_int64_int32 is
+    new.restype = _VALUE
+    out = ctypes.c_int64()
+    for probe in (-1, -(2 ** 31), 2 ** 31 - 1, 0, -2, 1, -1):
+        vp = new(probe)
+        try:
+            if lib.tl_value_get_int64(vp, ctypes.byref(out)) != 0 or out.value != probe:
+                return False
+        finally:
+            lib.tl_value_unref(vp)
+    return True
+
+
 lib, LIBRARY_PATH = _load()
 _bind(lib, LIBRARY_PATH)
 _bind_fast(lib)
+# INT32_WIDENS: fast.set_int64_int32 takes a Python int in [-2**31, 2**31) untyped (~55 ns less
+# per call than set_int64). Callers check that range: ctypes truncates an untyped int to 32 bits
+# without a word. Where ints do not widen, it is set_int64's twin with typed marshalling.
+INT32_WIDENS = _int32_widens(lib)
+if not INT32_WIDENS:
+    fast.set_int64_int32 = lib["tl_local_set_int64"]
+    fast.set_int64_int32.restype = _INT
+    fast.set_int64_int32.argtypes = (_LOCAL, _STR, ctypes.c_int64)
 if not lib.tl_version_check(ABI_MAJOR, MIN_MINOR, MIN_MICRO):
     raise ImportError(
         f"tlslocal: {LIBRARY_PATH} is libtlslocal {lib.tl_version().decode()}; this binding needs "
