@@ -56,18 +56,22 @@ int
 _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_old)
 {
   gssize found = _tl_dict_find_position(dict, key);
+
+  if (found >= 0) {
+    *out_old = _tl_dict_swap(dict, found, value);
+    return TL_OK;
+  }
+  *out_old = NULL;
+  return _tl_dict_insert_new(dict, key, value);
+}
+
+int
+_tl_dict_insert_new(TlDict *dict, const TlKey *key, TlValue *value)
+{
   guint32 position;
   TlDictItem *item;
   char *key_copy;
 
-  if (found >= 0) {
-    item = &dict->items[dict->index[found] - 1];
-    *out_old = item->value;
-    item->value = value;
-    return TL_OK;
-  }
-
-  *out_old = NULL;
   if (dict->n_items == dict->items_capacity) {
     int status = resize(dict);
     if (status != TL_OK)

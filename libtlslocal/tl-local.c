@@ -377,6 +377,7 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   TlEntry *entry;
   TlValue *old = NULL;
   TlKey k = {NULL, 0, 0};
+  gssize position;
   int status = check_access(local, key, &k);
 
   if (G_LIKELY(status == TL_OK) && G_UNLIKELY(!_tl_value_is_valid(value)))
@@ -389,15 +390,21 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
     return status;
   }
   if (!owned)
-    tl_value_ref(value);
+    _tl_value_ref_valid(value);
+  /* The owner is the dictionary's only writer: no need to lock for the search. */
+  position = _tl_dict_find_position(&entry->dict, &k);
   write_begin(local, entry);
-  status = _tl_dict_insert(&entry->dict, &k, value, &old);
+  if (G_LIKELY(position >= 0))
+    old = _tl_dict_swap(&entry->dict, position, value); /* an existing key: the usual case */
+  else
+    status = _tl_dict_insert_new(&entry->dict, &k, value);
   write_end(local, entry);
   TL_THREAD_CHANGED();
   if (G_UNLIKELY(status != TL_OK))
-    tl_value_unref(value);
+    _tl_value_unref_valid(value);
   /* Last: dropping the old value may run a destroy function that uses this very dictionary. */
-  tl_value_unref(old);
+  if (old != NULL)
+    _tl_value_unref_valid(old);
   return status;
 }
 

@@ -69,6 +69,23 @@ _tl_value_is_valid(const TlValue *value)
 
 GVariant *_tl_value_make_variant(const TlValue *value);
 
+/* Frees a value whose last reference is gone (tl-value.c). */
+void _tl_value_free(TlValue *value);
+
+/* Reference counting of values already known valid, inline for the store path. */
+static inline void
+_tl_value_ref_valid(TlValue *value)
+{
+  __atomic_fetch_add(&value->refcount, 1, __ATOMIC_RELAXED);
+}
+
+static inline void
+_tl_value_unref_valid(TlValue *value)
+{
+  if (__atomic_fetch_sub(&value->refcount, 1, __ATOMIC_ACQ_REL) == 1)
+    _tl_value_free(value);
+}
+
 /* The GVariant of a TL_VALUE_VARIANT value if it has been made yet, else NULL (a lazy basic value). */
 static inline GVariant *
 _tl_value_variant_if_made(const TlValue *value)
@@ -216,6 +233,20 @@ _tl_dict_lookup(const TlDict *dict, const TlKey *key)
  * replaced value (a reference the caller must drop after the dict is consistent again, since
  * dropping it may run user code). */
 int _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_old);
+/* _tl_dict_insert() of a key known to be absent. */
+int _tl_dict_insert_new(TlDict *dict, const TlKey *key, TlValue *value);
+
+/* Puts value at position (from _tl_dict_find_position) and returns the value it replaces, whose
+ * reference passes to the caller. */
+static inline TlValue *
+_tl_dict_swap(TlDict *dict, gssize position, TlValue *value)
+{
+  TlDictItem *item = &dict->items[dict->index[position] - 1];
+  TlValue *old = item->value;
+
+  item->value = value;
+  return old;
+}
 /* Removes key; *out_old receives the removed value's reference. @return TL_OK or TL_ERR_NOT_FOUND. */
 int _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old);
 /* Empties dict and returns its former items array (caller frees it with _tl_dict_items_release()). */

@@ -109,8 +109,13 @@ tl_value_unref(TlValue *value)
       fail_invalid_value(value);
     return;
   }
-  if (!g_atomic_int_dec_and_test(&value->refcount))
-    return;
+  if (g_atomic_int_dec_and_test(&value->refcount))
+    _tl_value_free(value);
+}
+
+void
+_tl_value_free(TlValue *value)
+{
   value->magic = 0;
   _tl_stats_values_add(-1);
   if (value->kind == TL_VALUE_VARIANT) {
