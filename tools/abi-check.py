@@ -25,10 +25,10 @@ import subprocess
 import sys
 
 SKIP = 77
-# The same flags for recording and for comparing: paths and build directories never enter the
-# baseline, so it does not change with the checkout's location; type ids are hashes, so an added
+# No paths, build directories or source lines enter the baseline, so it changes only when the ABI
+# does, not with the checkout's location or an edit of the sources; type ids are hashes, so an added
 # type does not renumber every later one.
-ABIDW_FLAGS = ["--drop-private-types", "--no-corpus-path", "--no-comp-dir-path", "--short-locs",
+ABIDW_FLAGS = ["--drop-private-types", "--no-corpus-path", "--no-comp-dir-path", "--no-show-locs",
                "--type-id-style", "hash"]
 UPDATE_HINT = ("Update the baseline on purpose: tools/abi-update.sh BUILD_DIR, and commit "
                "abi/libtlslocal.so.1.abi with the change.")
