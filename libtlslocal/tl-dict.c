@@ -4,48 +4,99 @@
 #include "tl-private.h"
 
 #define TL_DICT_MIN_INDEX 8
+#define TL_DICT_MIN_GROWTH 4
 
-/* Rebuild index and items with room for at least twice the live items, dropping deleted ones. */
-static int
-resize(TlDict *dict)
+gboolean
+_tl_item_set_key(TlDictItem *item, const char *str, guint32 len)
 {
-  guint32 index_size = TL_DICT_MIN_INDEX, capacity, i, n = 0;
-  guint32 *index;
+  char *copy = item->key.inline_bytes;
+
+  if (len >= TL_DICT_INLINE_KEY) {
+    copy = g_try_malloc((gsize) len + 1);
+    if (copy == NULL)
+      return FALSE;
+    item->key.heap = copy;
+  }
+  memcpy(copy, str, len);
+  copy[len] = '\0';
+  item->key_len = len;
+  return TRUE;
+}
+
+/* The index size for capacity items: a power of two at least twice the capacity, so linear probing
+ * averages under 1.5 probes, and four times it while that stays within 4096 slots (16 KiB). Small
+ * dictionaries, the usual ones, then find nearly every key at its first probe: with 64 keys, 3 of
+ * them need a second probe where 11 did at twice the capacity, and a lookup's cost (its branches
+ * mispredicted on second probes) stays flat from 1 to 64 keys. */
+static guint32
+index_size_for(guint32 capacity)
+{
+  guint64 size = TL_DICT_MIN_INDEX;
+
+  while (size < (guint64) capacity * 4 && size < 4096)
+    size *= 2;
+  while (size / 2 < capacity)
+    size *= 2;
+  return (guint32) size;
+}
+
+/* Room for one more item. The item array grows by a quarter (at least TL_DICT_MIN_GROWTH), or is
+ * compacted when a quarter of it is deleted items; the index (index_size_for) is rebuilt only when
+ * it must grow or positions moved. A quarter, not the usual double: a
+ * dictionary stays within ~1.25 items' room per key (docs/performance.md measures bytes per
+ * entry), and growth without compaction only copies the items, since their positions stay. */
+static int
+make_room(TlDict *dict)
+{
+  guint32 n_deleted = dict->n_items - dict->n_live, index_size = dict->index_mask + 1;
+  gboolean compact = n_deleted > 0 && n_deleted >= dict->n_items / 4;
+  guint32 base = compact ? dict->n_live : dict->n_items;
+  guint32 capacity = base + MAX(base / 4, TL_DICT_MIN_GROWTH), i, n = 0;
+  gboolean reindex = compact || dict->index == NULL || index_size_for(capacity) > index_size;
+  guint32 *index = NULL;
   TlDictItem *items;
 
-  while (index_size / 3 * 2 < dict->n_live * 2 + 1)
-    index_size *= 2;
-  capacity = index_size / 3 * 2;
-
-  index = g_try_new0(guint32, index_size);
+  if (capacity < base)
+    return _tl_fail(TL_ERR_NO_MEMORY, "a dictionary cannot hold more keys");
+  if (reindex) {
+    index_size = index_size_for(capacity);
+    index = g_try_new0(guint32, index_size);
+  }
   items = g_try_new(TlDictItem, capacity);
-  if (index == NULL || items == NULL) {
+  if (items == NULL || (reindex && index == NULL)) {
     g_free(index);
     g_free(items);
     return _tl_fail(TL_ERR_NO_MEMORY, "out of memory growing a dictionary");
   }
-  for (i = 0; i < dict->n_items; i++) {
+  if (compact) {
+    for (i = 0; i < dict->n_items; i++)
+      if (dict->items[i].value != NULL)
+        items[n++] = dict->items[i];
+  } else if (dict->n_items > 0) {
+    memcpy(items, dict->items, dict->n_items * sizeof *items);
+    n = dict->n_items;
+  }
+  for (i = 0; reindex && i < n; i++) {
     guint32 position;
 
-    if (dict->items[i].key == NULL)
-      continue;
-    items[n] = dict->items[i];
-    for (position = items[n].hash & (index_size - 1); index[position] != 0;
+    for (position = items[i].hash & (index_size - 1); index[position] != 0;
          position = (position + 1) & (index_size - 1))
       ;
-    index[position] = ++n;
+    index[position] = i + 1;
   }
   /* A fork() child frees the dictionaries of threads caught mid-write, walking items[0, n_items):
-   * shrink the count first (n never exceeds it: resizing only drops deleted items), publish the new
-   * arrays, and free the old ones last. At worst the child leaks; it never reads freed memory. */
+   * shrink the count first (n never exceeds it: compaction only drops deleted items), publish the
+   * new arrays, and free the old ones last. At worst the child leaks; it never reads freed memory. */
   TlDictItem *old_items = dict->items;
-  guint32 *old_index = dict->index;
+  guint32 *old_index = reindex ? dict->index : NULL;
   dict->n_items = n;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   dict->items = items;
-  dict->index = index;
   dict->items_capacity = capacity;
-  dict->index_mask = index_size - 1;
+  if (reindex) {
+    dict->index = index;
+    dict->index_mask = index_size - 1;
+  }
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   g_free(old_items);
   g_free(old_index);
@@ -70,26 +121,21 @@ _tl_dict_insert_new(TlDict *dict, const TlKey *key, TlValue *value)
 {
   guint32 position;
   TlDictItem *item;
-  char *key_copy;
 
   if (dict->n_items == dict->items_capacity) {
-    int status = resize(dict);
+    int status = make_room(dict);
     if (status != TL_OK)
       return status;
   }
-  key_copy = g_try_malloc(key->len + 1);
-  if (key_copy == NULL)
+  item = &dict->items[dict->n_items]; /* not counted yet: a fork() child would not see it */
+  if (!_tl_item_set_key(item, key->str, key->len))
     return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a key");
-  memcpy(key_copy, key->str, key->len + 1);
 
   /* Reuse the first tombstone on the probe path, if any, so deletes do not lengthen probes. */
   for (position = key->hash & dict->index_mask;
        dict->index[position] != 0 && dict->index[position] != TL_DICT_DELETED;
        position = (position + 1) & dict->index_mask)
     ;
-  item = &dict->items[dict->n_items];
-  item->key = key_copy;
-  item->key_len = key->len;
   item->hash = key->hash;
   item->value = value;
   __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the item is whole before a fork() child may count it */
@@ -103,22 +149,22 @@ _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old)
 {
   gssize position = _tl_dict_find_position(dict, key);
   TlDictItem *item;
-  char *key_copy;
+  char *heap_key;
 
   *out_old = NULL;
   if (position < 0)
     return _tl_fail(TL_ERR_NOT_FOUND, "no such key in the calling thread's dictionary");
   item = &dict->items[dict->index[position] - 1];
   *out_old = item->value;
-  key_copy = item->key;
-  item->key = NULL;
+  heap_key = item->key_len >= TL_DICT_INLINE_KEY ? item->key.heap : NULL;
   item->value = NULL;
+  item->key_len = 0; /* an empty inline key: nothing left to free */
   dict->index[position] = TL_DICT_DELETED;
   dict->n_live--;
   /* Free only once the dictionary no longer points at it: a fork() child frees the dictionaries of
    * threads caught mid-write, and must never find a freed key still linked. */
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  g_free(key_copy);
+  g_free(heap_key);
   return TL_OK;
 }
 
@@ -140,10 +186,9 @@ _tl_dict_items_release(TlDictItem *items, guint32 n_items)
   guint32 i;
 
   for (i = 0; i < n_items; i++) {
-    if (items[i].key == NULL)
-      continue;
-    g_free(items[i].key);
-    tl_value_unref(items[i].value);
+    _tl_item_free_key(&items[i]);
+    if (items[i].value != NULL)
+      tl_value_unref(items[i].value);
   }
   g_free(items);
 }
@@ -169,7 +214,7 @@ _tl_dict_snapshot(const TlDict *dict)
     const TlDictItem *item = &dict->items[i];
     GVariant *boxed;
 
-    if (item->key == NULL)
+    if (item->value == NULL)
       continue;
     /* Pointer values, snapshots that carry some, and "h" values (which would otherwise be mistaken
      * for handles) travel by reference beside the variant. */
@@ -182,7 +227,7 @@ _tl_dict_snapshot(const TlDict *dict)
     } else {
       boxed = g_variant_new_variant(_tl_value_variant(item->value));
     }
-    pairs[n_pairs++] = g_variant_new_dict_entry(g_variant_new_string(item->key), boxed);
+    pairs[n_pairs++] = g_variant_new_dict_entry(g_variant_new_string(_tl_item_key(item)), boxed);
   }
   TlValue *snapshot = _tl_value_take_variant(
       g_variant_new_array(G_VARIANT_TYPE("{sv}"), pairs, n_pairs), handles, n_handles);

@@ -569,8 +569,8 @@ tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys)
   if (keys == NULL)
     return _tl_fail(TL_ERR_NO_MEMORY, "out of memory listing keys");
   for (i = 0; entry != NULL && i < entry->dict.n_items; i++)
-    if (entry->dict.items[i].key != NULL)
-      keys[n++] = g_strndup(entry->dict.items[i].key, entry->dict.items[i].key_len);
+    if (entry->dict.items[i].value != NULL)
+      keys[n++] = g_strndup(_tl_item_key(&entry->dict.items[i]), entry->dict.items[i].key_len);
   keys[n] = NULL;
   *out_keys = keys;
   if (out_n_keys != NULL)
@@ -598,11 +598,12 @@ copy_items(const TlDict *dict, const TlKey *key, guint32 *out_n)
   } else {
     copy = g_new(TlDictItem, dict->n_live + 1);
     for (i = 0; i < dict->n_items; i++)
-      if (dict->items[i].key != NULL)
+      if (dict->items[i].value != NULL)
         copy[n++] = dict->items[i];
   }
   for (i = 0; i < n; i++) {
-    copy[i].key = g_strndup(copy[i].key, copy[i].key_len);
+    if (copy[i].key_len >= TL_DICT_INLINE_KEY) /* inline keys came along with the struct */
+      copy[i].key.heap = g_strndup(copy[i].key.heap, copy[i].key_len);
     tl_value_ref(copy[i].value);
   }
   *out_n = n;
@@ -626,7 +627,7 @@ tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload)
   /* Over owned copies, so fn may change the dictionary freely. */
   snapshot = copy_items(&entry->dict, NULL, &n);
   for (i = 0; i < n && status == TL_OK; i++)
-    status = fn(snapshot[i].key, snapshot[i].value, payload);
+    status = fn(_tl_item_key(&snapshot[i]), snapshot[i].value, payload);
   _tl_dict_items_release(snapshot, n);
   return status;
 }
@@ -707,7 +708,8 @@ tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload)
 
   for (i = 0; i < n_threads; i++) {
     for (j = 0; j < visited[i].n_items && status == TL_OK; j++)
-      status = fn(visited[i].thread_id, visited[i].items[j].key, visited[i].items[j].value, payload);
+      status = fn(visited[i].thread_id, _tl_item_key(&visited[i].items[j]), visited[i].items[j].value,
+                  payload);
     _tl_dict_items_release(visited[i].items, visited[i].n_items);
   }
   g_free(visited);
@@ -764,7 +766,16 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
     GVariant *boxed = g_variant_get_child_value(pair, 1);
     GVariant *key = g_variant_get_child_value(pair, 0);
 
-    incoming[i].key = g_variant_dup_string(key, NULL);
+    gsize key_len;
+    const char *key_str = g_variant_get_string(key, &key_len);
+
+    if (key_len >= G_MAXUINT32 || !_tl_item_set_key(&incoming[i], key_str, (guint32) key_len)) {
+      g_variant_unref(key);
+      g_variant_unref(boxed);
+      g_variant_unref(pair);
+      _tl_dict_items_release(incoming, i);
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a snapshot's keys");
+    }
     incoming[i].value = _tl_value_resolve_child(snapshot, g_variant_get_variant(boxed));
     g_variant_unref(key);
     g_variant_unref(boxed);
@@ -786,7 +797,7 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
     _tl_dict_steal(&entry->dict, &replaced_items, &n_replaced);
   for (i = 0; i < n && status == TL_OK; i++) {
     TlKey k;
-    _tl_key_prepare(incoming[i].key, &k); /* GVariant strings are valid UTF-8 */
+    _tl_key_prepare(_tl_item_key(&incoming[i]), &k); /* GVariant strings are valid UTF-8 */
     status = _tl_dict_insert(&entry->dict, &k, incoming[i].value, &olds[i]);
     if (status == TL_OK)
       incoming[i].value = NULL; /* the dictionary has taken the reference */

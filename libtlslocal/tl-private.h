@@ -108,12 +108,36 @@ _tl_value_variant(const TlValue *value)
  * array in insertion order plus a power-of-two index of item positions probed linearly. Only its
  * owner thread touches it, so it needs no synchronisation. */
 
+/* Keys shorter than this live in the item itself: no allocation per key, and a lookup touches one
+ * cache line fewer. Longer keys are allocated. */
+#define TL_DICT_INLINE_KEY 16
+
 typedef struct {
-  char *key; /* NULL marks a deleted item */
-  TlValue *value;
+  union {
+    char *heap;                             /* key_len >= TL_DICT_INLINE_KEY */
+    char inline_bytes[TL_DICT_INLINE_KEY]; /* shorter keys, NUL-terminated */
+  } key;
+  TlValue *value; /* NULL marks a deleted item (its key_len is 0) */
   guint32 hash;
   guint32 key_len;
 } TlDictItem;
+
+static inline const char *
+_tl_item_key(const TlDictItem *item)
+{
+  return item->key_len < TL_DICT_INLINE_KEY ? item->key.inline_bytes : item->key.heap;
+}
+
+/* Gives item a copy of the len bytes at str (plus a NUL), inline or allocated. FALSE (nothing
+ * recorded) if out of memory. */
+gboolean _tl_item_set_key(TlDictItem *item, const char *str, guint32 len);
+
+static inline void
+_tl_item_free_key(TlDictItem *item)
+{
+  if (item->key_len >= TL_DICT_INLINE_KEY)
+    g_free(item->key.heap);
+}
 
 typedef struct {
   TlDictItem *items;
@@ -197,10 +221,10 @@ _tl_key_equal(const TlDictItem *item, const TlKey *key)
 {
   if (item->hash != key->hash || item->key_len != key->len)
     return FALSE;
-  if (key->len - 1u < 8u) /* 1..8 bytes: no memcmp call */
-    return _tl_load_short((const unsigned char *) item->key, key->len) ==
+  if (key->len - 1u < 8u) /* 1..8 bytes, inline: no memcmp call, no pointer to follow */
+    return _tl_load_short((const unsigned char *) item->key.inline_bytes, key->len) ==
            _tl_load_short((const unsigned char *) key->str, key->len);
-  return memcmp(item->key, key->str, key->len) == 0;
+  return memcmp(_tl_item_key(item), key->str, key->len) == 0;
 }
 
 /* @return the index position holding key, or -1. */
@@ -249,7 +273,8 @@ _tl_dict_swap(TlDict *dict, gssize position, TlValue *value)
 }
 /* Removes key; *out_old receives the removed value's reference. @return TL_OK or TL_ERR_NOT_FOUND. */
 int _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old);
-/* Empties dict and returns its former items array (caller frees it with _tl_dict_items_release()). */
+/* Empties dict and returns its former items array (caller frees it with _tl_dict_items_release(),
+ * which also frees arrays of copied items: allocated keys, and values that are not NULL). */
 void _tl_dict_steal(TlDict *dict, TlDictItem **out_items, guint32 *out_n_items);
 void _tl_dict_items_release(TlDictItem *items, guint32 n_items);
 void _tl_dict_free_contents(TlDict *dict);

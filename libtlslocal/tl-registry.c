@@ -163,9 +163,9 @@ orphan_release(TlEntry *entry)
 
   _tl_dict_steal(&entry->dict, &items, &n_items);
   for (i = 0; i < n_items; i++) {
-    if (items[i].key == NULL)
+    if (items[i].value == NULL)
       continue;
-    g_free(items[i].key);
+    _tl_item_free_key(&items[i]);
     if (items[i].value->kind == TL_VALUE_POINTER)
       tl_value_unref(items[i].value);
   }

@@ -595,6 +595,24 @@ START_TEST(test_churn)
 }
 END_TEST
 
+typedef struct {
+  const char *const *expected;
+  size_t n_seen;
+} KeyWalk;
+
+static int
+key_walk_visit(const char *key, TlValue *value, void *payload)
+{
+  KeyWalk *walk = payload;
+  int32_t number = -1;
+
+  ck_assert_str_eq(key, walk->expected[walk->n_seen]);
+  ck_assert_int_eq(tl_value_get_int32(value, &number), TL_OK);
+  ck_assert_int_eq(number, (int32_t) walk->n_seen);
+  walk->n_seen++;
+  return 0;
+}
+
 START_TEST(test_key_shapes)
 {
   /* Lengths around the hash's 8-byte words, prefixes of one another, keys differing only in their
@@ -632,6 +650,14 @@ START_TEST(test_key_shapes)
     ck_assert_msg(tl_test_peek_int(local, all[i]) == (int32_t) i, "key %zu", i);
   ck_assert_int_eq(tl_local_contains(local, long_key_2), 0);
   tl_test_assert_keys(local, all, n);
+  {
+    /* foreach hands out the keys of its own copy: short ones kept inline in the items, long ones
+     * allocated (tl-private.h, TL_DICT_INLINE_KEY). */
+    KeyWalk walk = {all, 0};
+
+    ck_assert_int_eq(tl_local_foreach(local, key_walk_visit, &walk), TL_OK);
+    ck_assert_uint_eq(walk.n_seen, n);
+  }
 
   /* The empty key is an ordinary key. */
   ck_assert_int_eq(tl_local_contains(local, ""), 1);
