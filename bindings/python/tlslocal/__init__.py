@@ -329,8 +329,15 @@ class local:
             st = impl.st
         except AttributeError:
             st = _first_use(self, impl)
-        if type(self) is not local and _set_by_class(self, st, name, value):
-            return
+        cls = type(self)
+        if cls is not local:
+            # _subclass_lookup(), inlined
+            info = cls._local__info
+            if info[0] is not cls or info[1] is not cls.__mro__:
+                info = _class_info(cls)
+            for namespace in info[2]:
+                if name in namespace:
+                    return _class_set(self, st, name, value, namespace[name])
         try:
             kb = _KEYS[name]  # never a name of _BASE_NAMES
         except KeyError:
@@ -456,20 +463,6 @@ def _class_del(self, st, name, attr):
         return _object_delattr(self, name)
     if not _delete(st, name):
         _object_delattr(self, name)  # raises AttributeError, as for any class attribute
-
-
-def _set_by_class(self, st, name, value):
-    """For a subclass's instance: if a class of its mro (but local and object) defines name, set it
-    as that definition says and return True."""
-    cls = type(self)
-    info = cls._local__info
-    if info[0] is not cls or info[1] is not cls.__mro__:
-        info = _class_info(cls)
-    for namespace in info[2]:
-        if name in namespace:
-            _class_set(self, st, name, value, namespace[name])
-            return True
-    return False
 
 
 def _setattr_slow(self, st, name, value):
