@@ -4,7 +4,11 @@
  * only this thread writes. No lock, no atomic read-modify-write (a TL_LOCAL_VISITABLE local's writes
  * add one uncontended lock of the dictionary's own). */
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <malloc.h>
+#endif
 
 #include "tl-private.h"
 
@@ -194,11 +198,44 @@ entry_for_write(TlLocal *local, TlEntry **out)
 
 /* ---- lifecycle ---- */
 
+/* A TlLocal gets a cache line of its own: every thread reads it on every access, so an
+ * unrelated object sharing its line and written often (the value a program allocated next, its
+ * refcount changing with every set) would bounce the line between cores. bench-scaling's two
+ * threads measured that: 2.2x per set, from the value created right after the local. */
+#define TL_CACHE_LINE 64
+G_STATIC_ASSERT(sizeof(TlLocal) <= TL_CACHE_LINE);
+
+static TlLocal *
+local_alloc(void)
+{
+  void *memory;
+
+#ifdef _WIN32
+  memory = _aligned_malloc(TL_CACHE_LINE, TL_CACHE_LINE);
+#else
+  if (posix_memalign(&memory, TL_CACHE_LINE, TL_CACHE_LINE) != 0)
+    memory = NULL;
+#endif
+  if (memory != NULL)
+    memset(memory, 0, TL_CACHE_LINE);
+  return memory;
+}
+
+static void
+local_free(TlLocal *local)
+{
+#ifdef _WIN32
+  _aligned_free(local);
+#else
+  free(local);
+#endif
+}
+
 /* Under the registry lock. */
 static TlLocal *
 local_create_locked(guint32 flags, TlInitializer *init)
 {
-  TlLocal *local = g_try_new0(TlLocal, 1);
+  TlLocal *local = local_alloc();
 
   if (local == NULL) {
     _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a local");
@@ -342,7 +379,7 @@ local_destroy(TlLocal *local)
   }
   _tl_hook_unref(hook);
   initializer_free(local->init);
-  g_free(local);
+  local_free(local);
 }
 
 void
