@@ -79,6 +79,8 @@ make_room(TlDict *dict)
   for (i = 0; reindex && i < n; i++) {
     guint32 position;
 
+    if (items[i].value == NULL) /* a deleted item kept by growth without compaction */
+      continue;
     for (position = items[i].hash & (index_size - 1); index[position] != 0;
          position = (position + 1) & (index_size - 1))
       ;

@@ -569,6 +569,48 @@ START_TEST(test_many_keys)
 }
 END_TEST
 
+/* A deleted item survives a growth that does not compact (under a quarter deleted) while the index
+ * is rebuilt for the larger array: the rebuilt index must not point at it. It did once (the
+ * snapshot fuzzer found it): the empty key, deleted, then set again after the growth, landed in
+ * the dead item, uncounted, and tl_local_keys() wrote past its array. */
+START_TEST(test_growth_keeps_deleted_items_unindexed)
+{
+  const char *expected[16];
+  char names[16][8];
+  int n_first, i;
+
+  for (n_first = 2; n_first <= 14; n_first++) {
+    TlLocal *local = tl_local_new();
+    size_t n = 0;
+
+    tl_test_set_int(local, "", -1);
+    for (i = 1; i < n_first; i++) {
+      snprintf(names[i], sizeof names[i], "k%d", i);
+      tl_test_set_int(local, names[i], i);
+    }
+    ck_assert_int_eq(tl_local_delete(local, ""), TL_OK);
+    ck_assert_int_eq(tl_local_delete(local, "k1"), TL_OK);
+    for (i = n_first; i < 16; i++) { /* growth, and at some sizes an index rebuild */
+      snprintf(names[i], sizeof names[i], "k%d", i);
+      tl_test_set_int(local, names[i], i);
+    }
+    ck_assert_int_eq(tl_local_contains(local, ""), 0);
+    ck_assert_int_eq(tl_local_contains(local, "k1"), 0);
+    tl_test_set_int(local, "", -2);
+    tl_test_set_int(local, "k1", -3);
+    for (i = 2; i < 16; i++)
+      expected[n++] = names[i];
+    expected[n++] = "";
+    expected[n++] = "k1";
+    ck_assert_uint_eq(tl_test_local_size(local), n);
+    tl_test_assert_keys(local, expected, n);
+    ck_assert_int_eq(tl_test_peek_int(local, ""), -2);
+    ck_assert_int_eq(tl_test_peek_int(local, "k1"), -3);
+    tl_local_unref(local);
+  }
+}
+END_TEST
+
 /* Inserting and deleting without growth leaves tombstones behind; lookups must still end and the
  * surviving keys keep their order. */
 START_TEST(test_churn)
@@ -1431,6 +1473,7 @@ locals_suite(void)
   tcase = tl_test_case("keys");
   tcase_add_test(tcase, test_many_keys);
   tcase_add_test(tcase, test_churn);
+  tcase_add_test(tcase, test_growth_keeps_deleted_items_unindexed);
   tcase_add_test(tcase, test_key_shapes);
   tcase_add_test(tcase, test_keys_differing_in_one_byte);
   tcase_add_test(tcase, test_key_is_copied);
