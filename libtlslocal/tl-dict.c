@@ -42,9 +42,9 @@ index_size_for(guint32 capacity)
 
 /* Room for one more item. The item array grows by a quarter (at least TL_DICT_MIN_GROWTH), or is
  * compacted when a quarter of it is deleted items; the index (index_size_for) is rebuilt only when
- * it must grow or positions moved. A quarter, not the usual double: a
- * dictionary stays within ~1.25 items' room per key (docs/performance.md measures bytes per
- * entry), and growth without compaction only copies the items, since their positions stay. */
+ * it must grow or positions moved. A quarter, not the usual double: a dictionary stays within
+ * ~1.25 items' room per key (docs/performance.md measures bytes per entry), and growth without
+ * compaction only copies the items, whose positions stay. */
 static int
 make_room(TlDict *dict)
 {
