@@ -52,14 +52,15 @@ make_room(TlDict *dict)
   gboolean compact = n_deleted > 0 && n_deleted >= dict->n_items / 4;
   guint32 base = compact ? dict->n_live : dict->n_items;
   guint32 capacity = base + MAX(base / 4, TL_DICT_MIN_GROWTH), i, n = 0;
-  gboolean reindex = compact || dict->index == NULL || index_size_for(capacity) > index_size;
+  guint32 wanted_index_size = index_size_for(capacity);
+  gboolean reindex = compact || dict->index == NULL || wanted_index_size > index_size;
   guint32 *index = NULL;
   TlDictItem *items;
 
   if (capacity < base)
     return _tl_fail(TL_ERR_NO_MEMORY, "a dictionary cannot hold more keys");
   if (reindex) {
-    index_size = index_size_for(capacity);
+    index_size = wanted_index_size;
     index = g_try_new0(guint32, index_size);
   }
   items = g_try_new(TlDictItem, capacity);

@@ -72,7 +72,8 @@ GVariant *_tl_value_make_variant(const TlValue *value);
 /* Frees a value whose last reference is gone (tl-value.c). */
 void _tl_value_free(TlValue *value);
 
-/* Reference counting of values already known valid, inline for the store path. */
+/* Reference counting of values already known valid: tl_value_ref()/unref() after their checks,
+ * and the store path inline. */
 static inline void
 _tl_value_ref_valid(TlValue *value)
 {

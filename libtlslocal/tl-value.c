@@ -97,7 +97,7 @@ tl_value_ref(TlValue *value)
       fail_invalid_value(value);
     return NULL;
   }
-  g_atomic_int_inc(&value->refcount);
+  _tl_value_ref_valid(value);
   return value;
 }
 
@@ -109,8 +109,7 @@ tl_value_unref(TlValue *value)
       fail_invalid_value(value);
     return;
   }
-  if (g_atomic_int_dec_and_test(&value->refcount))
-    _tl_value_free(value);
+  _tl_value_unref_valid(value);
 }
 
 void
