@@ -27,6 +27,10 @@ int tl_test_repeat(int n);
 /* Start n_threads real threads running fn(arg) and join them all. */
 void tl_test_run_threads(int n_threads, void *(*fn)(void *), void *arg);
 
+/* Bytes of heap the process has in use, from whichever allocator serves malloc here: glibc's
+ * (mallinfo2), valgrind's (its mallinfo) or a sanitizer's. 0 if none of them can tell. */
+size_t tl_test_heap_in_use(void);
+
 /* A destroy function for pointer values: atomically increments the int that ptr points to. */
 void tl_test_count_destroy(void *ptr);
 
