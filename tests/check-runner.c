@@ -18,6 +18,7 @@ static const struct {
   {"handoff", handoff_suite},
   {"named", named_suite},
   {"fork", fork_suite},
+  {"scale", scale_suite},
 };
 
 int

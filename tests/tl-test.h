@@ -17,6 +17,7 @@ Suite *visit_suite(void);
 Suite *handoff_suite(void);
 Suite *named_suite(void);
 Suite *fork_suite(void);
+Suite *scale_suite(void);
 
 #define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
 
