@@ -1,7 +1,48 @@
 /* The per-thread dictionary: string key -> TlValue reference. See tl-private.h for the layout. */
 #include <string.h>
+#ifdef __linux__
+#include <sys/random.h>
+#include <unistd.h>
+#endif
 
 #include "tl-private.h"
+
+guint64 _tl_hash_keys[3];
+
+static guint64
+splitmix64(guint64 *state)
+{
+  guint64 z = (*state += G_GUINT64_CONSTANT(0x9e3779b97f4a7c15));
+
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT(0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+/* Drawn when the library is loaded, before any dictionary can exist, so the hot path reads them
+ * without a check. getrandom() without waiting for the pool: early in boot a weaker key beats a
+ * process that hangs; where it is missing or fails, the clock, the process id and where the system
+ * placed this code and stack (address space randomisation) are mixed instead. A fork() child keeps
+ * its parent's keys, as it keeps its parent's dictionaries. */
+__attribute__((constructor)) static void
+hash_keys_init(void)
+{
+  guint64 state = (guint64) g_get_real_time() ^ ((guint64) g_get_monotonic_time() << 20) ^
+                  ((guint64) (guintptr) &state << 8) ^ (guint64) (guintptr) &_tl_hash_keys;
+  gsize i;
+
+#ifdef __linux__
+  guint64 random_keys[G_N_ELEMENTS(_tl_hash_keys)];
+
+  if (getrandom(random_keys, sizeof random_keys, GRND_NONBLOCK) == (ssize_t) sizeof random_keys) {
+    memcpy(_tl_hash_keys, random_keys, sizeof random_keys);
+    return;
+  }
+  state ^= (guint64) getpid() << 40;
+#endif
+  for (i = 0; i < G_N_ELEMENTS(_tl_hash_keys); i++)
+    _tl_hash_keys[i] = splitmix64(&state);
+}
 
 #define TL_DICT_MIN_INDEX 8
 #define TL_DICT_MIN_GROWTH 2
@@ -12,7 +53,7 @@ _tl_item_set_key(TlDictItem *item, const char *str, guint32 len)
   char *copy = item->key.inline_bytes;
 
   if (len >= TL_DICT_INLINE_KEY) {
-    copy = g_try_malloc((gsize) len + 1);
+    copy = malloc((size_t) len + 1);
     if (copy == NULL)
       return FALSE;
     item->key.heap = copy;
@@ -41,30 +82,33 @@ index_size_for(guint32 capacity)
   return (guint32) size;
 }
 
-/* Room for one more item. The item array grows by a quarter (at least TL_DICT_MIN_GROWTH), or is
+/* Room for n_more items. The item array grows by a quarter (at least TL_DICT_MIN_GROWTH), or is
  * compacted when a quarter of it is deleted items; the index (index_size_for) is rebuilt only when
  * it must grow or positions moved. A quarter, not the usual double: a dictionary stays within
  * ~1.25 items' room per key (docs/performance.md measures bytes per entry), and growth without
- * compaction only copies the items, whose positions stay. */
+ * compaction only copies the items, whose positions stay. On failure the dictionary is unchanged. */
 static int
-make_room(TlDict *dict)
+make_room(TlDict *dict, guint32 n_more)
 {
   guint32 n_deleted = dict->n_items - dict->n_live, index_size = dict->index_mask + 1;
   gboolean compact = n_deleted > 0 && n_deleted >= dict->n_items / 4;
   guint32 base = compact ? dict->n_live : dict->n_items;
-  guint32 capacity = base + MAX(base / 4, TL_DICT_MIN_GROWTH), i, n = 0;
-  guint32 wanted_index_size = index_size_for(capacity);
-  gboolean reindex = compact || dict->index == NULL || wanted_index_size > index_size;
+  guint64 wanted = (guint64) base + MAX(MAX(base / 4, TL_DICT_MIN_GROWTH), n_more);
+  guint32 capacity = (guint32) wanted, i, n = 0, wanted_index_size;
+  gboolean reindex;
   guint32 *index = NULL;
   TlDictItem *items;
 
-  if (capacity < base)
+  /* The index holds positions + 1 in 32 bits, and is at least twice the capacity. */
+  if (wanted > G_MAXUINT32 / 4)
     return _tl_fail(TL_ERR_NO_MEMORY, "a dictionary cannot hold more keys");
+  wanted_index_size = index_size_for(capacity);
+  reindex = compact || dict->index == NULL || wanted_index_size > index_size;
   if (reindex) {
     index_size = wanted_index_size;
-    index = g_try_new0(guint32, index_size);
+    index = _tl_new0(guint32, index_size);
   }
-  items = g_try_new(TlDictItem, capacity);
+  items = _tl_new(TlDictItem, capacity);
   if (items == NULL || (reindex && index == NULL)) {
     g_free(index);
     g_free(items);
@@ -120,32 +164,56 @@ _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_ol
   return _tl_dict_insert_new(dict, key, value);
 }
 
+/* Counts the item written whole at items[n_items] (room made) and links it into the index. */
+static void
+publish_new_item(TlDict *dict)
+{
+  guint32 position, hash = dict->items[dict->n_items].hash;
+
+  /* Reuse the first tombstone on the probe path, if any, so deletes do not lengthen probes. */
+  for (position = hash & dict->index_mask;
+       dict->index[position] != 0 && dict->index[position] != TL_DICT_DELETED;
+       position = (position + 1) & dict->index_mask)
+    ;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the item is whole before a fork() child may count it */
+  dict->index[position] = ++dict->n_items;
+  dict->n_live++;
+}
+
 int
 _tl_dict_insert_new(TlDict *dict, const TlKey *key, TlValue *value)
 {
-  guint32 position;
   TlDictItem *item;
 
   if (dict->n_items == dict->items_capacity) {
-    int status = make_room(dict);
+    int status = make_room(dict, 1);
     if (status != TL_OK)
       return status;
   }
   item = &dict->items[dict->n_items]; /* not counted yet: a fork() child would not see it */
   if (!_tl_item_set_key(item, key->str, key->len))
     return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a key");
-
-  /* Reuse the first tombstone on the probe path, if any, so deletes do not lengthen probes. */
-  for (position = key->hash & dict->index_mask;
-       dict->index[position] != 0 && dict->index[position] != TL_DICT_DELETED;
-       position = (position + 1) & dict->index_mask)
-    ;
   item->hash = key->hash;
   item->value = value;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the item is whole before a fork() child may count it */
-  dict->index[position] = ++dict->n_items;
-  dict->n_live++;
+  publish_new_item(dict);
   return TL_OK;
+}
+
+int
+_tl_dict_reserve(TlDict *dict, guint32 n_more)
+{
+  if (n_more <= dict->items_capacity - dict->n_items)
+    return TL_OK;
+  return make_room(dict, n_more);
+}
+
+void
+_tl_dict_insert_item(TlDict *dict, TlDictItem *item)
+{
+  dict->items[dict->n_items] = *item;
+  publish_new_item(dict);
+  item->value = NULL; /* moved: an empty inline key, nothing left to free */
+  item->key_len = 0;
 }
 
 int
@@ -207,34 +275,114 @@ _tl_dict_free_contents(TlDict *dict)
   _tl_dict_items_release(items, n_items);
 }
 
+void
+_tl_dict_free_borrowed(TlDict *dict)
+{
+  guint32 i;
+
+  for (i = 0; i < dict->n_items; i++)
+    _tl_item_free_key(&dict->items[i]);
+  g_free(dict->items);
+  g_free(dict->index);
+  memset(dict, 0, sizeof *dict);
+}
+
+void
+_tl_dict_adopt(TlDict *dict, TlDict *from)
+{
+  guint32 n_items = from->n_items, n_live = from->n_live;
+
+  /* Counted last, for a fork() child that frees the dictionaries of threads caught mid-write. */
+  dict->items = from->items;
+  dict->index = from->index;
+  dict->items_capacity = from->items_capacity;
+  dict->index_mask = from->index_mask;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  dict->n_items = n_items;
+  dict->n_live = n_live;
+  memset(from, 0, sizeof *from);
+}
+
+/* Whether value travels beside a snapshot's variant, by reference, rather than inside it: pointer
+ * values, snapshots that carry some, "h" values (which would otherwise be mistaken for handles),
+ * and values too deep to sit three levels further down (array, dict entry, variant). */
+static gboolean
+travels_by_reference(const TlValue *value)
+{
+  return value->kind == TL_VALUE_POINTER || value->handles != NULL || value->scalar_type == 'h' ||
+         _tl_value_depth(value) + 3 > TL_VALUE_MAX_DEPTH;
+}
+
 TlValue *
 _tl_dict_snapshot(const TlDict *dict)
 {
-  GVariant **pairs = g_new(GVariant *, dict->n_live + 1);
+  GVariant **pairs = _tl_new(GVariant *, dict->n_live);
   TlValue **handles = NULL;
   guint32 i, n_pairs = 0, n_handles = 0;
+  guint deepest = 0;
 
+  /* Every array is allocated before the first GVariant is made, so failing leaves none behind. */
+  for (i = 0; i < dict->n_items; i++)
+    if (dict->items[i].value != NULL && travels_by_reference(dict->items[i].value))
+      n_handles++;
+  if (n_handles > 0)
+    handles = _tl_new(TlValue *, n_handles);
+  if (pairs == NULL || (n_handles > 0 && handles == NULL)) {
+    g_free(pairs);
+    g_free(handles);
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory taking a snapshot");
+    return NULL;
+  }
+  n_handles = 0;
   for (i = 0; i < dict->n_items; i++) {
     const TlDictItem *item = &dict->items[i];
     GVariant *boxed;
 
     if (item->value == NULL)
       continue;
-    /* Pointer values, snapshots that carry some, and "h" values (which would otherwise be mistaken
-     * for handles) travel by reference beside the variant. */
-    if (item->value->kind == TL_VALUE_POINTER || item->value->handles != NULL ||
-        item->value->scalar_type == 'h') {
-      if (handles == NULL)
-        handles = g_new(TlValue *, dict->n_live);
+    if (travels_by_reference(item->value)) {
       handles[n_handles] = tl_value_ref(item->value);
       boxed = g_variant_new_variant(g_variant_new_handle((gint32) n_handles++));
     } else {
+      guint depth = _tl_value_depth(item->value);
+
+      deepest = MAX(deepest, depth);
       boxed = g_variant_new_variant(_tl_value_variant(item->value));
     }
     pairs[n_pairs++] = g_variant_new_dict_entry(g_variant_new_string(_tl_item_key(item)), boxed);
   }
   TlValue *snapshot = _tl_value_take_variant(
-      g_variant_new_array(G_VARIANT_TYPE("{sv}"), pairs, n_pairs), handles, n_handles);
+      g_variant_new_array(G_VARIANT_TYPE("{sv}"), pairs, n_pairs), handles, n_handles,
+      n_pairs > 0 ? deepest + 3 : 2);
   g_free(pairs);
   return snapshot;
+}
+
+int
+_tl_dict_from_snapshot(const TlValue *snapshot, TlDict *out)
+{
+  GVariant *variant = _tl_value_variant(snapshot);
+  gsize n_pairs = g_variant_n_children(variant), i;
+  int status = TL_OK;
+
+  memset(out, 0, sizeof *out);
+  for (i = 0; i < n_pairs && status == TL_OK; i++) {
+    GVariant *pair = g_variant_get_child_value(variant, i);
+    GVariant *key = g_variant_get_child_value(pair, 0), *boxed = g_variant_get_child_value(pair, 1);
+    TlValue *value = NULL, *replaced = NULL;
+    TlKey k;
+
+    status = _tl_key_prepare(g_variant_get_string(key, NULL), &k); /* a GVariant string has no NUL */
+    if (status == TL_OK && (value = _tl_value_resolve_child(snapshot, g_variant_get_variant(boxed))) == NULL)
+      status = tl_last_error();
+    if (status == TL_OK && (status = _tl_dict_insert(out, &k, value, &replaced)) != TL_OK)
+      tl_value_unref(value);
+    tl_value_unref(replaced); /* a key given twice (parsed text) keeps its last value */
+    g_variant_unref(key);
+    g_variant_unref(boxed);
+    g_variant_unref(pair);
+  }
+  if (status != TL_OK)
+    _tl_dict_free_contents(out);
+  return status;
 }

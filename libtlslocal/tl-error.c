@@ -93,6 +93,18 @@ tl_version_check(unsigned int major, unsigned int minor, unsigned int micro)
   return our_minor > minor || (our_minor == minor && our_micro >= micro);
 }
 
+char *
+_tl_strndup(const char *string, size_t len)
+{
+  char *copy = len < G_MAXSIZE ? malloc(len + 1) : NULL;
+
+  if (copy != NULL) {
+    memcpy(copy, string, len);
+    copy[len] = '\0';
+  }
+  return copy;
+}
+
 void
 tl_free(void *memory)
 {

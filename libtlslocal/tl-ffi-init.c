@@ -20,6 +20,10 @@ typedef union {
   const TlValue *value;
 } TlFfiArg;
 
+/* C requires compilers to take at least 127 parameters, and libffi copies every argument onto the
+ * calling thread's stack: a tuple of a million arguments would overflow it. */
+#define TL_FFI_MAX_ARGS 126 /* after the local */
+
 struct _TlFfiCall {
   ffi_cif cif;
   TlCallback fn;
@@ -32,7 +36,8 @@ struct _TlFfiCall {
 };
 
 /* The libffi type for one argument of GVariant type character kind, filling *arg. Anything but the
- * basic types goes as a borrowed TlValue *, which the call keeps in boxed[index]. */
+ * basic types goes as a borrowed TlValue *, which the call keeps in boxed[index]. NULL if out of
+ * memory (TL_ERR_NO_MEMORY recorded). */
 static ffi_type *
 unpack_argument(GVariant *child, TlFfiArg *arg, TlValue **boxed)
 {
@@ -58,7 +63,7 @@ unpack_argument(GVariant *child, TlFfiArg *arg, TlValue **boxed)
   }
   *boxed = tl_value_new_from_gvariant(child);
   arg->value = *boxed;
-  return &ffi_type_pointer;
+  return *boxed != NULL ? &ffi_type_pointer : NULL;
 }
 
 void
@@ -66,12 +71,13 @@ _tl_ffi_free(struct _TlFfiCall *call)
 {
   size_t i;
 
-  for (i = 0; i < call->n_args; i++)
+  for (i = 0; call->boxed != NULL && i < call->n_args; i++)
     tl_value_unref(call->boxed[i]);
   g_free(call->boxed);
   g_free(call->values);
   g_free(call->types);
-  g_variant_unref(call->args);
+  if (call->args != NULL)
+    g_variant_unref(call->args);
   g_free(call);
 }
 
@@ -89,20 +95,34 @@ _tl_ffi_prepare(TlCallback fn, int fn_returns_int, TlValue *args, struct _TlFfiC
   if (args->kind != TL_VALUE_VARIANT || !g_variant_is_of_type(_tl_value_variant(args), G_VARIANT_TYPE_TUPLE))
     return _tl_failf(TL_ERR_WRONG_TYPE, "args has type '%s', not a tuple", tl_value_type(args));
 
-  call = g_new0(struct _TlFfiCall, 1);
+  if (g_variant_n_children(_tl_value_variant(args)) > TL_FFI_MAX_ARGS)
+    return _tl_failf(TL_ERR_INVALID_ARGUMENT, "args has %zu items; an initializer takes %d at most",
+                     g_variant_n_children(_tl_value_variant(args)), TL_FFI_MAX_ARGS);
+
+  call = _tl_new0(struct _TlFfiCall, 1);
+  if (call == NULL)
+    return _tl_fail(TL_ERR_NO_MEMORY, "out of memory preparing the initializer");
   call->fn = fn;
   call->returns_int = fn_returns_int != 0;
+  call->n_args = g_variant_n_children(_tl_value_variant(args));
+  call->types = _tl_new(ffi_type *, call->n_args + 1);
+  call->values = _tl_new0(TlFfiArg, call->n_args + 1);
+  call->boxed = _tl_new0(TlValue *, call->n_args + 1);
+  if (call->types == NULL || call->values == NULL || call->boxed == NULL) {
+    _tl_ffi_free(call);
+    return _tl_fail(TL_ERR_NO_MEMORY, "out of memory preparing the initializer");
+  }
   call->args = g_variant_ref(_tl_value_variant(args));
   g_variant_get_data(call->args); /* serialised, so the string pointers below stay valid */
-  call->n_args = g_variant_n_children(call->args);
-  call->types = g_new(ffi_type *, call->n_args + 1);
-  call->values = g_new0(TlFfiArg, call->n_args + 1);
-  call->boxed = g_new0(TlValue *, call->n_args + 1);
   call->types[0] = &ffi_type_pointer;
   for (i = 0; i < call->n_args; i++) {
     GVariant *child = g_variant_get_child_value(call->args, i);
     call->types[i + 1] = unpack_argument(child, &call->values[i], &call->boxed[i]);
     g_variant_unref(child); /* strings point into call->args's serialised data */
+    if (call->types[i + 1] == NULL) {
+      _tl_ffi_free(call);
+      return TL_ERR_NO_MEMORY;
+    }
   }
   if (ffi_prep_cif(&call->cif, FFI_DEFAULT_ABI, (unsigned int) call->n_args + 1,
                    call->returns_int ? &ffi_type_sint : &ffi_type_void, call->types) != FFI_OK) {
@@ -116,7 +136,7 @@ _tl_ffi_prepare(TlCallback fn, int fn_returns_int, TlValue *args, struct _TlFfiC
 int
 _tl_ffi_call(struct _TlFfiCall *call, TlLocal *local)
 {
-  void **avalues = g_newa(void *, call->n_args + 1);
+  void *avalues[TL_FFI_MAX_ARGS + 1];
   ffi_arg result = 0;
   size_t i;
 

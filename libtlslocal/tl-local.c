@@ -12,8 +12,6 @@
 
 #include "tl-private.h"
 
-static GHashTable *named_locals; /* name -> TlLocal reference; registry lock */
-
 static inline gboolean
 local_is_valid(const TlLocal *local)
 {
@@ -70,10 +68,65 @@ static inline TlEntry *
 current_entry(const TlLocal *local)
 {
   TlThread *thread = _tl_current_thread;
+  guint32 page = local->id >> TL_SLOT_PAGE_BITS;
 
-  if (G_LIKELY(thread != NULL && local->id < thread->n_slots))
-    return thread->slots[local->id];
+  if (G_LIKELY(thread != NULL && page < thread->n_slot_pages))
+    return thread->slot_pages[page][local->id & (TL_SLOT_PAGE_SIZE - 1)];
   return NULL;
+}
+
+/* What entry_create() must install in thread's slot table for id, allocated beforehand: a longer
+ * page array (a copy, all of whose new pages are the empty page) and a page. NULLs where nothing
+ * is needed. */
+typedef struct {
+  TlEntry ***slot_pages;
+  guint32 n_slot_pages;
+  TlEntry **page;
+} SlotGrowth;
+
+static int
+slot_growth_prepare(const TlThread *thread, guint32 id, SlotGrowth *out)
+{
+  guint32 page = id >> TL_SLOT_PAGE_BITS, i;
+
+  memset(out, 0, sizeof *out);
+  if (page >= thread->n_slot_pages) {
+    /* By an eighth at least, so a thread touching ever newer locals copies the array rarely. */
+    out->n_slot_pages = MAX(page + 1, thread->n_slot_pages + thread->n_slot_pages / 8);
+    out->slot_pages = _tl_new(TlEntry **, out->n_slot_pages);
+    if (out->slot_pages == NULL)
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory growing the thread's slot table");
+    if (thread->n_slot_pages > 0)
+      memcpy(out->slot_pages, thread->slot_pages, thread->n_slot_pages * sizeof *out->slot_pages);
+    for (i = thread->n_slot_pages; i < out->n_slot_pages; i++)
+      out->slot_pages[i] = (TlEntry **) _tl_empty_slot_page;
+  }
+  if ((out->slot_pages != NULL ? out->slot_pages : thread->slot_pages)[page] ==
+      (TlEntry **) _tl_empty_slot_page) {
+    out->page = _tl_new0(TlEntry *, TL_SLOT_PAGE_SIZE);
+    if (out->page == NULL) {
+      g_free(out->slot_pages);
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory growing the thread's slot table");
+    }
+  }
+  return TL_OK;
+}
+
+/* Under the registry lock, which keeps other threads (writing NULL into slots of destroyed locals)
+ * from reading the array being replaced. @return the replaced array, to free after the lock. */
+static TlEntry ***
+slot_growth_install(TlThread *thread, guint32 id, const SlotGrowth *growth)
+{
+  TlEntry ***old = NULL;
+
+  if (growth->slot_pages != NULL) {
+    old = thread->slot_pages;
+    thread->slot_pages = growth->slot_pages;
+    thread->n_slot_pages = growth->n_slot_pages;
+  }
+  if (growth->page != NULL)
+    thread->slot_pages[id >> TL_SLOT_PAGE_BITS] = growth->page;
+  return old;
 }
 
 /* Make the calling thread's dictionary for local. */
@@ -81,29 +134,19 @@ static TlEntry *
 entry_create(TlLocal *local)
 {
   TlThread *thread = _tl_thread_get_or_create();
-  TlEntry *entry = g_try_new0(TlEntry, 1);
+  TlEntry *entry = _tl_new0(TlEntry, 1), ***replaced_pages;
+  SlotGrowth growth;
 
-  if (entry == NULL) {
-    _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a dictionary");
+  if (thread == NULL || entry == NULL || slot_growth_prepare(thread, local->id, &growth) != TL_OK) {
+    if (thread != NULL && entry == NULL)
+      _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a dictionary");
+    g_free(entry);
+    _tl_thread_release_if_empty(); /* a thread registered by this call holds nothing: as it was */
     return NULL;
   }
   entry->thread_id = _tl_thread_id();
   _tl_registry_lock();
-  /* Under the lock: other threads write NULL into this array when they destroy a local. */
-  if (local->id >= thread->n_slots) {
-    guint32 n_slots = MAX(MAX(16u, local->id + 1), thread->n_slots * 2);
-    TlEntry **slots = g_try_renew(TlEntry *, thread->slots, n_slots);
-
-    if (slots == NULL) {
-      _tl_registry_unlock();
-      g_free(entry);
-      _tl_fail(TL_ERR_NO_MEMORY, "out of memory growing the thread's slot array");
-      return NULL;
-    }
-    memset(slots + thread->n_slots, 0, (n_slots - thread->n_slots) * sizeof *slots);
-    thread->slots = slots;
-    thread->n_slots = n_slots;
-  }
+  replaced_pages = slot_growth_install(thread, local->id, &growth);
   entry->local = local;
   entry->thread = thread;
   entry->local_next = local->entries;
@@ -114,9 +157,10 @@ entry_create(TlLocal *local)
   if (thread->entries != NULL)
     thread->entries->thread_prev = entry;
   thread->entries = entry;
-  thread->slots[local->id] = entry;
+  *_tl_thread_slot(thread, local->id) = entry;
   TL_STAT_ADD(_tl_stats_dicts, 1);
   _tl_registry_unlock();
+  g_free(replaced_pages);
   /* No TL_THREAD_CHANGED(): an empty dictionary answers every read as no dictionary did, and an
    * initializer's writes count themselves. */
   return entry;
@@ -241,11 +285,14 @@ local_create_locked(guint32 flags, TlInitializer *init)
     _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a local");
     return NULL;
   }
+  if (_tl_registry_id_acquire(&local->id) != TL_OK) {
+    local_free(local);
+    return NULL;
+  }
   local->magic = TL_LOCAL_MAGIC;
   local->refcount = 1;
   local->flags = flags;
   local->init = init;
-  local->id = _tl_registry_id_acquire();
   TL_STAT_ADD(_tl_stats_locals, 1);
   return local;
 }
@@ -300,14 +347,18 @@ tl_local_new_full(unsigned int flags, TlInitFunc init, void *user_data,
     return NULL;
   /* Kept even without init when there is a user_data_destroy to run at destruction. */
   if (init != NULL || user_data_destroy != NULL) {
-    initializer = g_new0(TlInitializer, 1);
+    initializer = _tl_new0(TlInitializer, 1);
+    if (initializer == NULL) {
+      _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a local");
+      return NULL;
+    }
     initializer->fn = init;
     initializer->user_data = user_data;
     initializer->user_data_destroy = user_data_destroy;
   }
   local = local_create(flags, initializer);
   if (local == NULL)
-    initializer_free(initializer);
+    g_free(initializer); /* nothing taken over: user_data_destroy does not run */
   return local;
 }
 
@@ -322,7 +373,12 @@ tl_local_new_with_args(unsigned int flags, TlCallback fn, int fn_returns_int, Tl
     return NULL;
   if (_tl_ffi_prepare(fn, fn_returns_int, args, &call) != TL_OK)
     return NULL;
-  initializer = g_new0(TlInitializer, 1);
+  initializer = _tl_new0(TlInitializer, 1);
+  if (initializer == NULL) {
+    _tl_ffi_free(call);
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a local");
+    return NULL;
+  }
   initializer->ffi = call;
   local = local_create(flags, initializer);
   if (local == NULL)
@@ -359,6 +415,8 @@ local_destroy(TlLocal *local)
 {
   TlEntry *detached = NULL, *entry;
   TlHook *hook;
+  /* The calling thread's own dictionary is freed too: a change its counter must show. */
+  gboolean frees_own = current_entry(local) != NULL;
 
   _tl_registry_lock();
   while ((entry = local->entries) != NULL) {
@@ -372,6 +430,8 @@ local_destroy(TlLocal *local)
   local->hook = NULL;
   _tl_registry_unlock();
   TL_STAT_ADD(_tl_stats_locals, -1);
+  if (frees_own)
+    TL_THREAD_CHANGED();
 
   while ((entry = detached) != NULL) {
     detached = entry->local_next;
@@ -457,37 +517,42 @@ tl_local_set_take(TlLocal *local, const char *key, TlValue *value)
   return store(local, key, value, TRUE);
 }
 
+/* Stores a value a constructor just made, keeping the constructor's own status if it failed (out
+ * of memory; a NULL or non-UTF-8 string) rather than "value is NULL". */
+static inline int
+store_made(TlLocal *local, const char *key, TlValue *made)
+{
+  return G_LIKELY(made != NULL) ? store(local, key, made, TRUE) : tl_last_error();
+}
+
 int
 tl_local_set_bool(TlLocal *local, const char *key, int value)
 {
-  return store(local, key, tl_value_new_bool(value), TRUE);
+  return store_made(local, key, tl_value_new_bool(value));
 }
 
 int
 tl_local_set_int64(TlLocal *local, const char *key, int64_t value)
 {
-  return store(local, key, tl_value_new_int64(value), TRUE);
+  return store_made(local, key, tl_value_new_int64(value));
 }
 
 int
 tl_local_set_uint64(TlLocal *local, const char *key, uint64_t value)
 {
-  return store(local, key, tl_value_new_uint64(value), TRUE);
+  return store_made(local, key, tl_value_new_uint64(value));
 }
 
 int
 tl_local_set_double(TlLocal *local, const char *key, double value)
 {
-  return store(local, key, tl_value_new_double(value), TRUE);
+  return store_made(local, key, tl_value_new_double(value));
 }
 
 int
 tl_local_set_string(TlLocal *local, const char *key, const char *value)
 {
-  TlValue *string = tl_value_new_string(value);
-
-  /* Keep tl_value_new_string's own status (NULL string, bad UTF-8) rather than "value is NULL". */
-  return string != NULL ? store(local, key, string, TRUE) : tl_last_error();
+  return store_made(local, key, tl_value_new_string(value));
 }
 
 TlValue *
@@ -602,12 +667,21 @@ tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys)
     return fail_invalid_local(local);
   if ((status = entry_for_read(local, &entry)) != TL_OK)
     return status;
-  keys = g_try_new(char *, (entry != NULL ? entry->dict.n_live : 0) + 1);
+  keys = _tl_new(char *, (entry != NULL ? entry->dict.n_live : 0) + 1);
   if (keys == NULL)
     return _tl_fail(TL_ERR_NO_MEMORY, "out of memory listing keys");
-  for (i = 0; entry != NULL && i < entry->dict.n_items; i++)
-    if (entry->dict.items[i].value != NULL)
-      keys[n++] = g_strndup(_tl_item_key(&entry->dict.items[i]), entry->dict.items[i].key_len);
+  for (i = 0; entry != NULL && i < entry->dict.n_items; i++) {
+    const TlDictItem *item = &entry->dict.items[i];
+
+    if (item->value == NULL)
+      continue;
+    keys[n] = _tl_strndup(_tl_item_key(item), item->key_len);
+    if (keys[n++] == NULL) {
+      keys[n - 1] = NULL;
+      g_strfreev(keys);
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory listing keys");
+    }
+  }
   keys[n] = NULL;
   *out_keys = keys;
   if (out_n_keys != NULL)
@@ -616,35 +690,42 @@ tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys)
 }
 
 /* Owned copies of the items of dict (keys duplicated, values referenced), or of its item for key
- * alone when key is not NULL. *out_n receives the count. */
-static TlDictItem *
-copy_items(const TlDict *dict, const TlKey *key, guint32 *out_n)
+ * alone when key is not NULL (none if absent). @return TL_OK or TL_ERR_NO_MEMORY (recorded). */
+static int
+copy_items(const TlDict *dict, const TlKey *key, TlDictItem **out_items, guint32 *out_n)
 {
   TlDictItem *copy;
   guint32 i, n = 0;
 
+  *out_items = NULL;
+  *out_n = 0;
   if (key != NULL) {
     gssize position = _tl_dict_find_position(dict, key);
-    if (position < 0) {
-      *out_n = 0;
-      return NULL;
-    }
-    copy = g_new(TlDictItem, 1);
-    copy[0] = dict->items[dict->index[position] - 1];
-    n = 1;
+
+    if (position < 0)
+      return TL_OK;
+    if ((copy = _tl_new(TlDictItem, 1)) != NULL)
+      copy[n++] = dict->items[dict->index[position] - 1];
   } else {
-    copy = g_new(TlDictItem, dict->n_live + 1);
-    for (i = 0; i < dict->n_items; i++)
+    copy = _tl_new(TlDictItem, dict->n_live);
+    for (i = 0; copy != NULL && i < dict->n_items; i++)
       if (dict->items[i].value != NULL)
         copy[n++] = dict->items[i];
   }
+  if (copy == NULL)
+    return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a dictionary");
   for (i = 0; i < n; i++) {
-    if (copy[i].key_len >= TL_DICT_INLINE_KEY) /* inline keys came along with the struct */
-      copy[i].key.heap = g_strndup(copy[i].key.heap, copy[i].key_len);
-    tl_value_ref(copy[i].value);
+    /* Inline keys came along with the struct; allocated ones are copied. */
+    if (copy[i].key_len >= TL_DICT_INLINE_KEY &&
+        (copy[i].key.heap = _tl_strndup(copy[i].key.heap, copy[i].key_len)) == NULL) {
+      _tl_dict_items_release(copy, i); /* the items before i are whole copies, the rest own nothing */
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a dictionary");
+    }
+    _tl_value_ref_valid(copy[i].value);
   }
+  *out_items = copy;
   *out_n = n;
-  return copy;
+  return TL_OK;
 }
 
 int
@@ -662,7 +743,8 @@ tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload)
   if ((status = entry_for_read(local, &entry)) != TL_OK || entry == NULL)
     return status;
   /* Over owned copies, so fn may change the dictionary freely. */
-  snapshot = copy_items(&entry->dict, NULL, &n);
+  if ((status = copy_items(&entry->dict, NULL, &snapshot, &n)) != TL_OK)
+    return status;
   for (i = 0; i < n && status == TL_OK; i++)
     status = fn(_tl_item_key(&snapshot[i]), snapshot[i].value, payload);
   _tl_dict_items_release(snapshot, n);
@@ -680,7 +762,9 @@ tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
   if (!local_is_valid(local))
     return fail_invalid_local(local);
   if (hook != NULL) {
-    new_hook = g_new(TlHook, 1);
+    new_hook = _tl_new(TlHook, 1);
+    if (new_hook == NULL) /* nothing taken over: user_data_destroy does not run */
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory setting an exit hook");
     new_hook->refcount = 1;
     new_hook->fn = hook;
     new_hook->user_data = user_data;
@@ -724,25 +808,37 @@ tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload)
 
   /* The instant the guarantee speaks of: the registry lock keeps threads from exiting or creating
    * dictionaries, each dictionary's lock keeps its owner from writing while it is copied. */
-  visited = g_new(VisitedThread, capacity);
+  visited = _tl_new(VisitedThread, capacity);
+  if (visited == NULL)
+    return _tl_fail(TL_ERR_NO_MEMORY, "out of memory visiting a local");
   _tl_registry_lock();
   /* Every dictionary is locked before any is copied, so all are seen as of one instant. No
    * deadlock: a writer holds only its own dictionary's lock and waits for nothing while it does,
    * and visitors are serialised by the registry lock. */
   for (entry = local->entries; entry != NULL; entry = entry->local_next)
     entry_lock(entry);
-  for (entry = local->entries; entry != NULL; entry = entry->local_next) {
-    if (n_threads == capacity)
-      visited = g_renew(VisitedThread, visited, capacity *= 2);
-    visited[n_threads].items = copy_items(&entry->dict, key != NULL ? &k : NULL,
-                                          &visited[n_threads].n_items);
+  for (entry = local->entries; entry != NULL && status == TL_OK; entry = entry->local_next) {
+    if (n_threads == capacity) {
+      VisitedThread *grown = _tl_renew(VisitedThread, visited, (gsize) capacity * 2);
+
+      if (grown == NULL) {
+        status = _tl_fail(TL_ERR_NO_MEMORY, "out of memory visiting a local");
+        break;
+      }
+      visited = grown;
+      capacity *= 2;
+    }
+    status = copy_items(&entry->dict, key != NULL ? &k : NULL, &visited[n_threads].items,
+                        &visited[n_threads].n_items);
     visited[n_threads].thread_id = entry->thread_id;
-    n_threads++;
+    if (status == TL_OK)
+      n_threads++;
   }
   for (entry = local->entries; entry != NULL; entry = entry->local_next)
     entry_unlock(entry);
   _tl_registry_unlock();
 
+  /* fn sees nothing unless every dictionary was copied: a visit is of one instant or none. */
   for (i = 0; i < n_threads; i++) {
     for (j = 0; j < visited[i].n_items && status == TL_OK; j++)
       status = fn(visited[i].thread_id, _tl_item_key(&visited[i].items[j]), visited[i].items[j].value,
@@ -777,11 +873,9 @@ int
 tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
 {
   TlEntry *entry;
-  GVariant *dict;
-  TlDictItem *replaced_items = NULL, *incoming;
-  TlValue **olds;
-  guint32 n_replaced = 0;
-  size_t n, i;
+  TlDict incoming;
+  TlDictItem *replaced_items = NULL;
+  guint32 n_replaced = 0, n_new = 0, i;
   int status;
 
   if (!local_is_valid(local))
@@ -794,83 +888,96 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
       !g_variant_is_of_type(_tl_value_variant(snapshot), G_VARIANT_TYPE_VARDICT))
     return _tl_failf(TL_ERR_WRONG_TYPE, "snapshot has type '%s', not 'a{sv}'", tl_value_type(snapshot));
 
-  /* All or nothing: resolve every value before touching the dictionary. */
-  dict = _tl_value_variant(snapshot);
-  n = g_variant_n_children(dict);
-  incoming = g_new0(TlDictItem, n + 1);
-  for (i = 0; i < n; i++) {
-    GVariant *pair = g_variant_get_child_value(dict, i);
-    GVariant *boxed = g_variant_get_child_value(pair, 1);
-    GVariant *key = g_variant_get_child_value(pair, 0);
-
-    gsize key_len;
-    const char *key_str = g_variant_get_string(key, &key_len);
-
-    if (key_len >= G_MAXUINT32 || !_tl_item_set_key(&incoming[i], key_str, (guint32) key_len)) {
-      g_variant_unref(key);
-      g_variant_unref(boxed);
-      g_variant_unref(pair);
-      _tl_dict_items_release(incoming, i);
-      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a snapshot's keys");
-    }
-    incoming[i].value = _tl_value_resolve_child(snapshot, g_variant_get_variant(boxed));
-    g_variant_unref(key);
-    g_variant_unref(boxed);
-    g_variant_unref(pair);
-    if (incoming[i].value == NULL) {
-      _tl_dict_items_release(incoming, i + 1);
-      return _tl_failf(TL_ERR_INVALID_ARGUMENT,
-                       "snapshot refers to a pointer value (handle) that it does not carry");
-    }
-  }
+  /* All or nothing: every key copied, every value resolved and every byte of room made before
+   * the dictionary changes; from there on nothing can fail. */
+  if ((status = _tl_dict_from_snapshot(snapshot, &incoming)) != TL_OK)
+    return status;
   if ((status = entry_for_write(local, &entry)) != TL_OK) {
-    _tl_dict_items_release(incoming, n);
+    _tl_dict_free_contents(&incoming);
     return status;
   }
-
-  olds = g_new0(TlValue *, n + 1);
   write_begin(local, entry);
-  if (mode == TL_APPLY_REPLACE)
+  if (mode == TL_APPLY_REPLACE) {
     _tl_dict_steal(&entry->dict, &replaced_items, &n_replaced);
-  for (i = 0; i < n && status == TL_OK; i++) {
-    TlKey k;
-    _tl_key_prepare(_tl_item_key(&incoming[i]), &k); /* GVariant strings are valid UTF-8 */
-    status = _tl_dict_insert(&entry->dict, &k, incoming[i].value, &olds[i]);
-    if (status == TL_OK)
-      incoming[i].value = NULL; /* the dictionary has taken the reference */
+    _tl_dict_adopt(&entry->dict, &incoming);
+  } else {
+    for (i = 0; i < incoming.n_items; i++) {
+      const TlDictItem *item = &incoming.items[i];
+      TlKey k = {_tl_item_key(item), item->key_len, item->hash};
+
+      n_new += item->value != NULL && _tl_dict_find_position(&entry->dict, &k) < 0;
+    }
+    status = _tl_dict_reserve(&entry->dict, n_new);
+    for (i = 0; status == TL_OK && i < incoming.n_items; i++) {
+      TlDictItem *item = &incoming.items[i];
+      TlKey k = {_tl_item_key(item), item->key_len, item->hash};
+      gssize position;
+
+      if (item->value == NULL)
+        continue;
+      position = _tl_dict_find_position(&entry->dict, &k);
+      if (position >= 0)
+        item->value = _tl_dict_swap(&entry->dict, position, item->value); /* the old one, to drop */
+      else
+        _tl_dict_insert_item(&entry->dict, item);
+    }
   }
   write_end(local, entry);
-  TL_THREAD_CHANGED();
+  if (status == TL_OK)
+    TL_THREAD_CHANGED();
 
-  /* Only now may destroy functions run. */
+  /* Only now may destroy functions run: incoming holds the values that were replaced. */
   _tl_dict_items_release(replaced_items, n_replaced);
-  for (i = 0; i < n; i++)
-    tl_value_unref(olds[i]);
-  g_free(olds);
-  _tl_dict_items_release(incoming, n);
+  _tl_dict_free_contents(&incoming);
   return status;
 }
 
 /* ---- named locals ---- */
 
+/* name -> TlLocal (the registry's reference); registry lock. A dictionary used as a plain map whose
+ * item values are TlLocal pointers: only its lookup, insert and remove touch it, never a function
+ * that takes item values for TlValues. */
+static TlDict named_locals;
+
+static inline TlLocal *
+named_local_at(gssize position)
+{
+  return (TlLocal *) (void *) named_locals.items[named_locals.index[position] - 1].value;
+}
+
+/* Checks and hashes a name. @return TL_OK or TL_ERR_INVALID_KEY (recorded). */
+static int
+prepare_name(const char *name, TlKey *out)
+{
+  if (_tl_key_prepare(name, out) == TL_OK)
+    return TL_OK;
+  return _tl_fail(TL_ERR_INVALID_KEY, "name is NULL or not valid UTF-8");
+}
+
 TlLocal *
 tl_local_open(const char *name)
 {
-  TlLocal *local;
+  TlLocal *local = NULL;
+  TlKey k;
+  gssize position;
 
-  if (name == NULL || !g_utf8_validate(name, -1, NULL)) {
-    _tl_fail(TL_ERR_INVALID_KEY, "name is NULL or not valid UTF-8");
+  if (prepare_name(name, &k) != TL_OK)
     return NULL;
-  }
   _tl_fork_release_orphans();
   _tl_registry_lock();
-  if (named_locals == NULL)
-    named_locals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  local = g_hash_table_lookup(named_locals, name);
-  if (local == NULL && (local = local_create_locked(TL_LOCAL_DEFAULT, NULL)) != NULL)
-    g_hash_table_insert(named_locals, g_strdup(name), local); /* the registry's reference */
+  position = _tl_dict_find_position(&named_locals, &k);
+  if (position >= 0) {
+    local = named_local_at(position);
+  } else if ((local = local_create_locked(TL_LOCAL_DEFAULT, NULL)) != NULL &&
+             _tl_dict_insert_new(&named_locals, &k, (TlValue *) (void *) local) != TL_OK) {
+    /* Never seen by anyone: undone in place, as if never made. */
+    _tl_registry_id_release(local->id);
+    TL_STAT_ADD(_tl_stats_locals, -1);
+    local_free(local);
+    local = NULL;
+  }
   if (local != NULL)
-    g_atomic_int_inc(&local->refcount); /* the caller's */
+    g_atomic_int_inc(&local->refcount); /* the caller's; the registry keeps the first */
   _tl_registry_unlock();
   return local;
 }
@@ -878,17 +985,17 @@ tl_local_open(const char *name)
 int
 tl_local_unregister(const char *name)
 {
-  gpointer key = NULL, local = NULL;
-  gboolean found;
+  TlValue *removed = NULL;
+  TlKey k;
+  int status;
 
-  if (name == NULL || !g_utf8_validate(name, -1, NULL))
-    return _tl_fail(TL_ERR_INVALID_KEY, "name is NULL or not valid UTF-8");
+  if (prepare_name(name, &k) != TL_OK)
+    return TL_ERR_INVALID_KEY;
   _tl_registry_lock();
-  found = named_locals != NULL && g_hash_table_steal_extended(named_locals, name, &key, &local);
+  status = _tl_dict_remove(&named_locals, &k, &removed);
   _tl_registry_unlock();
-  if (!found)
+  if (status != TL_OK)
     return _tl_failf(TL_ERR_NOT_FOUND, "no local is registered as '%s'", name);
-  g_free(key);
-  tl_local_unref(local); /* outside the lock: it may be the last reference */
+  tl_local_unref((TlLocal *) (void *) removed); /* outside the lock: it may be the last reference */
   return TL_OK;
 }

@@ -3,6 +3,7 @@
 #define TL_PRIVATE_H
 
 #include <glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tlslocal.h"
@@ -13,6 +14,38 @@
  * message is a static string: no formatting cost on paths that fail often (a peek miss). */
 int _tl_fail(int status, const char *message);
 int _tl_failf(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* ---- memory ----
+ * Library-owned memory comes from malloc() itself, never from GLib's allocators (which abort when
+ * memory runs out), so that every such allocation can fail with TL_ERR_NO_MEMORY; calling malloc()
+ * directly also lets the fault-injection test (tests/fault) tell the library's allocations from
+ * GLib's by their caller. It is freed with g_free(), which is free() since GLib 2.46. */
+
+static inline void *
+_tl_alloc_n(size_t n, size_t size, gboolean zeroed)
+{
+  if (size != 0 && n > G_MAXSIZE / size)
+    return NULL;
+  if (n == 0 || size == 0) /* malloc(0) may return NULL: always ask for at least a byte */
+    n = size = 1;
+  return zeroed ? calloc(n, size) : malloc(n * size);
+}
+
+static inline void *
+_tl_realloc_n(void *memory, size_t n, size_t size)
+{
+  if (size != 0 && n > G_MAXSIZE / size)
+    return NULL;
+  return realloc(memory, MAX(n * size, 1));
+}
+
+/* NULL if out of memory. n 0 still gives a block (of one byte) that g_free() takes. */
+#define _tl_new(type, n) ((type *) _tl_alloc_n((n), sizeof(type), FALSE))
+#define _tl_new0(type, n) ((type *) _tl_alloc_n((n), sizeof(type), TRUE))
+#define _tl_renew(type, memory, n) ((type *) _tl_realloc_n((memory), (n), sizeof(type)))
+
+/* A NUL-terminated copy of the len bytes at string; NULL if out of memory. */
+char *_tl_strndup(const char *string, size_t len);
 
 /* ---- values (tl-value.c) ---- */
 
@@ -30,6 +63,10 @@ struct _TlValue {
    * threads reading one value, and a lock a fork() child may find held). scalar_type is the type
    * character for one-character types, 'A' for "ay", 0 otherwise. */
   char scalar_type;
+  /* Container levels in the value and its type (TL_VALUE_MAX_DEPTH at most), or TL_DEPTH_UNKNOWN
+   * until something asks (_tl_value_depth): known at once for values built here, found by a walk
+   * for values parsed or taken from GLib. Written once, relaxed: every writer writes the same. */
+  guint8 depth;
   gsize bytes_size;
   union {
     gint64 i64;
@@ -37,6 +74,7 @@ struct _TlValue {
     double d;
     const char *str;   /* into the serialised data */
     const void *bytes; /* into the serialised data */
+    struct _TlValue *free_next; /* once the last reference is gone: _tl_value_free's work list */
   } scalar;
   union {
     /* Owned, never floating. NULL for a basic value made by a typed constructor until something
@@ -53,11 +91,22 @@ struct _TlValue {
   TlValue **handles;
 };
 
+/* GLib reads a value nested 128 container levels deep (arrays, maybes, tuples, dict entries and
+ * variants, counted from the outermost) as "()", and its parser reads type strings back only to
+ * 127: values deeper than this are refused where they would be made, never kept corrupted. */
+#define TL_VALUE_MAX_DEPTH 127
+#define TL_DEPTH_UNKNOWN 0xffu
+
 /* Wraps variant (taking over one reference) with handles (taking over the array and its
- * references; NULL if none). */
-TlValue *_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles);
+ * references; NULL if none), depth if known (else TL_DEPTH_UNKNOWN). NULL (TL_ERR_NO_MEMORY) if out
+ * of memory, the variant and handles released. */
+TlValue *_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles,
+                                guint depth);
+/* The container levels of value, for the depth limit: 0 for basic and pointer values. */
+guint _tl_value_depth(const TlValue *value);
 /* @return the value a snapshot's unboxed child stands for: handles[N] for a "h" child, else a new
- * value wrapping child. Takes over child's reference. NULL if a handle is out of range. */
+ * value wrapping child. Takes over child's reference. NULL if a handle is out of range
+ * (TL_ERR_INVALID_ARGUMENT) or out of memory (TL_ERR_NO_MEMORY), with the last error recorded. */
 TlValue *_tl_value_resolve_child(const TlValue *snapshot, GVariant *child);
 void _tl_stats_values_add(int delta);
 
@@ -69,7 +118,8 @@ _tl_value_is_valid(const TlValue *value)
 
 GVariant *_tl_value_make_variant(const TlValue *value);
 
-/* Frees a value whose last reference is gone (tl-value.c). */
+/* Frees a value whose last reference is gone, and the values it carries whose last reference that
+ * was, without recursion (tl-value.c). */
 void _tl_value_free(TlValue *value);
 
 /* Reference counting of values already known valid: tl_value_ref()/unref() after their checks,
@@ -173,47 +223,97 @@ _tl_load_short(const unsigned char *bytes, size_t n)
   return bytes[0] | ((guint64) bytes[n >> 1] << 8) | ((guint64) bytes[n - 1] << 16);
 }
 
+/* The key hash's secret keys, drawn from the system's random source when the library is loaded:
+ * keys often come from outside (header names, user ids), and an attacker who could compute the
+ * hash could choose thousands of keys that share one index slot, making each insert and lookup
+ * a linear walk (hash flooding). Never written after load. */
+extern guint64 _tl_hash_keys[3];
+
+/* The folded product of a and b: all 128 bits of a * b folded to 64. */
 static inline guint64
-_tl_hash_mix(guint64 hash, guint64 word)
+_tl_hash_fold(guint64 a, guint64 b)
 {
-  hash = (hash ^ word) * G_GUINT64_CONSTANT(0xff51afd7ed558ccd);
-  return hash ^ (hash >> 32);
+#ifdef __SIZEOF_INT128__
+  unsigned __int128 product = (unsigned __int128) a * b;
+
+  return (guint64) product ^ (guint64) (product >> 64);
+#else
+  guint64 a_low = (guint32) a, a_high = a >> 32, b_low = (guint32) b, b_high = b >> 32;
+  guint64 low = a_low * b_low, middle1 = a_high * b_low, middle2 = a_low * b_high;
+  guint64 high = a_high * b_high, carry = ((low >> 32) + (guint32) middle1 + (guint32) middle2) >> 32;
+
+  return (low + (middle1 << 32) + (middle2 << 32)) ^
+         (high + (middle1 >> 32) + (middle2 >> 32) + carry);
+#endif
+}
+
+static inline guint64
+_tl_load64(const unsigned char *bytes)
+{
+  guint64 word;
+
+  memcpy(&word, bytes, sizeof word);
+  return word;
+}
+
+static inline guint64
+_tl_load32(const unsigned char *bytes)
+{
+  guint32 word;
+
+  memcpy(&word, bytes, sizeof word);
+  return word;
 }
 
 /* Validate (NULL, UTF-8) and hash key in one pass. @return TL_OK or TL_ERR_INVALID_KEY (recorded).
- * Inline: it is most of the hot path's work. Word at a time after a vectorised strlen; the same pass
- * ORs every byte, so ASCII keys (the common case) are known valid UTF-8 for free. */
+ * Inline: it is most of the hot path's work. After a vectorised strlen, the bytes are read in at
+ * most two overlapping words for keys up to 16 bytes (the usual ones) and 16 at a time beyond, and
+ * mixed by folded 128-bit multiplies with the secret keys (the construction of wyhash, and of Go's
+ * map hash, both seeded per process for the same reason). The same reads OR every byte, so ASCII
+ * keys (the common case) are known valid UTF-8 for free. */
 static inline int
 _tl_key_prepare(const char *key, TlKey *out)
 {
   const unsigned char *bytes = (const unsigned char *) key;
-  guint64 hash, high_bits = 0;
-  size_t len, left;
+  guint64 seed, a, b, high_bits;
+  size_t len;
 
   if (G_UNLIKELY(key == NULL))
     return _tl_fail(TL_ERR_INVALID_KEY, "key is NULL");
   len = strlen(key);
-  hash = G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ len;
-  for (left = len; left >= 8; left -= 8, bytes += 8) {
-    guint64 word;
-    memcpy(&word, bytes, sizeof word);
-    high_bits |= word;
-    hash = _tl_hash_mix(hash, word);
-  }
-  if (left > 0) {
-    guint64 word = _tl_load_short(bytes, left);
-    high_bits |= word;
-    hash = _tl_hash_mix(hash, word);
+  seed = _tl_hash_keys[0] ^ len;
+  if (G_LIKELY(len <= 16)) {
+    if (len >= 4) {
+      size_t middle = (len >> 3) << 2; /* 0 below 8 bytes, else 4: the two halves overlap */
+      a = (_tl_load32(bytes) << 32) | _tl_load32(bytes + middle);
+      b = (_tl_load32(bytes + len - 4) << 32) | _tl_load32(bytes + len - 4 - middle);
+    } else {
+      a = len > 0 ? _tl_load_short(bytes, len) : 0;
+      b = 0;
+    }
+    high_bits = a | b;
+  } else {
+    const unsigned char *end = bytes + len;
+
+    for (high_bits = 0; end - bytes > 16; bytes += 16) {
+      a = _tl_load64(bytes);
+      b = _tl_load64(bytes + 8);
+      high_bits |= a | b;
+      seed = _tl_hash_fold(a ^ _tl_hash_keys[1], b ^ seed);
+    }
+    a = _tl_load64(end - 16);
+    b = _tl_load64(end - 8);
+    high_bits |= a | b;
   }
   if (G_UNLIKELY(high_bits & G_GUINT64_CONSTANT(0x8080808080808080)) &&
       !g_utf8_validate(key, (gssize) len, NULL))
     return _tl_fail(TL_ERR_INVALID_KEY, "key is not valid UTF-8");
   if (G_UNLIKELY(len >= G_MAXUINT32))
     return _tl_fail(TL_ERR_INVALID_KEY, "key is longer than 4 GiB");
-  hash *= G_GUINT64_CONSTANT(0xc4ceb9fe1a85ec53);
   out->str = key;
   out->len = (guint32) len;
-  out->hash = (guint32) (hash ^ (hash >> 32));
+  out->hash = (guint32) _tl_hash_fold(_tl_hash_keys[2] ^ len,
+                                      _tl_hash_fold(a ^ _tl_hash_keys[1], b ^ seed));
   return TL_OK;
 }
 
@@ -260,6 +360,12 @@ _tl_dict_lookup(const TlDict *dict, const TlKey *key)
 int _tl_dict_insert(TlDict *dict, const TlKey *key, TlValue *value, TlValue **out_old);
 /* _tl_dict_insert() of a key known to be absent. */
 int _tl_dict_insert_new(TlDict *dict, const TlKey *key, TlValue *value);
+/* Makes room for n_more new keys, so that as many _tl_dict_insert_item() calls cannot fail.
+ * @return TL_OK or TL_ERR_NO_MEMORY (recorded; dict unchanged). */
+int _tl_dict_reserve(TlDict *dict, guint32 n_more);
+/* Moves item (a key known to be absent, its copy and its value's reference) into dict, whose room
+ * was reserved; item is left empty, and the dictionary it came from fit only to be freed. */
+void _tl_dict_insert_item(TlDict *dict, TlDictItem *item);
 
 /* Puts value at position (from _tl_dict_find_position) and returns the value it replaces, whose
  * reference passes to the caller. */
@@ -279,6 +385,10 @@ int _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old);
 void _tl_dict_steal(TlDict *dict, TlDictItem **out_items, guint32 *out_n_items);
 void _tl_dict_items_release(TlDictItem *items, guint32 n_items);
 void _tl_dict_free_contents(TlDict *dict);
+/* Frees a dictionary whose values were never referenced by it (a scratch map of borrowed values). */
+void _tl_dict_free_borrowed(TlDict *dict);
+/* Moves from's contents into dict, which is empty; from becomes empty. */
+void _tl_dict_adopt(TlDict *dict, TlDict *from);
 
 /* ---- locals, threads and the registry (tl-local.c, tl-thread.c, tl-registry.c) ---- */
 
@@ -336,12 +446,30 @@ struct _TlEntry {
   TlEntry *thread_prev, *thread_next; /* in thread->entries; registry lock */
 };
 
+/* A thread's entries by local id, in pages of TL_SLOT_PAGE_SIZE slots: a thread pays for the pages
+ * of the locals it touches (and 8 bytes per page of ids in the process), not 8 bytes for every id
+ * in the process: with a million live locals, a thread writing to the newest allocated 8 MB. The
+ * pages it never wrote are all the one read-only empty page, so a read needs no NULL check. */
+#define TL_SLOT_PAGE_BITS 8
+#define TL_SLOT_PAGE_SIZE (1u << TL_SLOT_PAGE_BITS)
+extern TlEntry *const _tl_empty_slot_page[TL_SLOT_PAGE_SIZE];
+
 struct _TlThread {
-  TlEntry **slots;     /* indexed by local id; written by others (to NULL) under the registry lock */
-  guint32 n_slots;
+  /* slot_pages[id >> TL_SLOT_PAGE_BITS][id % TL_SLOT_PAGE_SIZE]. Only the owner thread replaces the
+   * array or a page (under the registry lock); others write NULL into a slot of a local that has
+   * no references left, under the lock. */
+  TlEntry ***slot_pages;
+  guint32 n_slot_pages;
   TlEntry *entries;    /* registry lock */
   TlThread *prev, *next; /* in the registry's thread list; registry lock */
 };
+
+/* The slot of local id in thread's pages, which hold it (a real page: an entry is there). */
+static inline TlEntry **
+_tl_thread_slot(TlThread *thread, guint32 id)
+{
+  return &thread->slot_pages[id >> TL_SLOT_PAGE_BITS][id & (TL_SLOT_PAGE_SIZE - 1)];
+}
 
 /* The calling thread's state, or NULL. Initial-exec TLS: a plain fs-relative load, no
  * __tls_get_addr call, which is what keeps the hot path fast. */
@@ -357,7 +485,8 @@ void _tl_registry_lock(void);
 void _tl_registry_unlock(void);
 
 /* All under the registry lock. */
-guint32 _tl_registry_id_acquire(void);
+/* @return TL_OK with *out_id, or TL_ERR_NO_MEMORY (recorded). */
+int _tl_registry_id_acquire(guint32 *out_id);
 void _tl_registry_id_release(guint32 id);
 void _tl_registry_thread_add(TlThread *thread);
 void _tl_registry_thread_remove(TlThread *thread);
@@ -366,8 +495,14 @@ void _tl_registry_thread_remove(TlThread *thread);
 extern gsize _tl_stats_locals, _tl_stats_dicts, _tl_stats_threads;
 #define TL_STAT_ADD(counter, delta) ((void) __atomic_fetch_add(&(counter), (gsize) (delta), __ATOMIC_RELAXED))
 
-/* The calling thread's state, created (and registered for thread-exit cleanup) if needed. */
+/* The calling thread's state, created (and registered for thread-exit cleanup) if needed. NULL
+ * (TL_ERR_NO_MEMORY recorded) if out of memory. */
 TlThread *_tl_thread_get_or_create(void);
+/* Frees a thread's own memory (its slot pages), once it has no entries. */
+void _tl_thread_free(TlThread *thread);
+/* Unregisters the calling thread if it holds no dictionary: a call that registered it and then
+ * failed leaves things as they were. */
+void _tl_thread_release_if_empty(void);
 
 /* Under the registry lock: unlink entry from its local and its thread, clear the thread's slot, and
  * take a reference to the local's exit hook. The caller then owns the entry and frees it with
@@ -382,8 +517,15 @@ void _tl_entries_free(TlEntry *detached);
 /* The calling thread's library id (tl_thread_id()). */
 guint64 _tl_thread_id(void);
 
-/* An "a{sv}" snapshot of dict; pointer and "h" values become handles. NULL only if out of memory. */
+/* The snapshot format (tl_local_snapshot, tl_local_apply): an "a{sv}" value whose pointer values,
+ * "h" values, snapshots carrying values, and values too deep to box travel beside it as handles.
+ * @return a new reference; NULL only if out of memory (TL_ERR_NO_MEMORY recorded). */
 TlValue *_tl_dict_snapshot(const TlDict *dict);
+/* Fills out, an empty dictionary, with snapshot's keys and (new references to) its values; a key
+ * given twice (parsed text) keeps its last value. snapshot is a valid "a{sv}".
+ * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a handle the snapshot does not carry;
+ * TL_ERR_NO_MEMORY. On error out is left empty. */
+int _tl_dict_from_snapshot(const TlValue *snapshot, TlDict *out);
 
 /* Fork handlers (tl-registry.c), registered once on first use of the registry. */
 void _tl_registry_init_once(void);

@@ -7,7 +7,10 @@
 
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 
-/* Released ids, reused before new ones so that slot arrays stay as short as the live local count. */
+/* Released ids, reused before new ones, lowest first (a min-heap): a thread's slot table is as
+ * long as the highest id it touches, so new locals take the lowest ids free, whatever order the
+ * old ones were destroyed in. Room for every id ever handed out is made when it is handed out, so
+ * a release never fails. */
 static guint32 *free_ids;
 static guint32 n_free_ids, free_ids_capacity;
 static guint32 next_id;
@@ -29,22 +32,50 @@ _tl_registry_unlock(void)
   pthread_mutex_unlock(&registry_mutex);
 }
 
-guint32
-_tl_registry_id_acquire(void)
+int
+_tl_registry_id_acquire(guint32 *out_id)
 {
-  if (n_free_ids > 0)
-    return free_ids[--n_free_ids];
-  return next_id++;
+  guint32 i = 0, last;
+
+  if (n_free_ids > 0) {
+    *out_id = free_ids[0];
+    last = free_ids[--n_free_ids];
+    for (;;) { /* sift the last id down from the root */
+      guint32 child = 2 * i + 1;
+
+      if (child >= n_free_ids)
+        break;
+      if (child + 1 < n_free_ids && free_ids[child + 1] < free_ids[child])
+        child++;
+      if (last <= free_ids[child])
+        break;
+      free_ids[i] = free_ids[child];
+      i = child;
+    }
+    free_ids[i] = last;
+    return TL_OK;
+  }
+  if (next_id == free_ids_capacity) {
+    guint32 capacity = MAX(64, free_ids_capacity * 2);
+    guint32 *grown = capacity > free_ids_capacity ? _tl_renew(guint32, free_ids, capacity) : NULL;
+
+    if (grown == NULL)
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a local id");
+    free_ids = grown;
+    free_ids_capacity = capacity;
+  }
+  *out_id = next_id++;
+  return TL_OK;
 }
 
 void
 _tl_registry_id_release(guint32 id)
 {
-  if (n_free_ids == free_ids_capacity) {
-    free_ids_capacity = MAX(64, free_ids_capacity * 2);
-    free_ids = g_renew(guint32, free_ids, free_ids_capacity);
-  }
-  free_ids[n_free_ids++] = id;
+  guint32 i = n_free_ids++;
+
+  for (; i > 0 && free_ids[(i - 1) / 2] > id; i = (i - 1) / 2) /* sift up */
+    free_ids[i] = free_ids[(i - 1) / 2];
+  free_ids[i] = id;
 }
 
 void
@@ -193,8 +224,7 @@ _tl_fork_release_orphans(void)
   }
   while (thread != NULL) {
     TlThread *next = thread->next;
-    g_free(thread->slots);
-    g_free(thread);
+    _tl_thread_free(thread);
     thread = next;
   }
 }

@@ -39,6 +39,8 @@ tl_thread_id(void)
   return _tl_thread_id();
 }
 
+TlEntry *const _tl_empty_slot_page[TL_SLOT_PAGE_SIZE];
+
 TlThread *
 _tl_thread_get_or_create(void)
 {
@@ -46,13 +48,29 @@ _tl_thread_get_or_create(void)
 
   if (G_LIKELY(thread != NULL))
     return thread;
-  thread = g_new0(TlThread, 1);
+  thread = _tl_new0(TlThread, 1);
+  if (thread == NULL) {
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory registering the thread");
+    return NULL;
+  }
   _tl_registry_lock();
   _tl_registry_thread_add(thread);
   _tl_registry_unlock();
   _tl_current_thread = thread;
   g_private_set(&thread_key, thread);
   return thread;
+}
+
+void
+_tl_thread_free(TlThread *thread)
+{
+  guint32 i;
+
+  for (i = 0; i < thread->n_slot_pages; i++)
+    if (thread->slot_pages[i] != (TlEntry **) _tl_empty_slot_page)
+      g_free(thread->slot_pages[i]);
+  g_free(thread->slot_pages);
+  g_free(thread);
 }
 
 void
@@ -76,7 +94,7 @@ _tl_entry_detach(TlEntry *entry, TlFreeReason reason)
     entry->thread_next->thread_prev = entry->thread_prev;
 
   /* Nulled before the id can be reused, so a later local with this id never finds this entry. */
-  thread->slots[local->id] = NULL;
+  *_tl_thread_slot(thread, local->id) = NULL;
   if (local->hook != NULL) {
     g_atomic_int_inc(&local->hook->refcount);
     entry->hook = local->hook;
@@ -141,8 +159,24 @@ thread_release(TlThread *thread, TlFreeReason reason)
   detached = _tl_thread_detach_all(thread, reason);
   _tl_registry_unlock();
   _tl_entries_free(detached);
-  g_free(thread->slots);
-  g_free(thread);
+  _tl_thread_free(thread);
+}
+
+void
+_tl_thread_release_if_empty(void)
+{
+  TlThread *thread = _tl_current_thread;
+  gboolean empty;
+
+  if (thread == NULL)
+    return;
+  _tl_registry_lock(); /* others unlink this thread's entries under it */
+  empty = thread->entries == NULL;
+  _tl_registry_unlock();
+  if (empty) {
+    g_private_set(&thread_key, NULL);
+    thread_release(thread, TL_FREED_THREAD_CLEAR);
+  }
 }
 
 /* Release thread, then any state that hooks or destroy functions recreated meanwhile, in bounded

@@ -37,11 +37,28 @@ cache_scalar(TlValue *value)
   }
 }
 
-TlValue *
-_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles)
+/* Releases handles[0, n_handles) and the array. */
+static void
+handles_release(TlValue **handles, guint32 n_handles)
 {
-  TlValue *value = g_new(TlValue, 1);
+  guint32 i;
 
+  for (i = 0; i < n_handles; i++)
+    tl_value_unref(handles[i]);
+  g_free(handles);
+}
+
+TlValue *
+_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles, guint depth)
+{
+  TlValue *value = _tl_new(TlValue, 1);
+
+  if (value == NULL) {
+    g_variant_unref(g_variant_take_ref(variant));
+    handles_release(handles, n_handles);
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a value");
+    return NULL;
+  }
   value->magic = TL_VALUE_MAGIC;
   value->refcount = 1;
   value->kind = TL_VALUE_VARIANT;
@@ -51,6 +68,7 @@ _tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles)
    * cannot see. A value is immutable and meant to be read by many threads, so pay once, here. */
   g_variant_get_data(value->u.variant);
   cache_scalar(value);
+  value->depth = (guint8) depth;
   value->handles = handles;
   value->n_handles = n_handles;
   _tl_stats_values_add(1);
@@ -59,9 +77,9 @@ _tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_handles)
 
 /* Wraps variant, taking ownership of one reference (a floating one is taken over). */
 static TlValue *
-value_take_variant(GVariant *variant)
+value_take_variant(GVariant *variant, guint depth)
 {
-  return _tl_value_take_variant(variant, NULL, 0);
+  return _tl_value_take_variant(variant, NULL, 0, depth);
 }
 
 TlValue *
@@ -71,15 +89,16 @@ _tl_value_resolve_child(const TlValue *snapshot, GVariant *child)
     gint32 handle = g_variant_get_handle(child);
 
     g_variant_unref(child);
-    if (handle < 0 || (guint32) handle >= snapshot->n_handles)
-      return NULL;
-    return tl_value_ref(snapshot->handles[handle]);
-  }
-  if (g_variant_is_of_type(child, G_VARIANT_TYPE_HANDLE)) {
+    if (handle >= 0 && (guint32) handle < snapshot->n_handles)
+      return tl_value_ref(snapshot->handles[handle]);
+  } else if (g_variant_is_of_type(child, G_VARIANT_TYPE_HANDLE)) {
     g_variant_unref(child); /* a bare <handle N> (parsed text) names nothing */
-    return NULL;
+  } else {
+    return value_take_variant(child, TL_DEPTH_UNKNOWN);
   }
-  return value_take_variant(child);
+  _tl_fail(TL_ERR_INVALID_ARGUMENT, "the snapshot refers to a pointer value (handle) that it does "
+                                    "not carry");
+  return NULL;
 }
 
 static int
@@ -112,23 +131,39 @@ tl_value_unref(TlValue *value)
   _tl_value_unref_valid(value);
 }
 
+/* The values a dying snapshot carries join a work list instead of being freed by recursion: a
+ * context that records its parent builds chains of snapshots, each carrying the one before, a
+ * million deep, and freeing one must not take stack in proportion (nor overflow a worker thread's
+ * small stack at its exit). */
 void
 _tl_value_free(TlValue *value)
 {
-  value->magic = 0;
-  _tl_stats_values_add(-1);
-  if (value->kind == TL_VALUE_VARIANT) {
-    guint32 i;
+  TlValue *pending = value;
 
-    if (value->u.variant != NULL) /* the last reference: no thread is making it */
-      g_variant_unref(value->u.variant);
-    for (i = 0; i < value->n_handles; i++)
-      tl_value_unref(value->handles[i]);
-    g_free(value->handles);
-  } else if (value->u.pointer.destroy != NULL) {
-    value->u.pointer.destroy(value->u.pointer.ptr);
+  value->scalar.free_next = NULL;
+  while ((value = pending) != NULL) {
+    pending = value->scalar.free_next;
+    value->magic = 0;
+    _tl_stats_values_add(-1);
+    if (value->kind == TL_VALUE_VARIANT) {
+      guint32 i;
+
+      if (value->u.variant != NULL) /* the last reference: no thread is making it */
+        g_variant_unref(value->u.variant);
+      for (i = 0; i < value->n_handles; i++) {
+        TlValue *carried = value->handles[i];
+
+        if (__atomic_fetch_sub(&carried->refcount, 1, __ATOMIC_ACQ_REL) == 1) {
+          carried->scalar.free_next = pending;
+          pending = carried;
+        }
+      }
+      g_free(value->handles);
+    } else if (value->u.pointer.destroy != NULL) {
+      value->u.pointer.destroy(value->u.pointer.ptr);
+    }
+    g_free(value);
   }
-  g_free(value);
 }
 
 /* ---- scalars ---- */
@@ -138,13 +173,18 @@ _tl_value_free(TlValue *value)
 static TlValue *
 value_new_lazy(char type_char, size_t extra)
 {
-  TlValue *value = g_malloc(sizeof(TlValue) + extra);
+  TlValue *value = extra <= G_MAXSIZE - sizeof(TlValue) ? malloc(sizeof(TlValue) + extra) : NULL;
 
+  if (value == NULL) {
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a value");
+    return NULL;
+  }
   value->magic = TL_VALUE_MAGIC;
   value->refcount = 1;
   value->kind = TL_VALUE_VARIANT;
   value->n_handles = 0;
   value->scalar_type = type_char;
+  value->depth = 0;
   value->bytes_size = 0;
   value->scalar.u64 = 0;
   value->u.variant = NULL;
@@ -158,8 +198,11 @@ value_new_lazy_string(const char *string)
 {
   size_t size = strlen(string) + 1;
   TlValue *value = value_new_lazy('s', size);
-  char *copy = (char *) (value + 1);
+  char *copy;
 
+  if (value == NULL)
+    return NULL;
+  copy = (char *) (value + 1);
   memcpy(copy, string, size);
   value->scalar.str = copy;
   return value;
@@ -212,7 +255,8 @@ checked_scalar(const TlValue *value, const void *out, char type_char)
   TlValue *tl_value_new_##name(c_type value)                                                       \
   {                                                                                                \
     TlValue *made = value_new_lazy(type_char, 0);                                                  \
-    made->scalar.field = payload;                                                                  \
+    if (made != NULL)                                                                              \
+      made->scalar.field = payload;                                                                \
     return made;                                                                                   \
   }                                                                                                \
   int tl_value_get_##name(const TlValue *value, c_type *out)                                       \
@@ -271,7 +315,8 @@ tl_value_new_bytes(const void *data, size_t size)
     return NULL;
   }
   GBytes *bytes = g_bytes_new(data, size);
-  TlValue *value = value_take_variant(g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE));
+  TlValue *value = value_take_variant(g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE),
+                                      1);
 
   g_bytes_unref(bytes); /* the variant holds its own reference */
   return value;
@@ -295,14 +340,19 @@ tl_value_get_bytes(const TlValue *value, const void **out_data, size_t *out_size
 TlValue *
 tl_value_new_pointer(void *ptr, TlDestroyFunc destroy)
 {
-  TlValue *value = g_new(TlValue, 1);
+  TlValue *value = _tl_new(TlValue, 1);
 
+  if (value == NULL) {
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a value");
+    return NULL;
+  }
   value->magic = TL_VALUE_MAGIC;
   value->refcount = 1;
   value->kind = TL_VALUE_POINTER;
   value->u.pointer.ptr = ptr;
   value->u.pointer.destroy = destroy;
   value->scalar_type = 0;
+  value->depth = 0;
   value->handles = NULL;
   value->n_handles = 0;
   _tl_stats_values_add(1);
@@ -324,12 +374,15 @@ tl_value_get_pointer(const TlValue *value, void **out)
 
 /* ---- containers ---- */
 
-/* Validates items as GVariant-backed values. @return TL_OK or TL_ERR_INVALID_ARGUMENT (recorded). */
+/* Validates items as GVariant-backed values and finds the deepest. @return TL_OK or
+ * TL_ERR_INVALID_ARGUMENT (recorded). */
 static int
-check_items(TlValue *const *items, size_t n_items)
+check_items(TlValue *const *items, size_t n_items, guint *out_deepest)
 {
   size_t i;
+  guint depth;
 
+  *out_deepest = 0;
   if (items == NULL && n_items > 0)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "items is NULL but n_items is not 0");
   for (i = 0; i < n_items; i++) {
@@ -340,23 +393,62 @@ check_items(TlValue *const *items, size_t n_items)
     if (items[i]->handles != NULL)
       return _tl_failf(TL_ERR_INVALID_ARGUMENT,
                        "item %zu is a snapshot carrying pointer values, which containers cannot hold", i);
+    depth = _tl_value_depth(items[i]); /* once: MAX() evaluates its arguments twice */
+    *out_deepest = MAX(*out_deepest, depth);
   }
   return TL_OK;
 }
+
+/* @return TL_OK if a value depth levels deep may be made, else TL_ERR_INVALID_ARGUMENT (recorded). */
+static int
+check_depth(guint depth)
+{
+  if (depth <= TL_VALUE_MAX_DEPTH)
+    return TL_OK;
+  return _tl_failf(TL_ERR_INVALID_ARGUMENT, "the value would nest %u container levels deep; a "
+                   "value holds %d at most", depth, TL_VALUE_MAX_DEPTH);
+}
+
+/* Checks element_type, or takes first's type when it is NULL (then first must be given).
+ * @return the type, or NULL (TL_ERR_INVALID_ARGUMENT recorded). */
+static const char *
+element_type_or_first(const char *element_type, const TlValue *first, const char *what)
+{
+  if (element_type == NULL) {
+    if (first == NULL) {
+      _tl_failf(TL_ERR_INVALID_ARGUMENT, "an empty %s needs an element_type", what);
+      return NULL;
+    }
+    element_type = tl_value_type(first);
+  }
+  if (!g_variant_type_string_is_valid(element_type) ||
+      !g_variant_type_is_definite(G_VARIANT_TYPE(element_type))) {
+    _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", element_type);
+    return NULL;
+  }
+  return element_type;
+}
+
+static guint type_nesting(const char *type);
 
 TlValue *
 tl_value_new_tuple(TlValue *const *items, size_t n_items)
 {
   GVariant **children;
   TlValue *value;
+  guint deepest;
   size_t i;
 
-  if (check_items(items, n_items) != TL_OK)
+  if (check_items(items, n_items, &deepest) != TL_OK || check_depth(deepest + 1) != TL_OK)
     return NULL;
-  children = g_new(GVariant *, n_items + 1);
+  children = _tl_new(GVariant *, n_items);
+  if (children == NULL) {
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a tuple");
+    return NULL;
+  }
   for (i = 0; i < n_items; i++)
     children[i] = _tl_value_variant(items[i]);
-  value = value_take_variant(g_variant_new_tuple(children, n_items));
+  value = value_take_variant(g_variant_new_tuple(children, n_items), deepest + 1);
   g_free(children);
   return value;
 }
@@ -368,22 +460,13 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
   gboolean boxed;
   GVariant **children;
   TlValue *value;
+  guint deepest, depth;
   size_t i;
 
-  if (check_items(items, n_items) != TL_OK)
+  if (check_items(items, n_items, &deepest) != TL_OK ||
+      (element_type = element_type_or_first(element_type, n_items > 0 ? items[0] : NULL,
+                                            "array")) == NULL)
     return NULL;
-  if (element_type == NULL) {
-    if (n_items == 0) {
-      _tl_fail(TL_ERR_INVALID_ARGUMENT, "an empty array needs an element_type");
-      return NULL;
-    }
-    element_type = tl_value_type(items[0]);
-  }
-  if (!g_variant_type_string_is_valid(element_type) ||
-      !g_variant_type_is_definite(G_VARIANT_TYPE(element_type))) {
-    _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", element_type);
-    return NULL;
-  }
   type = G_VARIANT_TYPE(element_type);
   boxed = g_variant_type_equal(type, G_VARIANT_TYPE_VARIANT);
   for (i = 0; i < n_items && !boxed; i++) {
@@ -393,10 +476,18 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
       return NULL;
     }
   }
-  children = g_new(GVariant *, n_items + 1);
+  /* Boxed items sit one level deeper, inside their variant. */
+  depth = n_items > 0 ? deepest + (boxed ? 2 : 1) : 1 + type_nesting(element_type);
+  if (check_depth(depth) != TL_OK)
+    return NULL;
+  children = _tl_new(GVariant *, n_items);
+  if (children == NULL) {
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making an array");
+    return NULL;
+  }
   for (i = 0; i < n_items; i++)
     children[i] = boxed ? g_variant_new_variant(_tl_value_variant(items[i])) : _tl_value_variant(items[i]);
-  value = value_take_variant(g_variant_new_array(type, children, n_items));
+  value = value_take_variant(g_variant_new_array(type, children, n_items), depth);
   g_free(children);
   return value;
 }
@@ -404,69 +495,81 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
 TlValue *
 tl_value_new_maybe(const char *element_type, TlValue *child)
 {
-  const GVariantType *type;
   GVariant *child_variant = NULL;
+  guint deepest = 0, depth;
 
-  if (child != NULL && check_items(&child, 1) != TL_OK)
+  if ((child != NULL && check_items(&child, 1, &deepest) != TL_OK) ||
+      (element_type = element_type_or_first(element_type, child, "maybe")) == NULL)
     return NULL;
-  if (element_type == NULL) {
-    if (child == NULL) {
-      _tl_fail(TL_ERR_INVALID_ARGUMENT, "an empty maybe needs an element_type");
-      return NULL;
-    }
-    element_type = tl_value_type(child);
-  }
-  if (!g_variant_type_string_is_valid(element_type) ||
-      !g_variant_type_is_definite(G_VARIANT_TYPE(element_type))) {
-    _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", element_type);
-    return NULL;
-  }
-  type = G_VARIANT_TYPE(element_type);
   if (child != NULL) {
     child_variant = _tl_value_variant(child);
-    if (!g_variant_is_of_type(child_variant, type)) {
+    if (!g_variant_is_of_type(child_variant, G_VARIANT_TYPE(element_type))) {
       _tl_failf(TL_ERR_WRONG_TYPE, "child has type '%s', not the element type '%s'",
                 tl_value_type(child), element_type);
       return NULL;
     }
   }
-  return value_take_variant(g_variant_new_maybe(type, child_variant));
+  depth = 1 + (child != NULL ? deepest : type_nesting(element_type));
+  if (check_depth(depth) != TL_OK)
+    return NULL;
+  return value_take_variant(g_variant_new_maybe(G_VARIANT_TYPE(element_type), child_variant), depth);
+}
+
+/* The "a{sv}" value of dict's (key, value) pairs in order, deepest being the deepest value's depth
+ * (each sits 3 levels down: array, dict entry, variant). NULL if out of memory. */
+static TlValue *
+vardict_from_dict(const TlDict *dict, guint deepest)
+{
+  GVariant **entries = _tl_new(GVariant *, dict->n_live);
+  TlValue *value;
+  guint32 i, n = 0;
+
+  if (entries == NULL) {
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a dictionary value");
+    return NULL;
+  }
+  for (i = 0; i < dict->n_items; i++) {
+    const TlDictItem *item = &dict->items[i];
+
+    if (item->value != NULL)
+      entries[n++] = g_variant_new_dict_entry(g_variant_new_string(_tl_item_key(item)),
+                                              g_variant_new_variant(_tl_value_variant(item->value)));
+  }
+  value = value_take_variant(g_variant_new_array(G_VARIANT_TYPE("{sv}"), entries, n),
+                             n > 0 ? deepest + 3 : 2);
+  g_free(entries);
+  return value;
 }
 
 TlValue *
 tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_items)
 {
-  GHashTable *last_position;
-  GVariant **entries;
-  TlValue *value;
-  size_t i, n_entries = 0;
+  TlDict pairs = {0}; /* key -> value, borrowed: a repeated key keeps its first place, last value */
+  TlValue *value = NULL;
+  guint deepest;
+  size_t i;
 
   if (keys == NULL && n_items > 0) {
     _tl_fail(TL_ERR_INVALID_ARGUMENT, "keys is NULL but n_items is not 0");
     return NULL;
   }
-  if (check_items(values, n_items) != TL_OK)
+  if (check_items(values, n_items, &deepest) != TL_OK ||
+      (n_items > 0 && check_depth(deepest + 3) != TL_OK))
     return NULL;
   for (i = 0; i < n_items; i++) {
-    if (keys[i] == NULL || !g_utf8_validate(keys[i], -1, NULL)) {
+    TlKey key;
+    TlValue *replaced;
+
+    if (_tl_key_prepare(keys[i], &key) != TL_OK) {
       _tl_failf(TL_ERR_INVALID_KEY, "key %zu is NULL or not valid UTF-8", i);
-      return NULL;
+      goto out;
     }
+    if (_tl_dict_insert(&pairs, &key, values[i], &replaced) != TL_OK)
+      goto out;
   }
-  /* A key given twice keeps its last value, as assigning twice to a dict would. */
-  last_position = g_hash_table_new(g_str_hash, g_str_equal);
-  for (i = 0; i < n_items; i++)
-    g_hash_table_insert(last_position, (gpointer) keys[i], GSIZE_TO_POINTER(i));
-  entries = g_new(GVariant *, n_items + 1);
-  for (i = 0; i < n_items; i++) {
-    if (GPOINTER_TO_SIZE(g_hash_table_lookup(last_position, keys[i])) != i)
-      continue;
-    entries[n_entries++] = g_variant_new_dict_entry(g_variant_new_string(keys[i]),
-                                                    g_variant_new_variant(_tl_value_variant(values[i])));
-  }
-  value = value_take_variant(g_variant_new_array(G_VARIANT_TYPE("{sv}"), entries, n_entries));
-  g_free(entries);
-  g_hash_table_unref(last_position);
+  value = vardict_from_dict(&pairs, deepest);
+out:
+  _tl_dict_free_borrowed(&pairs);
   return value;
 }
 
@@ -514,8 +617,8 @@ tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
   if (index >= n_children)
     return _tl_failf(TL_ERR_OUT_OF_RANGE, "index %zu is out of range (%zu children)", index,
                      n_children);
-  *out = value_take_variant(g_variant_get_child_value(variant, index));
-  return TL_OK;
+  *out = value_take_variant(g_variant_get_child_value(variant, index), TL_DEPTH_UNKNOWN);
+  return *out != NULL ? TL_OK : TL_ERR_NO_MEMORY;
 }
 
 int
@@ -537,27 +640,27 @@ tl_value_lookup(const TlValue *value, const char *key, TlValue **out)
   found = g_variant_lookup_value(variant, key, NULL);
   if (found == NULL)
     return _tl_failf(TL_ERR_NOT_FOUND, "no key '%s' in the dictionary", key);
-  if (value->handles == NULL) {
-    *out = value_take_variant(found);
-    return TL_OK;
-  }
-  /* A snapshot: <handle N> stands for the value it carries. */
-  *out = _tl_value_resolve_child(value, found);
-  return *out != NULL ? TL_OK : _tl_failf(TL_ERR_INVALID_ARGUMENT, "key '%s' names a handle the snapshot does not carry", key);
+  /* In a snapshot, <handle N> stands for the value it carries. */
+  *out = value->handles != NULL ? _tl_value_resolve_child(value, found)
+                                : value_take_variant(found, TL_DEPTH_UNKNOWN);
+  return *out != NULL ? TL_OK : tl_last_error();
 }
 
 /* ---- text, type, equality ---- */
 
-/* Container nesting of a valid type string: "t" 0, "mt" 1, "a{sv}" 2, "(ia(ii))" 2. */
+/* Container nesting of a valid type string: "t" 0, "mt" 1, "a{sv}" 2, "(ia(ii))" 2. GLib's valid
+ * type strings nest 128 levels at most; anything deeper is reported as deeper than any limit. */
 static guint
 type_nesting(const char *type)
 {
-  size_t length = strlen(type), depth = 0, deepest = 0;
-  char *open = g_malloc(length + 1); /* 'p' for an a/m prefix, 'g' for a ( or { group */
+  char open[256]; /* 'p' for an a/m prefix, 'g' for a ( or { group */
+  size_t depth = 0, deepest = 0;
   const char *c;
 
   for (c = type; *c != '\0'; c++) {
     if (*c == 'a' || *c == 'm' || *c == '(' || *c == '{') {
+      if (depth == sizeof open)
+        return (guint) depth + 1;
       open[depth++] = (*c == 'a' || *c == 'm') ? 'p' : 'g';
       deepest = MAX(deepest, depth);
       continue;
@@ -568,8 +671,43 @@ type_nesting(const char *type)
     while (depth > 0 && open[depth - 1] == 'p')
       depth--;
   }
-  g_free(open);
   return (guint) deepest;
+}
+
+/* The container levels of variant below level (its own level), by its type and, where the type
+ * has variants inside, by what they hold. The walk stops once past TL_VALUE_MAX_DEPTH, so the
+ * recursion never goes deeper than that, however deep a value built with GLib may be. */
+static guint
+variant_depth(GVariant *variant, guint level)
+{
+  const char *type = g_variant_get_type_string(variant);
+  guint deepest = level + type_nesting(type);
+  gsize i, n_children;
+
+  if (strchr(type, 'v') == NULL || deepest > TL_VALUE_MAX_DEPTH)
+    return deepest;
+  n_children = g_variant_n_children(variant);
+  for (i = 0; i < n_children && deepest <= TL_VALUE_MAX_DEPTH; i++) {
+    GVariant *child = g_variant_get_child_value(variant, i);
+    guint child_deepest = variant_depth(child, level + 1);
+
+    deepest = MAX(deepest, child_deepest);
+    g_variant_unref(child);
+  }
+  return deepest;
+}
+
+guint
+_tl_value_depth(const TlValue *value)
+{
+  guint depth = __atomic_load_n(&value->depth, __ATOMIC_RELAXED);
+
+  if (depth == TL_DEPTH_UNKNOWN) {
+    /* A value that exists is within the limit: only basic and GLib-made values come here. */
+    depth = MIN(variant_depth(_tl_value_variant(value), 0), TL_VALUE_MAX_DEPTH + 1);
+    __atomic_store_n(&((TlValue *) value)->depth, (guint8) depth, __ATOMIC_RELAXED);
+  }
+  return depth;
 }
 
 /* GLib's parser turns a \u or \U escape into UTF-8 without checking the code point, then fails
@@ -596,15 +734,12 @@ has_bad_unicode_escape(const char *text)
   return FALSE;
 }
 
-/* GLib accepts type strings nested 128 deep but its parser reads type annotations back only to 127:
- * refuse what would print as text that cannot be parsed again. */
-#define TL_PARSE_MAX_NESTING 127
-
 int
 tl_value_parse(const char *type, const char *text, TlValue **out)
 {
   GError *error = NULL;
   GVariant *variant;
+  guint depth;
 
   if (out == NULL)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
@@ -626,13 +761,15 @@ tl_value_parse(const char *type, const char *text, TlValue **out)
     g_clear_error(&error);
     return status;
   }
-  if (type_nesting(g_variant_get_type_string(variant)) > TL_PARSE_MAX_NESTING) {
+  /* Also what GLib's parser reads but could not read back once printed: types nested 128 deep. */
+  depth = variant_depth(variant, 0);
+  if (depth > TL_VALUE_MAX_DEPTH) {
     g_variant_unref(variant); /* g_variant_parse gives a full, non-floating reference */
-    return _tl_failf(TL_ERR_PARSE, "the value's type nests more than %d levels deep, which GLib's "
-                     "parser cannot read back", TL_PARSE_MAX_NESTING);
+    return _tl_failf(TL_ERR_PARSE, "the value nests more than %d container levels deep",
+                     TL_VALUE_MAX_DEPTH);
   }
-  *out = value_take_variant(variant);
-  return TL_OK;
+  *out = value_take_variant(variant, depth);
+  return *out != NULL ? TL_OK : TL_ERR_NO_MEMORY;
 }
 
 char *
@@ -669,24 +806,72 @@ tl_value_type(const TlValue *value)
   return g_variant_get_type_string(variant);
 }
 
+/* Equal but for the values a snapshot carries. */
+static gboolean
+shallow_equal(const TlValue *a, const TlValue *b)
+{
+  if (a->kind != b->kind)
+    return FALSE;
+  if (a->kind == TL_VALUE_POINTER)
+    return a->u.pointer.ptr == b->u.pointer.ptr && a->u.pointer.destroy == b->u.pointer.destroy;
+  return a->n_handles == b->n_handles && g_variant_equal(_tl_value_variant(a), _tl_value_variant(b));
+}
+
+typedef struct {
+  const TlValue *a, *b;
+} ValuePair;
+
 int
 tl_value_equal(const TlValue *a, const TlValue *b)
 {
+  /* Snapshots: <handle N> is only a name; what it stands for must be equal too. Carried snapshots
+   * wait on a list rather than in recursion: a chain of them can be a million deep. Others are
+   * compared at once, so a chain's list stays short. */
+  ValuePair first_pairs[16], *pairs = first_pairs;
+  size_t n_pairs = 0, capacity = G_N_ELEMENTS(first_pairs);
+  int result = 1;
+
   if (!_tl_value_is_valid(a))
     return fail_invalid_value(a);
   if (!_tl_value_is_valid(b))
     return fail_invalid_value(b);
-  if (a->kind != b->kind)
+  if (a != b && !shallow_equal(a, b))
     return 0;
-  if (a->kind == TL_VALUE_POINTER)
-    return a->u.pointer.ptr == b->u.pointer.ptr && a->u.pointer.destroy == b->u.pointer.destroy;
-  if (a->n_handles != b->n_handles || !g_variant_equal(_tl_value_variant(a), _tl_value_variant(b)))
-    return 0;
-  /* Snapshots: <handle N> is only a name; what it stands for must be equal too. */
-  for (guint32 i = 0; i < a->n_handles; i++)
-    if (tl_value_equal(a->handles[i], b->handles[i]) != 1)
-      return 0;
-  return 1;
+  pairs[n_pairs++] = (ValuePair){a, b};
+  while (n_pairs > 0 && result == 1) {
+    ValuePair pair = pairs[--n_pairs];
+    guint32 i;
+
+    for (i = 0; pair.a != pair.b && i < pair.a->n_handles && result == 1; i++) {
+      const TlValue *carried_a = pair.a->handles[i], *carried_b = pair.b->handles[i];
+
+      if (carried_a == carried_b || carried_a->n_handles == 0) {
+        result = carried_a == carried_b || shallow_equal(carried_a, carried_b);
+        continue;
+      }
+      if (!shallow_equal(carried_a, carried_b)) {
+        result = 0;
+        continue;
+      }
+      if (n_pairs == capacity) {
+        ValuePair *grown = _tl_new(ValuePair, capacity * 2);
+
+        if (grown == NULL) {
+          result = _tl_fail(TL_ERR_NO_MEMORY, "out of memory comparing snapshots");
+          continue;
+        }
+        memcpy(grown, pairs, n_pairs * sizeof *pairs);
+        if (pairs != first_pairs)
+          g_free(pairs);
+        pairs = grown;
+        capacity *= 2;
+      }
+      pairs[n_pairs++] = (ValuePair){carried_a, carried_b};
+    }
+  }
+  if (pairs != first_pairs)
+    g_free(pairs);
+  return result;
 }
 
 /* ---- GLib interop (tlslocal-glib.h) ---- */
@@ -694,11 +879,23 @@ tl_value_equal(const TlValue *a, const TlValue *b)
 TlValue *
 tl_value_new_from_gvariant(GVariant *variant)
 {
+  guint depth;
+
   if (variant == NULL) {
     _tl_fail(TL_ERR_INVALID_ARGUMENT, "variant is NULL");
     return NULL;
   }
-  return value_take_variant(g_variant_ref_sink(variant));
+  /* Measured before anything serialises it: serialising would turn what lies past the limit
+   * into "()". */
+  g_variant_ref_sink(variant);
+  depth = variant_depth(variant, 0);
+  if (depth > TL_VALUE_MAX_DEPTH) {
+    g_variant_unref(variant);
+    _tl_failf(TL_ERR_INVALID_ARGUMENT, "the variant nests more than %d container levels deep",
+              TL_VALUE_MAX_DEPTH);
+    return NULL;
+  }
+  return value_take_variant(variant, depth);
 }
 
 GVariant *
