@@ -19,6 +19,7 @@ static const struct {
   {"named", named_suite},
   {"fork", fork_suite},
   {"scale", scale_suite},
+  {"depth", depth_suite},
 };
 
 int

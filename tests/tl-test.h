@@ -18,6 +18,7 @@ Suite *handoff_suite(void);
 Suite *named_suite(void);
 Suite *fork_suite(void);
 Suite *scale_suite(void);
+Suite *depth_suite(void);
 
 #define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
 
