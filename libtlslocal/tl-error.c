@@ -15,6 +15,7 @@ typedef struct {
  * of dlopen()ed libraries share, and which only detailed failures touch. */
 static _Thread_local TlLastError last_error __attribute__((tls_model("initial-exec")));
 static _Thread_local char last_error_buffer[256];
+G_STATIC_ASSERT(sizeof(((TlSavedError *) NULL)->text) == sizeof last_error_buffer);
 
 const char *
 tl_strerror(int status)
@@ -63,6 +64,24 @@ _tl_failf(int status, const char *format, ...)
   last_error.status = status;
   last_error.message = last_error_buffer;
   return status;
+}
+
+void
+_tl_error_save(TlSavedError *saved)
+{
+  saved->status = last_error.status;
+  saved->message = last_error.message;
+  if (last_error.message == last_error_buffer)
+    memcpy(saved->text, last_error_buffer, sizeof saved->text);
+}
+
+void
+_tl_error_restore(const TlSavedError *saved)
+{
+  last_error.status = saved->status;
+  last_error.message = saved->message;
+  if (saved->message == last_error_buffer)
+    memcpy(last_error_buffer, saved->text, sizeof last_error_buffer);
 }
 
 const char *

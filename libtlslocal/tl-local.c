@@ -182,12 +182,18 @@ run_initializer(TlLocal *local)
   return init->fn(local, init->user_data);
 }
 
+/* The local whose failed initializer's dictionary this thread is dropping, if any: the destroy
+ * functions of what the initializer stored run then, and one that reads the local must not run the
+ * initializer again (which would fail and drop again, deeper each time). */
+static _Thread_local TlLocal *dropping_failed;
+
 /* Slow path of a thread's first access: create the dictionary, then run the initializer with the
  * dictionary already in place, so its own accesses find it instead of recursing. */
 static int
 entry_create_initialized(TlLocal *local, TlEntry **out)
 {
   TlEntry *entry;
+  TlLocal *outer_dropping;
   int result;
 
   /* The first access of a local in a fork() child: free what the fork left first. Its destroy
@@ -195,6 +201,8 @@ entry_create_initialized(TlLocal *local, TlEntry **out)
   _tl_fork_release_orphans();
   if ((*out = current_entry(local)) != NULL)
     return TL_OK;
+  if (local == dropping_failed)
+    return _tl_fail(TL_ERR_INIT_FAILED, "the local's initializer failed in this thread");
   entry = entry_create(local);
   *out = NULL;
   if (entry == NULL)
@@ -204,6 +212,14 @@ entry_create_initialized(TlLocal *local, TlEntry **out)
     return TL_OK;
   }
   result = run_initializer(local);
+  /* User code ran: if it freed this very dictionary (a destroy function calling
+   * tl_thread_clear()), the entry is gone; use or drop only the one in place now. */
+  if (current_entry(local) != entry) {
+    if (result == 0 && (*out = current_entry(local)) != NULL)
+      return TL_OK;
+    return _tl_fail(TL_ERR_INIT_FAILED, "the thread's dictionary was freed while the local's "
+                                        "initializer ran");
+  }
   if (result == 0) {
     *out = entry;
     return TL_OK;
@@ -213,9 +229,12 @@ entry_create_initialized(TlLocal *local, TlEntry **out)
   _tl_registry_lock();
   _tl_entry_detach(entry, TL_FREED_THREAD_CLEAR);
   _tl_registry_unlock();
-  _tl_hook_unref(entry->hook);
-  entry->hook = NULL;
+  _tl_hook_slot_unref(entry->hooks);
+  entry->hooks = NULL;
+  outer_dropping = dropping_failed;
+  dropping_failed = local;
   _tl_entry_free(entry);
+  dropping_failed = outer_dropping;
   TL_THREAD_CHANGED();
   return _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread", result);
 }
@@ -227,6 +246,10 @@ entry_for_read(TlLocal *local, TlEntry **out)
 {
   *out = current_entry(local);
   if (G_LIKELY(*out != NULL) || !has_initializer(local))
+    return TL_OK;
+  /* While the thread's dictionaries are freed (its exit, tl_thread_clear()), a read by an exit hook
+   * or destroy function finds none rather than making one that would outlive the cleanup. */
+  if (_tl_thread_releasing())
     return TL_OK;
   return entry_create_initialized(local, out);
 }
@@ -408,13 +431,22 @@ _tl_hook_unref(TlHook *hook)
   g_free(hook);
 }
 
+void
+_tl_hook_slot_unref(TlHookSlot *slot)
+{
+  if (slot == NULL || !g_atomic_int_dec_and_test(&slot->refcount))
+    return;
+  _tl_hook_unref(slot->hook);
+  g_free(slot);
+}
+
 /* Detach every thread's entry under the lock, release the id, then free the dictionaries (running
  * exit hooks and destroy functions) without the lock. */
 static void
 local_destroy(TlLocal *local)
 {
   TlEntry *detached = NULL, *entry;
-  TlHook *hook;
+  TlHookSlot *hooks;
   /* The calling thread's own dictionary is freed too: a change its counter must show. */
   gboolean frees_own = current_entry(local) != NULL;
 
@@ -426,8 +458,8 @@ local_destroy(TlLocal *local)
   }
   _tl_registry_id_release(local->id);
   local->magic = TL_LOCAL_DEAD;
-  hook = local->hook;
-  local->hook = NULL;
+  hooks = local->hooks;
+  local->hooks = NULL;
   _tl_registry_unlock();
   TL_STAT_ADD(_tl_stats_locals, -1);
   if (frees_own)
@@ -437,7 +469,7 @@ local_destroy(TlLocal *local)
     detached = entry->local_next;
     _tl_entry_free(entry);
   }
-  _tl_hook_unref(hook);
+  _tl_hook_slot_unref(hooks);
   initializer_free(local->init);
   local_free(local);
 }
@@ -482,8 +514,14 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   if (G_LIKELY(status == TL_OK))
     status = entry_for_write(local, &entry);
   if (G_UNLIKELY(status != TL_OK)) {
-    if (owned && _tl_value_is_valid(value))
+    if (owned && _tl_value_is_valid(value)) {
+      /* The value's destroy function may make failing calls of its own: keep this failure's. */
+      TlSavedError saved;
+
+      _tl_error_save(&saved);
       tl_value_unref(value);
+      _tl_error_restore(&saved);
+    }
     return status;
   }
   if (!owned)
@@ -758,13 +796,19 @@ tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
                        TlDestroyFunc user_data_destroy)
 {
   TlHook *new_hook = NULL, *old_hook;
+  TlHookSlot *new_slot = NULL;
 
   if (!local_is_valid(local))
     return fail_invalid_local(local);
   if (hook != NULL) {
     new_hook = _tl_new(TlHook, 1);
-    if (new_hook == NULL) /* nothing taken over: user_data_destroy does not run */
+    new_slot = _tl_new0(TlHookSlot, 1); /* in case the local has none yet */
+    if (new_hook == NULL || new_slot == NULL) { /* nothing taken over: user_data_destroy won't run */
+      g_free(new_hook);
+      g_free(new_slot);
       return _tl_fail(TL_ERR_NO_MEMORY, "out of memory setting an exit hook");
+    }
+    new_slot->refcount = 1;
     new_hook->refcount = 1;
     new_hook->fn = hook;
     new_hook->user_data = user_data;
@@ -773,9 +817,17 @@ tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
     user_data_destroy(user_data); /* nothing will hold user_data */
   }
   _tl_registry_lock();
-  old_hook = local->hook;
-  local->hook = new_hook;
+  if (local->hooks == NULL) {
+    local->hooks = new_slot; /* stays NULL when removing a hook from a local that never had one */
+    new_slot = NULL;
+  }
+  old_hook = NULL;
+  if (local->hooks != NULL) {
+    old_hook = local->hooks->hook;
+    local->hooks->hook = new_hook;
+  }
   _tl_registry_unlock();
+  g_free(new_slot);
   _tl_hook_unref(old_hook);
   return TL_OK;
 }

@@ -15,6 +15,16 @@
 int _tl_fail(int status, const char *message);
 int _tl_failf(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
+/* The calling thread's last error, kept across user code (a destroy function) that may fail calls
+ * of its own. */
+typedef struct {
+  int status;
+  const char *message;
+  char text[256];
+} TlSavedError;
+void _tl_error_save(TlSavedError *saved);
+void _tl_error_restore(const TlSavedError *saved);
+
 /* ---- memory ----
  * Library-owned memory comes from malloc() itself, never from GLib's allocators (which abort when
  * memory runs out), so that every such allocation can fail with TL_ERR_NO_MEMORY; calling malloc()
@@ -95,6 +105,8 @@ struct _TlValue {
  * variants, counted from the outermost) as "()", and its parser reads type strings back only to
  * 127: values deeper than this are refused where they would be made, never kept corrupted. */
 #define TL_VALUE_MAX_DEPTH 127
+/* GLib's own nesting limit (G_VARIANT_MAX_RECURSION_DEPTH, which GLib does not export). */
+#define TL_GLIB_MAX_NESTING 128
 #define TL_DEPTH_UNKNOWN 0xffu
 
 /* Wraps variant (taking over one reference) with handles (taking over the array and its
@@ -400,6 +412,7 @@ typedef struct _TlEntry TlEntry;
 
 typedef struct _TlInitializer TlInitializer;
 typedef struct _TlHook TlHook;
+typedef struct _TlHookSlot TlHookSlot;
 
 struct _TlLocal {
   guint32 magic;
@@ -408,7 +421,7 @@ struct _TlLocal {
   guint32 flags; /* TlLocalFlags; immutable */
   TlInitializer *init; /* NULL if none; immutable */
   TlEntry *entries; /* every thread's entry for this local; registry lock */
-  TlHook *hook;     /* registry lock */
+  TlHookSlot *hooks; /* NULL until an exit hook is first set; registry lock */
 };
 
 /* The per-thread initializer: a C callback, or a function of any signature called through libffi. */
@@ -433,13 +446,24 @@ struct _TlHook {
 };
 void _tl_hook_unref(TlHook *hook);
 
+/* Where a local keeps its exit hook, shared by the local and the dictionaries detached from it: a
+ * dictionary looks its hook up when it is freed, not when it is detached, so a hook removed or
+ * replaced runs for no dictionary freed afterwards, even one detached before (a thread exit
+ * detaches all its dictionaries at once, then frees them one by one, running destroy functions
+ * in between). Refcounted, atomically. */
+struct _TlHookSlot {
+  gint refcount;
+  TlHook *hook; /* registry lock */
+};
+void _tl_hook_slot_unref(TlHookSlot *slot);
+
 /* One (local, thread) pair: that thread's dictionary for that local. */
 struct _TlEntry {
   TlDict dict;     /* written by the owner thread only (under lock_word if the local is visitable) */
   gint lock_word;  /* visitable locals: writers and visitors; a spin lock, uncontended but for visits */
   TlFreeReason free_reason; /* set when detached */
   guint64 thread_id;
-  TlHook *hook;    /* the local's hook, referenced when detached */
+  TlHookSlot *hooks; /* the local's, referenced when detached */
   TlLocal *local;  /* registry lock */
   TlThread *thread;
   TlEntry *local_prev, *local_next;   /* in local->entries; registry lock */
@@ -503,10 +527,12 @@ void _tl_thread_free(TlThread *thread);
 /* Unregisters the calling thread if it holds no dictionary: a call that registered it and then
  * failed leaves things as they were. */
 void _tl_thread_release_if_empty(void);
+/* Whether the calling thread's dictionaries are being freed (its exit, tl_thread_clear()). */
+gboolean _tl_thread_releasing(void);
 
 /* Under the registry lock: unlink entry from its local and its thread, clear the thread's slot, and
- * take a reference to the local's exit hook. The caller then owns the entry and frees it with
- * _tl_entry_free() once the lock is released (which runs the hook, told reason). */
+ * take a reference to where the local keeps its exit hook. The caller then owns the entry and frees
+ * it with _tl_entry_free() once the lock is released (which runs the hook, told reason). */
 void _tl_entry_detach(TlEntry *entry, TlFreeReason reason);
 void _tl_entry_free(TlEntry *entry);
 /* Detach every entry of thread and unregister it, under the lock; @return the detached entries,

@@ -201,7 +201,7 @@ orphan_release(TlEntry *entry)
       tl_value_unref(items[i].value);
   }
   g_free(items);
-  _tl_hook_unref(entry->hook);
+  _tl_hook_slot_unref(entry->hooks);
   g_free(entry);
 }
 

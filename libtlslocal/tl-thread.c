@@ -95,9 +95,9 @@ _tl_entry_detach(TlEntry *entry, TlFreeReason reason)
 
   /* Nulled before the id can be reused, so a later local with this id never finds this entry. */
   *_tl_thread_slot(thread, local->id) = NULL;
-  if (local->hook != NULL) {
-    g_atomic_int_inc(&local->hook->refcount);
-    entry->hook = local->hook;
+  if (local->hooks != NULL) {
+    g_atomic_int_inc(&local->hooks->refcount);
+    entry->hooks = local->hooks;
   }
   entry->free_reason = reason;
   entry->local = NULL;
@@ -109,10 +109,19 @@ _tl_entry_detach(TlEntry *entry, TlFreeReason reason)
 void
 _tl_entry_free(TlEntry *entry)
 {
-  TlHook *hook = entry->hook;
+  TlHook *hook = NULL;
 
+  if (entry->hooks != NULL) {
+    _tl_registry_lock();
+    if ((hook = entry->hooks->hook) != NULL)
+      g_atomic_int_inc(&hook->refcount); /* the call's own: the hook may be replaced meanwhile */
+    _tl_registry_unlock();
+    _tl_hook_slot_unref(entry->hooks);
+    entry->hooks = NULL;
+  }
   if (hook != NULL) {
     TlValue *contents = _tl_dict_snapshot(&entry->dict);
+
     hook->fn(entry->free_reason, entry->thread_id, contents, hook->user_data);
     tl_value_unref(contents);
     _tl_hook_unref(hook);
@@ -179,18 +188,34 @@ _tl_thread_release_if_empty(void)
   }
 }
 
+/* Set while this thread frees, after its own dictionaries, the ones that its exit hooks and destroy
+ * functions made meanwhile: reads then run no initializer, so a hook that reads its own local (with
+ * an initializer) finds no dictionary in the second round instead of making one for every round
+ * to free again, and the last to outlive the cleanup. In the first round, hooks may read any
+ * local as they would anywhere. */
+static _Thread_local gboolean releasing;
+
+gboolean
+_tl_thread_releasing(void)
+{
+  return releasing;
+}
+
 /* Release thread, then any state that hooks or destroy functions recreated meanwhile, in bounded
  * rounds. */
 static void
 thread_release_rounds(TlThread *thread, TlFreeReason reason)
 {
+  gboolean was_releasing = releasing;
   int round;
 
   for (round = 0; thread != NULL && round < TL_CLEANUP_ROUNDS; round++) {
     g_private_set(&thread_key, NULL);
     thread_release(thread, reason);
     thread = _tl_current_thread;
+    releasing = TRUE;
   }
+  releasing = was_releasing;
 }
 
 static void

@@ -601,6 +601,58 @@ tl_value_n_children(const TlValue *value, size_t *out)
   return status;
 }
 
+/* The handle a snapshot's boxed value names, or -1: variant holds a "h" (within the snapshot's
+ * carried values) where the snapshot format puts a value carried by reference. */
+static gint32
+named_handle(const TlValue *snapshot, GVariant *variant)
+{
+  GVariant *content = g_variant_get_variant(variant);
+  gint32 handle = g_variant_is_of_type(content, G_VARIANT_TYPE_HANDLE) ? g_variant_get_handle(content)
+                                                                          : -1;
+
+  g_variant_unref(content);
+  return handle >= 0 && (guint32) handle < snapshot->n_handles ? handle : -1;
+}
+
+/* Child of a value that carries values (taking over child's reference). Only the snapshot code
+ * makes such values, so parent is a snapshot ("a{sv}"), one of its dict entries or that entry's
+ * variant. A part that names a carried value keeps that value, and only it, renumbered 0, so a walk
+ * by tl_value_get_child() ends at the very value tl_value_lookup() gives, and parts compare equal
+ * by what they name; every other part is a plain value ("h" values deeper inside a boxed container
+ * are data, not references). NULL if out of memory. */
+static TlValue *
+snapshot_part(const TlValue *parent, GVariant *child)
+{
+  const char *type = g_variant_get_type_string(child);
+  GVariant *part = NULL;
+  TlValue **carried;
+  gint32 handle = -1;
+
+  if (g_variant_is_of_type(_tl_value_variant(parent), G_VARIANT_TYPE_VARIANT))
+    return _tl_value_resolve_child(parent, child); /* <handle 0> itself: the value */
+  if (strcmp(type, "{sv}") == 0) { /* an entry of the snapshot */
+    GVariant *boxed = g_variant_get_child_value(child, 1);
+
+    if ((handle = named_handle(parent, boxed)) >= 0)
+      part = g_variant_ref_sink(g_variant_new_dict_entry(
+          g_variant_get_child_value(child, 0), g_variant_new_variant(g_variant_new_handle(0))));
+    g_variant_unref(boxed);
+  } else if (strcmp(type, "v") == 0 && (handle = named_handle(parent, child)) >= 0) {
+    part = g_variant_ref(child); /* the entry's variant, <handle 0> already */
+  }
+  if (handle < 0)
+    return value_take_variant(child, TL_DEPTH_UNKNOWN);
+  g_variant_unref(child);
+  carried = _tl_new(TlValue *, 1);
+  if (carried == NULL) {
+    g_variant_unref(part);
+    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a value");
+    return NULL;
+  }
+  carried[0] = tl_value_ref(parent->handles[handle]);
+  return _tl_value_take_variant(part, carried, 1, TL_DEPTH_UNKNOWN);
+}
+
 int
 tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
 {
@@ -617,8 +669,38 @@ tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
   if (index >= n_children)
     return _tl_failf(TL_ERR_OUT_OF_RANGE, "index %zu is out of range (%zu children)", index,
                      n_children);
-  *out = value_take_variant(g_variant_get_child_value(variant, index), TL_DEPTH_UNKNOWN);
-  return *out != NULL ? TL_OK : TL_ERR_NO_MEMORY;
+  *out = value->handles != NULL ? snapshot_part(value, g_variant_get_child_value(variant, index))
+                                : value_take_variant(g_variant_get_child_value(variant, index),
+                                                     TL_DEPTH_UNKNOWN);
+  return *out != NULL ? TL_OK : tl_last_error();
+}
+
+/* The value of the last entry of key in dictionary, a string-keyed dictionary, unboxed if it is a
+ * variant; NULL if there is none. The last, as tl_local_apply() and tl_value_new_vardict() keep the
+ * last value of a key given twice (g_variant_lookup_value() gives the first). */
+static GVariant *
+lookup_last(GVariant *dictionary, const char *key)
+{
+  gsize i = g_variant_n_children(dictionary);
+
+  while (i-- > 0) {
+    GVariant *entry = g_variant_get_child_value(dictionary, i);
+    GVariant *entry_key = g_variant_get_child_value(entry, 0);
+    gboolean match = strcmp(g_variant_get_string(entry_key, NULL), key) == 0;
+    GVariant *found = match ? g_variant_get_child_value(entry, 1) : NULL;
+
+    g_variant_unref(entry_key);
+    g_variant_unref(entry);
+    if (found != NULL && g_variant_is_of_type(found, G_VARIANT_TYPE_VARIANT)) {
+      GVariant *boxed = found;
+
+      found = g_variant_get_variant(boxed);
+      g_variant_unref(boxed);
+    }
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
 }
 
 int
@@ -637,27 +719,27 @@ tl_value_lookup(const TlValue *value, const char *key, TlValue **out)
                      tl_value_type(value));
   if (key == NULL || !g_utf8_validate(key, -1, NULL))
     return _tl_fail(TL_ERR_INVALID_KEY, "key is NULL or not valid UTF-8");
-  found = g_variant_lookup_value(variant, key, NULL);
+  found = lookup_last(variant, key);
   if (found == NULL)
     return _tl_failf(TL_ERR_NOT_FOUND, "no key '%s' in the dictionary", key);
   /* In a snapshot, <handle N> stands for the value it carries. */
-  *out = value->handles != NULL ? _tl_value_resolve_child(value, found)
-                                : value_take_variant(found, TL_DEPTH_UNKNOWN);
+  *out = _tl_value_resolve_child(value, found);
   return *out != NULL ? TL_OK : tl_last_error();
 }
 
 /* ---- text, type, equality ---- */
 
-/* Container nesting of a valid type string: "t" 0, "mt" 1, "a{sv}" 2, "(ia(ii))" 2. GLib's valid
- * type strings nest 128 levels at most; anything deeper is reported as deeper than any limit. */
+/* Container nesting of the type string from type to end: "t" 0, "mt" 1, "a{sv}" 2, "(ia(ii))" 2.
+ * GLib's valid type strings nest 128 levels at most; anything deeper is reported as deeper than
+ * any limit. Also given the unchecked annotations of text to parse, so it never reads outside. */
 static guint
-type_nesting(const char *type)
+type_nesting_of(const char *type, const char *end)
 {
   char open[256]; /* 'p' for an a/m prefix, 'g' for a ( or { group */
   size_t depth = 0, deepest = 0;
   const char *c;
 
-  for (c = type; *c != '\0'; c++) {
+  for (c = type; c < end; c++) {
     if (*c == 'a' || *c == 'm' || *c == '(' || *c == '{') {
       if (depth == sizeof open)
         return (guint) depth + 1;
@@ -665,13 +747,19 @@ type_nesting(const char *type)
       deepest = MAX(deepest, depth);
       continue;
     }
-    if (*c == ')' || *c == '}')
+    if ((*c == ')' || *c == '}') && depth > 0)
       depth--; /* its group */
     /* A complete type ends here: it satisfies every prefix waiting for it. */
     while (depth > 0 && open[depth - 1] == 'p')
       depth--;
   }
   return (guint) deepest;
+}
+
+static guint
+type_nesting(const char *type)
+{
+  return type_nesting_of(type, type + strlen(type));
 }
 
 /* The container levels of variant below level (its own level), by its type and, where the type
@@ -710,28 +798,99 @@ _tl_value_depth(const TlValue *value)
   return depth;
 }
 
-/* GLib's parser turns a \u or \U escape into UTF-8 without checking the code point, then fails
- * g_variant_new_string()'s UTF-8 assertion (a critical) on a surrogate or anything past U+10FFFF.
- * @return TRUE if text has such an escape. Escapes are only meaningful inside strings; outside,
- * a backslash is a syntax error anyway, so walking every backslash pair is safe. */
+/* Whether the \u or \U escape at escape names a surrogate or a code point past U+10FFFF: GLib's
+ * parser turns it into UTF-8 unchecked, then fails g_variant_new_string()'s UTF-8 assertion (a
+ * critical). */
 static gboolean
-has_bad_unicode_escape(const char *text)
+is_bad_unicode_escape(const char *escape)
 {
-  const char *c;
+  int n_digits = escape[1] == 'u' ? 4 : escape[1] == 'U' ? 8 : 0, i;
+  guint32 code_point = 0;
 
-  for (c = text; (c = strchr(c, '\\')) != NULL; c += 2) {
-    int n_digits = c[1] == 'u' ? 4 : c[1] == 'U' ? 8 : 0, i;
-    guint32 code_point = 0;
+  for (i = 0; i < n_digits && g_ascii_isxdigit(escape[2 + i]); i++)
+    code_point = code_point * 16 + (guint32) g_ascii_xdigit_value(escape[2 + i]);
+  return n_digits > 0 && i == n_digits &&
+         (code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF));
+}
 
-    if (c[1] == '\0')
-      return FALSE;
-    for (i = 0; i < n_digits && g_ascii_isxdigit(c[2 + i]); i++)
-      code_point = code_point * 16 + (guint32) g_ascii_xdigit_value(c[2 + i]);
-    if (n_digits > 0 && i == n_digits &&
-        (code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)))
-      return TRUE;
+/* Checks text for what GLib's parser would answer with a critical instead of an error: a bad \u
+ * escape in a string (byte strings take no such escape), and nesting past
+ * TL_GLIB_MAX_NESTING (128). GLib limits its own recursion, but builds the type a text
+ * implies from its brackets, "just"s and @type annotations before it checks that type, and an
+ * invalid one is a critical. The nesting counted here bounds that type's from above: a brace
+ * counts 2 levels (an array and its dict entry), an annotation the levels of its type where it
+ * stands. Tokens are read as GLib's tokenizer reads them. @return TL_OK or TL_ERR_PARSE (recorded). */
+static int
+check_text(const char *text)
+{
+  guint opened[TL_GLIB_MAX_NESTING + 1]; /* the levels each open bracket added */
+  guint n_open = 0, depth = 0, deepest = 0, pending_justs = 0;
+  const char *c = text;
+
+  while (*c != '\0' && deepest <= TL_GLIB_MAX_NESTING) {
+    if (*c == '\'' || *c == '"' || (*c == 'b' && (c[1] == '\'' || c[1] == '"'))) {
+      gboolean bytes = *c == 'b';
+      char quote = bytes ? c[1] : c[0];
+
+      for (c += bytes ? 2 : 1; *c != '\0' && *c != quote; c++) {
+        if (*c != '\\')
+          continue;
+        if (!bytes && is_bad_unicode_escape(c))
+          return _tl_fail(TL_ERR_PARSE, "a \\u or \\U escape names a surrogate or a code point "
+                                        "past U+10FFFF");
+        if (*++c == '\0')
+          break;
+      }
+      c += *c != '\0';
+    } else if (*c == '@') { /* a type, up to where GLib's tokenizer ends it */
+      const char *type = ++c;
+      int brackets = 0;
+
+      for (; *c != '\0' && *c != ',' && *c != ':' && *c != '>' && *c != ']' && !g_ascii_isspace(*c);
+           c++) {
+        if (*c == '(' || *c == '{')
+          brackets++;
+        else if ((*c == ')' || *c == '}') && brackets-- == 0)
+          break;
+      }
+      deepest = MAX(deepest, depth + pending_justs + type_nesting_of(type, c));
+      continue; /* the value annotated comes next */
+    } else if (*c == '[' || *c == '(' || *c == '<' || *c == '{') {
+      guint levels = (*c == '{' ? 2 : 1) + pending_justs;
+
+      pending_justs = 0;
+      depth += levels;
+      deepest = MAX(deepest, depth);
+      if (deepest <= TL_GLIB_MAX_NESTING)
+        opened[n_open++] = levels;
+      c++;
+      continue;
+    } else if (*c == ']' || *c == ')' || *c == '>' || *c == '}') {
+      if (n_open > 0)
+        depth -= opened[--n_open];
+      c++;
+      continue;
+    } else if (g_ascii_isalnum(*c)) { /* a keyword or a number */
+      const char *word = c;
+
+      while (g_ascii_isalnum(*c) || *c == '-' || *c == '+' || *c == '.')
+        c++;
+      if (c - word == 4 && memcmp(word, "just", 4) == 0) {
+        pending_justs++;
+        continue;
+      }
+    } else {
+      c++;
+      continue;
+    }
+    /* A value (or a type keyword before one) stands here, as deep as the "just"s make it. */
+    deepest = MAX(deepest, depth + pending_justs);
+    pending_justs = 0;
   }
-  return FALSE;
+  if (deepest > TL_GLIB_MAX_NESTING)
+    return _tl_failf(TL_ERR_PARSE, "the value nests more than %d container levels deep",
+                     TL_VALUE_MAX_DEPTH);
+  return TL_OK;
 }
 
 int
@@ -753,8 +912,8 @@ tl_value_parse(const char *type, const char *text, TlValue **out)
     return _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", type);
   if (!g_utf8_validate(text, -1, NULL))
     return _tl_fail(TL_ERR_INVALID_UTF8, "text is not valid UTF-8");
-  if (has_bad_unicode_escape(text))
-    return _tl_fail(TL_ERR_PARSE, "a \\u or \\U escape names a surrogate or a code point past U+10FFFF");
+  if (check_text(text) != TL_OK)
+    return TL_ERR_PARSE;
   variant = g_variant_parse(type != NULL ? G_VARIANT_TYPE(type) : NULL, text, NULL, NULL, &error);
   if (variant == NULL) {
     int status = _tl_failf(TL_ERR_PARSE, "%s", error != NULL ? error->message : "text does not parse");
