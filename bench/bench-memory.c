@@ -1,7 +1,7 @@
-/* bench-memory: heap bytes per value, per dictionary entry and per (thread, local) dictionary,
- * against the hand-rolled GHashTable equivalents, measured as mallinfo2() deltas (bytes in use,
- * chunk headers included, mmapped blocks too) over a million of each. Not timed, so no rounds: the
- * figures are exact for this glibc and this build.
+/* bench-memory: heap bytes per value, per dictionary entry, per (thread, local) dictionary and per
+ * thread, against the hand-rolled GHashTable equivalents, measured as mallinfo2() deltas (bytes in
+ * use, chunk headers included, mmapped blocks too, every arena) over a million of each (threads: a
+ * hundred). Not timed, so no rounds: the figures are exact for this glibc and this build.
  *
  *   values         1M tl_value_new_int64() / g_variant_new_int64(), distinct
  *   entries        1 local x 1M keys, and 1000 locals x 1000 keys, every entry pointing at one shared
@@ -10,6 +10,9 @@
  *                  1000 objects a table of objects -> tables
  *   dictionaries   1M locals with a one-key dictionary each on this thread, beyond the locals
  *                  themselves; hand-rolled: 1M one-key tables in a table of objects -> tables
+ *   threads        with 1M live locals, 100 threads that each set one key in the newest local and
+ *                  wait: what each costs beyond that one dictionary (a thread's own library state,
+ *                  which must not grow with the highest local id in the process)
  * Keys are "key0" ... "key999999", as short as real attribute names.
  *
  *   bench-memory [--csv PATH]
@@ -18,12 +21,14 @@
  */
 #include <malloc.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench-common.h"
 
 #define PROGRAM "bench-memory"
 #define MILLION 1000000
+#define THREADS 100
 
 typedef char KeyBuffer[BENCH_KEY_BUFFER];
 static KeyBuffer *keys;
@@ -203,6 +208,88 @@ build_tl_locals(void)
   return locals;
 }
 
+/* ---- threads, with a million live locals ---- */
+
+static TlLocal *newest;
+static pthread_t threads[THREADS]; /* static: the measurement must not count the array */
+static pthread_barrier_t written, release;
+
+static void *
+thread_writes_newest(void *data)
+{
+  if (tl_local_set(newest, "k", shared_value) != TL_OK)
+    bench_die(PROGRAM, tl_last_error_message());
+  pthread_barrier_wait(&written);
+  pthread_barrier_wait(&release);
+  return data;
+}
+
+/* Returns once every thread has written and waits: the heap is measured with all of them alive.
+ * Their stacks are mmapped by pthread_create, not malloc'd, so mallinfo2 does not see them; the
+ * heap it does see per thread is the library's state plus glibc's own (tcache, DTV, a share of an
+ * arena's header). */
+static gpointer
+build_threads(void)
+{
+  guint32 i;
+
+  for (i = 0; i < THREADS; i++)
+    if (pthread_create(&threads[i], NULL, thread_writes_newest, NULL) != 0)
+      bench_die(PROGRAM, "pthread_create failed");
+  pthread_barrier_wait(&written);
+  return threads;
+}
+
+static void
+destroy_threads(gpointer built)
+{
+  guint32 i;
+
+  pthread_barrier_wait(&release);
+  for (i = 0; i < THREADS; i++)
+    pthread_join(threads[i], NULL);
+}
+
+/* In a child process forked before any other figure. Its registry never released an id, so ids are
+ * handed out in order and the newest local has the highest id: the worst case for a slot table
+ * indexed by id. And the hundred threads' arenas, and the holes they would leave in this thread's,
+ * stay out of the heap the other figures are measured in. */
+static Figure
+measure_threads(void)
+{
+  int pipe_fds[2], status = 0;
+  Figure figure = {"thread/1M live locals", "libtlslocal", 0, 0};
+  pid_t pid;
+
+  if (pipe(pipe_fds) != 0 || (pid = fork()) < 0)
+    bench_die(PROGRAM, "cannot fork the threads' measurement");
+  if (pid == 0) {
+    TlLocal **locals = g_new(TlLocal *, MILLION);
+    guint32 i;
+
+    for (i = 0; i < MILLION; i++)
+      if ((locals[i] = tl_local_new()) == NULL)
+        bench_die(PROGRAM, "cannot create the locals");
+    newest = locals[MILLION - 1];
+    pthread_barrier_init(&written, NULL, THREADS + 1);
+    pthread_barrier_init(&release, NULL, THREADS + 1);
+    measure(figure.label, figure.impl, THREADS, build_threads, destroy_threads);
+    figure = g_array_index(figures, Figure, figures->len - 1);
+    if (tl_stats_live_dicts() != 0)
+      bench_die(PROGRAM, "an exited thread's dictionary is still alive");
+    if (write(pipe_fds[1], &figure, sizeof figure) != sizeof figure)
+      bench_die(PROGRAM, "cannot pass the threads' figure on");
+    _exit(0); /* the locals die with the process */
+  }
+  close(pipe_fds[1]);
+  /* The child's labels are the same string literals, at the same addresses. */
+  if (read(pipe_fds[0], &figure, sizeof figure) != sizeof figure ||
+      waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    bench_die(PROGRAM, "the threads' measurement failed");
+  close(pipe_fds[0]);
+  return figure;
+}
+
 static const Figure *
 find_figure(const char *label, const char *impl)
 {
@@ -234,6 +321,8 @@ bench_body(gboolean quick, FILE *csv)
     {1, MILLION, "entry/1 x 1M"},
     {1000, 1000, "entry/1000 x 1000"},
   };
+  Figure thread_figure;
+  double thread_bytes;
   guint32 i;
   gsize s;
 
@@ -244,6 +333,7 @@ bench_body(gboolean quick, FILE *csv)
   shared_variant = g_variant_ref_sink(g_variant_new_int64(-1));
   figures = g_array_new(FALSE, FALSE, sizeof(Figure));
 
+  thread_figure = measure_threads();
   measure("value/int64", "libtlslocal", MILLION, build_tl_values, destroy_tl_values);
   measure("value/int64", "hand-rolled", MILLION, build_variants, destroy_variants);
   for (s = 0; s < G_N_ELEMENTS(shapes); s++) {
@@ -260,6 +350,9 @@ bench_body(gboolean quick, FILE *csv)
           destroy_hash_table);
   if (tl_stats_live_locals() != 0 || tl_stats_live_dicts() != 0)
     bench_die(PROGRAM, "a local or dictionary outlived its measurement");
+  /* Only now: an earlier append would move where the array of figures is reallocated, and with it
+   * the dictionary figure by a byte or two. */
+  g_array_append_val(figures, thread_figure);
 
   bench_print_machine(PROGRAM);
   printf("\n%-34s %12s %12s %8s\n", "heap bytes (mallinfo2 delta)", "libtlslocal", "hand-rolled",
@@ -283,6 +376,12 @@ bench_body(gboolean quick, FILE *csv)
             find_figure("dict+entry/1M x 1", "libtlslocal")->bytes -
                 find_figure("local", "libtlslocal")->bytes,
             find_figure("dict+entry/1M x 1", "hand-rolled")->bytes);
+  /* Less the one-key dictionary each thread made, as measured just above on this thread. */
+  thread_bytes = find_figure("thread/1M live locals", "libtlslocal")->bytes -
+                 (find_figure("dict+entry/1M x 1", "libtlslocal")->bytes -
+                  find_figure("local", "libtlslocal")->bytes);
+  printf("%-34s %12.1f %12s\n", "per thread, 1M live locals [1]", thread_bytes, "-");
+  bench_csv_value(csv, "memory", "thread/1M live locals", "libtlslocal", thread_bytes, "bytes");
   printf("\nresident set growth per item (cross-check, pages touched):\n");
   for (i = 0; i < figures->len; i++) {
     const Figure *figure = &g_array_index(figures, Figure, i);
@@ -290,8 +389,10 @@ bench_body(gboolean quick, FILE *csv)
   }
   printf("Entries point at one shared value: the per-entry figure is the dictionary's overhead beyond\n"
          "the value itself (key copy, item, index slot, growth slack). GLib %u.%u's GVariants come from\n"
-         "GSlice, whose slabs mallinfo2 counts as they are carved from malloc.\n",
-         glib_major_version, glib_minor_version);
+         "GSlice, whose slabs mallinfo2 counts as they are carved from malloc.\n"
+         "[1] %d threads alive at once, each having set one key in the newest of 1M live locals:\n"
+         "heap per thread beyond that one dictionary (thread stacks are mmapped, not counted).\n",
+         glib_major_version, glib_minor_version, THREADS);
 
   tl_value_unref(shared_value);
   g_variant_unref(shared_variant);

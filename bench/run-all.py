@@ -253,13 +253,19 @@ def build_memory(r):
         if case.startswith("entry"):
             r.bars.append((s, f"bytes {label} vs GHashTable", tl / hand, None))
     rows.append(["per local (TlLocal)", f"{r.get(s, 'local', 'libtlslocal'):.1f}", "", ""])
+    thread = r.get(s, "thread/1M live locals", "libtlslocal")
+    rows.append(["per thread with 1,000,000 live locals, beyond its one dict", f"{thread:.1f}", "", ""])
     r.table(s, "Memory: heap bytes (mallinfo2 delta over a million)",
             ["", "libtlslocal", "GHashTable", "tl/hand"], rows,
             "Entries share one value, so the entry rows are the overhead beyond the value. The "
             "dictionary row is 1M locals with one key each, minus the TlLocals themselves; its "
-            "baseline is 1M one-key GHashTables in a table of objects -> tables.")
+            "baseline is 1M one-key GHashTables in a table of objects -> tables. The thread row: 100 "
+            "threads alive at once, each having set one key in the newest of 1,000,000 live locals, "
+            "less that one-key dictionary; thread stacks are mmapped, not heap, and not counted.")
     worst = max(r.get(s, "entry/1 x 1M", "libtlslocal"), r.get(s, "entry/1000 x 1000", "libtlslocal"))
     r.target(s, "at most 64 bytes per entry beyond the value (worst shape, mallinfo2)", worst, 64, "B")
+    r.target(s, "at most 64 KiB per thread with 1,000,000 live locals, beyond its one dictionary",
+             thread / 1024, 64, "KiB")
 
 
 def build_hashflood(r):
