@@ -9,6 +9,9 @@
  * 2. Local churn: tl_local_new + one set + tl_local_unref, while 1 or 16 other threads hold
  *    dictionaries of other locals (parked on a condvar), against the hand-rolled pthread_key_create
  *    + a table + pthread_key_delete.
+ * 3. Thread churn with many live locals: the thread sets one key in the newest local, with 1 or
+ *    1,000,000 locals alive (none of the others with a dictionary), against the empty thread in the
+ *    same state: a thread's state must cost the same whatever the highest local id in the process.
  *
  *   bench-churn [--quick] [--csv PATH]
  *
@@ -22,6 +25,7 @@
 #define MAX_TOUCHED 100
 #define BACKGROUND_LOCALS 10
 #define MAX_BACKGROUND 16
+#define MANY_LOCALS 1000000
 
 static TlLocal *touched[MAX_TOUCHED];
 static TlValue *shared_value;
@@ -314,11 +318,107 @@ run_local_churn(BenchRun *run)
          BACKGROUND_LOCALS);
 }
 
+/* ---- 3. thread churn with many live locals ---- */
+
+static const guint32 live_counts[] = {1, MANY_LOCALS};
+static TlLocal *first_local;
+static GPtrArray *later_locals; /* created after first_local, oldest first */
+static TlLocal *newest_local;
+
+static void *
+thread_writes_newest(void *data)
+{
+  if (tl_local_set(newest_local, "k", shared_value) != TL_OK)
+    bench_die(PROGRAM, tl_last_error_message());
+  return data;
+}
+
+static void
+set_live_locals(guint32 n_live)
+{
+  while (later_locals->len + 1 < n_live) {
+    TlLocal *local = tl_local_new();
+
+    if (local == NULL)
+      bench_die(PROGRAM, "cannot create the locals");
+    g_ptr_array_add(later_locals, local);
+  }
+  /* Newest first: the ids come back in the order they went, so the newest local has the highest id
+   * again each time (a slot table indexed by id is then at its longest). */
+  while (later_locals->len + 1 > n_live)
+    tl_local_unref(g_ptr_array_steal_index(later_locals, later_locals->len - 1));
+  newest_local = later_locals->len > 0 ? g_ptr_array_index(later_locals, later_locals->len - 1)
+                                       : first_local;
+  if (tl_stats_live_locals() != n_live)
+    bench_die(PROGRAM, "another local is alive");
+}
+
+static ThreadWork newest_works[] = {
+  {thread_writes_newest, 0},
+  {thread_empty, 0},
+};
+
+/* Each state is calibrated on its own: a thread may cost a hundred times more in one of them. */
+static void
+run_newest_churn(BenchRun *run)
+{
+  const gsize n_states = G_N_ELEMENTS(live_counts), n_works = G_N_ELEMENTS(newest_works);
+  BenchVariant *variants[G_N_ELEMENTS(live_counts)][G_N_ELEMENTS(newest_works)];
+  guint round;
+  gsize s, w;
+
+  first_local = tl_local_new();
+  later_locals = g_ptr_array_new();
+  for (s = 0; s < n_states; s++) {
+    char *label = g_strdup_printf("newest/%" G_GUINT32_FORMAT " live locals", live_counts[s]);
+
+    for (w = 0; w < n_works; w++)
+      variants[s][w] = bench_run_add(run, "churn", label,
+                                     newest_works[w].body == thread_empty ? "bare" : "libtlslocal",
+                                     loop_threads, &newest_works[w]);
+    g_free(label);
+  }
+  for (s = 0; s < n_states; s++) {
+    set_live_locals(live_counts[s]);
+    for (w = 0; w < n_works; w++)
+      bench_variant_calibrate(variants[s][w], run->target_ns);
+  }
+  for (round = 0; round < run->rounds; round++) {
+    for (s = 0; s < n_states; s++) {
+      gsize state = (round + n_states - 1 + s) % n_states; /* this round starts where the last ended */
+
+      set_live_locals(live_counts[state]);
+      for (w = 0; w < n_works; w++) {
+        BenchVariant *variant = variants[state][(round + w) % n_works];
+        variant->samples[round] = bench_variant_sample(variant);
+      }
+    }
+  }
+  set_live_locals(1);
+  tl_local_unref(first_local);
+  g_ptr_array_unref(later_locals);
+  if (tl_stats_live_dicts() != 0)
+    bench_die(PROGRAM, "an exited thread's dictionary is still alive");
+
+  printf("\n%-16s %12s %8s %12s %8s\n", "live locals", "libtlslocal", "x bare", "bare", "tl x1");
+  printf("%-16s %12s %8s %12s %8s\n", "", "ns/thread", "", "ns/thread", "");
+  for (s = 0; s < n_states; s++) {
+    bench_variant_summarise(variants[s][0], run->rounds);
+    bench_variant_summarise(variants[s][1], run->rounds);
+    printf("%-16" G_GUINT32_FORMAT " %12.0f %8.2f %12.0f %8.2f\n", live_counts[s],
+           variants[s][0]->median, variants[s][0]->median / variants[s][1]->median,
+           variants[s][1]->median, variants[s][0]->median / variants[0][0]->median);
+  }
+  printf("One thread at a time: pthread_create, one key set in the newest local, exit, pthread_join,\n"
+         "with that many locals alive (the others without dictionaries). x bare: against the empty\n"
+         "thread in the same state. tl x1: against the same thread with 1 live local.\n");
+}
+
 static void
 bench_body(gboolean quick, FILE *csv)
 {
   guint64 start = bench_now_ns();
-  BenchRun threads, locals;
+  BenchRun threads, locals, newest;
   guint i;
 
   for (i = 0; i < MAX_TOUCHED; i++)
@@ -333,15 +433,20 @@ bench_body(gboolean quick, FILE *csv)
   run_thread_churn(&threads);
   bench_run_init(&locals, PROGRAM, quick);
   run_local_churn(&locals);
+  /* Gone before the last part, whose smaller state is 1 live local. */
+  for (i = 0; i < MAX_TOUCHED; i++)
+    tl_local_unref(touched[i]);
+  bench_run_init(&newest, PROGRAM, quick);
+  run_newest_churn(&newest);
   printf("\n%u rounds x %.0f ms per variant, median; %.1f s\n", threads.rounds,
          threads.target_ns / 1e6, (double) (bench_now_ns() - start) / 1e9);
 
   bench_csv_run(csv, &threads);
   bench_csv_run(csv, &locals);
+  bench_csv_run(csv, &newest);
   bench_run_clear(&threads);
   bench_run_clear(&locals);
-  for (i = 0; i < MAX_TOUCHED; i++)
-    tl_local_unref(touched[i]);
+  bench_run_clear(&newest);
   tl_value_unref(shared_value);
   g_variant_unref(shared_variant);
 }

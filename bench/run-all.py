@@ -237,6 +237,20 @@ def build_churn(r):
             ["threads holding dicts", "libtlslocal ns", "locals/s", "pthread key ns", "tl/key"], rows,
             "The other threads are parked, each holding dictionaries of 10 other locals. The "
             "pthread key baseline (key_create + table + key_delete) frees no other thread's table.")
+    rows = []
+    first = r.get(s, "newest/1 live locals", "libtlslocal")
+    for n in (1, 1000000):
+        case = f"newest/{n} live locals"
+        tl, bare = r.get(s, case, "libtlslocal"), r.get(s, case, "bare")
+        rows.append([f"{n:,}", f"{tl / 1000:.1f}", ratio_text(tl / bare), f"{bare / 1000:.1f}",
+                     ratio_text(tl / first)])
+    many = r.get(s, "newest/1000000 live locals", "libtlslocal") / first
+    r.bars.append((s, "thread churn, 1M live locals vs 1", many, 1.5))
+    r.table(s, "Thread churn with many live locals: pthread_create + set one key in the newest local "
+            "+ exit + pthread_join",
+            ["live locals", "libtlslocal us", "x bare", "bare us", "x 1 live local"], rows,
+            "The other locals have no dictionary. bare: the empty thread, in the same state.")
+    r.target(s, "thread churn with 1,000,000 live locals within 1.5x of 1 live local", many, 1.5)
 
 
 def build_memory(r):
