@@ -9,9 +9,11 @@
 
 G_BEGIN_DECLS
 
-/* Wrap a GVariant as a TlValue. A floating variant is sunk (the value owns it); a non-floating one
- * gets one more reference (the caller keeps its own).
- * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT if variant is NULL. */
+/* Wrap a GVariant as a TlValue. A floating variant is sunk (the value owns it, and on failure it is
+ * released); a non-floating one gets one more reference (the caller keeps its own).
+ * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT if variant is NULL or nests more than
+ * 127 levels deep (see the depth limit in tlslocal.h; GLib builds such values but reads them back
+ * corrupted), or TL_ERR_NO_MEMORY. */
 TL_API TlValue *tl_value_new_from_gvariant(GVariant *variant);
 
 /* @return a new reference to the value's GVariant (release with g_variant_unref()); NULL for a NULL

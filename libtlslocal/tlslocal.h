@@ -13,7 +13,19 @@
  *  - "borrowed": the library keeps ownership; the comment says how long the pointer stays valid.
  *  - Functions returning int return TL_OK (0) or a negative TL_ERR_* code. Functions returning a
  *    pointer return NULL on failure. Either way a failure also records a detailed message for the
- *    calling thread, read with tl_last_error_message(). Bad input never aborts or prints.
+ *    calling thread, read with tl_last_error_message(). Bad input never aborts or prints, and a
+ *    failed call leaves every dictionary as it was.
+ *  - Memory: every allocation the library makes for itself (dictionaries, keys, locals, values,
+ *    the thread's tables, snapshots' arrays) can fail with TL_ERR_NO_MEMORY, state unchanged. The
+ *    lists below name TL_ERR_NO_MEMORY where a call allocates; besides, any access that gives a
+ *    thread its dictionary of a local with an initializer (a read too) can return it. GLib aborts the process when
+ *    its own allocations fail (GLib's policy, g_malloc()), and the library calls GLib for GVariants:
+ *    making a container, bytes or parsed value, printing, giving a basic value its GVariant form
+ *    (when a container, text, snapshot or tl_value_dup_gvariant() first needs it), taking a
+ *    snapshot (tl_local_snapshot(), and the contents passed to exit hooks), reading one
+ *    (tl_local_apply(), tl_value_lookup(), tl_value_get_child()) and comparing containers. Those
+ *    calls abort, not fail, when GLib runs out of memory. Locals, keys, basic values and their
+ *    storage (set, get, peek, delete, clear, keys, foreach, visit, open) never depend on GLib's.
  *  - Thread safety: TlLocal and TlValue handles may be shared between threads freely. A tl_local_*
  *    call on a local always acts on the *calling* thread's dictionary. The caller of any tl_local_*
  *    function must hold a reference to that local for the duration of the call.
@@ -141,16 +153,24 @@ typedef enum {
  * thread's dictionary exists and before the access proceeds. It may read and write the local: those
  * accesses see the dictionary being initialized (no recursion, no lock held).
  * @return 0 for success; anything else fails the access with TL_ERR_INIT_FAILED, drops that
- * thread's dictionary (no exit hook runs for it) and lets the thread's next access try again.
- * It must not call tl_thread_clear() or drop the local's last reference. */
+ * thread's dictionary (no exit hook runs for it) and lets the thread's next access try again;
+ * the destroy functions of what it stored run then, and their own accesses to the local are
+ * TL_ERR_INIT_FAILED too (the initializer does not run again from inside them).
+ * It must not call tl_thread_clear() or drop the local's last reference; if something it sets off
+ * frees the thread's dictionary anyway (a destroy function calling tl_thread_clear()), the access
+ * is TL_ERR_INIT_FAILED. Exit hooks and destroy functions run by a thread's exit or
+ * tl_thread_clear() may read locals with initializers as anywhere, in the first round of that
+ * cleanup; reads in the later rounds (freeing what the first round's hooks and destroy functions
+ * created) run no initializer and find no dictionary, so a hook that reads its own local cannot
+ * recreate it round after round. */
 typedef int (*TlInitFunc)(TlLocal *local, void *user_data);
 
 /* Create a local with options and an optional initializer.
  * @param flags TlLocalFlags.
  * @param init (nullable) per-thread initializer, called with user_data.
  * @param user_data_destroy (nullable) called with user_data when the local is destroyed.
- * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT for unknown flags (then nothing was
- * taken over: user_data_destroy is not called). */
+ * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT for unknown flags, or TL_ERR_NO_MEMORY
+ * (then nothing was taken over: user_data_destroy is not called). */
 TL_API TlLocal *tl_local_new_full(unsigned int flags, TlInitFunc init, void *user_data,
                                   TlDestroyFunc user_data_destroy);
 
@@ -160,22 +180,24 @@ typedef void (*TlCallback)(void);
 /* Create a local whose per-thread initializer is a plain C function of any signature, called in
  * each thread's first access as fn(local, arg0, arg1, ...) with the arguments unpacked from the tuple
  * args: the C counterpart of MyLocal(color='red') replaying its arguments into __init__ in every
- * thread. Argument types: "b" int; "y" uint8_t; "n" int16_t; "q" uint16_t; "i" int32_t;
+ * thread. At most 126 arguments (127 parameters with the local, the number C compilers must
+ * accept; libffi copies them onto the calling thread's stack). Argument types: "b" int; "y" uint8_t; "n" int16_t; "q" uint16_t; "i" int32_t;
  * "u" uint32_t; "x" int64_t; "t" uint64_t; "d" double; "s", "o", "g" const char * (borrowed for the
  * call); any other type a borrowed const TlValue *.
  * @param fn the function; if fn_returns_int it must return int (0 for success, as TlInitFunc), else
  *        void (always succeeds).
  * @param args a tuple value (borrowed; the local keeps its own reference). "()" means no arguments.
  * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT when fn is NULL (arguments without an
- * initializer, as Python's TypeError) or flags are unknown, TL_ERR_WRONG_TYPE when args is not a
- * tuple. */
+ * initializer, as Python's TypeError), flags are unknown or args has more than 126 items,
+ * TL_ERR_WRONG_TYPE when args is not a tuple, TL_ERR_NO_MEMORY. */
 TL_API TlLocal *tl_local_new_with_args(unsigned int flags, TlCallback fn, int fn_returns_int,
                                        TlValue *args);
 
 /* The process-wide local registered under name, created (plain, no initializer) on first use, so
  * libraries and languages in one process share a local without passing pointers. The registry holds
  * its own reference to each named local until tl_local_unregister(name).
- * @return new reference; NULL with TL_ERR_INVALID_KEY if name is NULL or not UTF-8. Thread-safe. */
+ * @return new reference; NULL with TL_ERR_INVALID_KEY if name is NULL or not UTF-8, or
+ * TL_ERR_NO_MEMORY. Thread-safe. */
 TL_API TlLocal *tl_local_open(const char *name);
 
 /* Drop the registry's reference to the named local and forget the name: handles already opened stay
@@ -195,17 +217,19 @@ TL_API void tl_local_unref(TlLocal *local);
  * replacing (and unreferencing) any previous value of that key. value is not stolen: the dictionary
  * takes its own reference.
  * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a NULL or invalid local or value; TL_ERR_INVALID_KEY for
- * a NULL or non-UTF-8 key; TL_ERR_NO_MEMORY. */
+ * a NULL or non-UTF-8 key; TL_ERR_INIT_FAILED; TL_ERR_NO_MEMORY. */
 TL_API int tl_local_set(TlLocal *local, const char *key, TlValue *value);
 
 /* As tl_local_set(), but steals value: the dictionary takes over the caller's reference, on success
  * and on failure alike (then the value is released). Saves a ref/unref pair, and a call for
  * bindings: `tl_local_set_take(local, "n", tl_value_new_int64(5))`. A NULL value (a failed
- * constructor) is TL_ERR_INVALID_ARGUMENT. */
+ * constructor) is TL_ERR_INVALID_ARGUMENT. A failure's status and message are the call's own, whatever
+ * the released value's destroy function does. */
 TL_API int tl_local_set_take(TlLocal *local, const char *key, TlValue *value);
 
 /* Typed setters: build the value and store it in one call. Same errors as tl_local_set();
- * tl_local_set_string() also TL_ERR_INVALID_ARGUMENT for NULL and TL_ERR_INVALID_UTF8. */
+ * tl_local_set_string() also TL_ERR_INVALID_ARGUMENT for NULL and TL_ERR_INVALID_UTF8. Without
+ * memory for the value they return TL_ERR_NO_MEMORY, whatever else is wrong. */
 TL_API int tl_local_set_bool(TlLocal *local, const char *key, int value);
 TL_API int tl_local_set_int64(TlLocal *local, const char *key, int64_t value);
 TL_API int tl_local_set_uint64(TlLocal *local, const char *key, uint64_t value);
@@ -215,42 +239,44 @@ TL_API int tl_local_set_string(TlLocal *local, const char *key, const char *valu
 /* Read key from the calling thread's dictionary.
  * @param out receives a new reference on success, NULL on any error.
  * @return TL_OK; TL_ERR_NOT_FOUND if this thread has no such key; TL_ERR_INVALID_ARGUMENT (local or out
- * NULL or invalid); TL_ERR_INVALID_KEY. */
+ * NULL or invalid); TL_ERR_INVALID_KEY; TL_ERR_INIT_FAILED. */
 TL_API int tl_local_get(TlLocal *local, const char *key, TlValue **out);
 
 /* The fast read: no reference is taken.
  * @return borrowed pointer, valid until the calling thread changes or deletes that key, clears the
  * dictionary, exits or calls tl_thread_clear(), or the local is destroyed; NULL if absent (last error
- * TL_ERR_NOT_FOUND) or on bad input (TL_ERR_INVALID_ARGUMENT, TL_ERR_INVALID_KEY). */
+ * TL_ERR_NOT_FOUND), on bad input (TL_ERR_INVALID_ARGUMENT, TL_ERR_INVALID_KEY) or with
+ * TL_ERR_INIT_FAILED. */
 TL_API TlValue *tl_local_peek(TlLocal *local, const char *key);
 
 /* Remove key from the calling thread's dictionary and unreference its value.
- * @return TL_OK; TL_ERR_NOT_FOUND if absent; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY. */
+ * @return TL_OK; TL_ERR_NOT_FOUND if absent; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY;
+ * TL_ERR_INIT_FAILED. */
 TL_API int tl_local_delete(TlLocal *local, const char *key);
 
 /* @return 1 if the calling thread's dictionary has key, 0 if not; TL_ERR_INVALID_ARGUMENT or
- * TL_ERR_INVALID_KEY on bad input. */
+ * TL_ERR_INVALID_KEY on bad input; TL_ERR_INIT_FAILED. */
 TL_API int tl_local_contains(TlLocal *local, const char *key);
 
 /* @param out_size receives the number of keys in the calling thread's dictionary (0 if it has none).
- * @return TL_OK or TL_ERR_INVALID_ARGUMENT. */
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT or TL_ERR_INIT_FAILED. */
 TL_API int tl_local_size(TlLocal *local, size_t *out_size);
 
 /* Remove every key of the calling thread's dictionary (the dictionary itself stays).
- * @return TL_OK or TL_ERR_INVALID_ARGUMENT. */
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT or TL_ERR_INIT_FAILED. */
 TL_API int tl_local_clear(TlLocal *local);
 
 /* The calling thread's keys, in insertion order.
  * @param out_keys receives a new NULL-terminated array of new UTF-8 strings, to free with
  *        tl_strv_free(); NULL on error.
  * @param out_n_keys (nullable) receives the number of keys.
- * @return TL_OK, TL_ERR_INVALID_ARGUMENT or TL_ERR_NO_MEMORY. */
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT, TL_ERR_INIT_FAILED or TL_ERR_NO_MEMORY. */
 TL_API int tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys);
 
 /* Call fn for each (key, value) of the calling thread's dictionary, in insertion order, over a
  * snapshot taken at the start: fn may set, delete or clear keys of this very dictionary.
  * @return TL_OK after a full walk; fn's nonzero return value if it stopped the walk;
- * TL_ERR_INVALID_ARGUMENT (local or fn NULL); TL_ERR_NO_MEMORY. */
+ * TL_ERR_INVALID_ARGUMENT (local or fn NULL); TL_ERR_INIT_FAILED; TL_ERR_NO_MEMORY. */
 TL_API int tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload);
 
 /* ------------------------------------------------------------------------------------------------
@@ -267,13 +293,17 @@ typedef enum {
 /* Runs exactly once for each dictionary of the local that is about to be freed, without any library
  * lock held, so per-thread buffers and counters can be flushed.
  * @param contents a snapshot of the dictionary (as tl_local_snapshot() makes: an "a{sv}" whose
- *        pointer values travel by reference), borrowed for the call.
+ *        pointer values travel by reference), borrowed for the call; NULL only if the library ran
+ *        out of memory making it (freeing cannot fail, so the hook runs regardless).
  * @param thread_id the dictionary's thread, as tl_thread_id() named it. */
 typedef void (*TlExitHook)(int reason, uint64_t thread_id, TlValue *contents, void *user_data);
 
-/* Set (or, with hook NULL, remove) the local's exit hook; a previous hook's user_data_destroy runs
- * once no call of it is in progress. Dictionaries freed from now on run the new hook.
- * @return TL_OK or TL_ERR_INVALID_ARGUMENT. Thread-safe. */
+/* Set (or, with hook NULL, remove) the local's exit hook. Every dictionary freed once this returns
+ * runs the new hook, even one detached before (a dictionary looks its hook up as it is freed); a
+ * call of the old hook already under way finishes, and the old hook's user_data_destroy runs once
+ * no call of it is in progress.
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT or TL_ERR_NO_MEMORY (nothing taken over:
+ * user_data_destroy is not called). Thread-safe. */
 TL_API int tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
                                   TlDestroyFunc user_data_destroy);
 
@@ -287,15 +317,20 @@ typedef int (*TlVisitFunc)(uint64_t thread_id, const char *key, TlValue *value, 
  * instant with no lock held (so fn may use the library, and may see a thread that has since exited).
  * Order: unspecified between threads, insertion order within one.
  * @return TL_OK after a full visit; fn's nonzero return if it stopped the visit; TL_ERR_UNSUPPORTED
- * unless the local was created with TL_LOCAL_VISITABLE; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY. */
+ * unless the local was created with TL_LOCAL_VISITABLE; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY;
+ * TL_ERR_NO_MEMORY (then fn was not called). */
 TL_API int tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload);
 
 /* Snapshot the calling thread's dictionary as an "a{sv}" value (running the initializer first if the
- * thread has no dictionary yet). Pointer values, and values of type "h", travel by reference: the
- * snapshot shows them as <handle N> and carries the values themselves, so tl_local_apply() and
- * tl_value_lookup() on the snapshot give back the very same value.
+ * thread has no dictionary yet). Pointer values, values of type "h", snapshots that carry values,
+ * and values nested more than 124 levels deep (which a variant three levels down could not hold:
+ * see the depth limit under Values) travel by reference: the snapshot shows them as <handle N> and
+ * carries the values themselves, so tl_local_apply(), tl_value_lookup() and a walk with
+ * tl_value_get_child() on the snapshot give back the very same value. A context that records its
+ * parent (snapshot, store the snapshot, snapshot again) so stays whole at any depth, and freeing,
+ * comparing or printing such a chain takes no stack in proportion to its length.
  * @param out receives a new reference; NULL on error.
- * @return TL_OK, TL_ERR_INVALID_ARGUMENT, TL_ERR_INIT_FAILED. */
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT, TL_ERR_INIT_FAILED, TL_ERR_NO_MEMORY. */
 TL_API int tl_local_snapshot(TlLocal *local, TlValue **out);
 
 /* How tl_local_apply() treats keys the snapshot lacks. */
@@ -309,12 +344,21 @@ typedef enum {
  * contextvars.copy_context() gives. All or nothing: on error the dictionary is unchanged.
  * @return TL_OK; TL_ERR_WRONG_TYPE if snapshot is not "a{sv}"; TL_ERR_INVALID_ARGUMENT for a NULL
  * or invalid argument, an unknown mode, or a <handle N> the snapshot does not carry (text parsed
- * from a printed snapshot of pointer values); TL_ERR_INIT_FAILED. */
+ * from a printed snapshot of pointer values); TL_ERR_INIT_FAILED; TL_ERR_NO_MEMORY. A key the
+ * snapshot gives twice (parsed text) takes its last value. */
 TL_API int tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode);
 
 /* ------------------------------------------------------------------------------------------------
- * Values. Immutable; every constructor returns a new reference, or NULL on bad input (with the last
- * error set). Every accessor checks the type: asking an int64 of a string is TL_ERR_WRONG_TYPE.
+ * Values. Immutable; every constructor returns a new reference, or NULL on bad input or with
+ * TL_ERR_NO_MEMORY (with the last error set). Every accessor checks the type: asking an int64 of a
+ * string is TL_ERR_WRONG_TYPE.
+ *
+ * Depth limit: a value nests at most 127 container levels, counting each array, maybe, tuple, dict
+ * entry and variant from the outermost, in the value and in its type ("av" holding <[<1>]>: 4; an
+ * empty "aai": 2). GLib reads anything deeper back as "()" and cannot parse its text, so the step
+ * that would pass the limit is refused: the constructors below with TL_ERR_INVALID_ARGUMENT,
+ * tl_value_parse() with TL_ERR_PARSE, tl_value_new_from_gvariant() with TL_ERR_INVALID_ARGUMENT.
+ * Snapshots carry values too deep to box by reference instead (tl_local_snapshot()).
  * --------------------------------------------------------------------------------------------- */
 
 TL_API TlValue *tl_value_new_bool(int value);                 /* "b"; any nonzero is true */
@@ -363,7 +407,8 @@ TL_API TlValue *tl_value_new_maybe(const char *element_type, TlValue *child);
 
 /* An "a{sv}" dictionary of n_items pairs (keys copied, values borrowed and boxed as variants).
  * NULL on NULL or non-UTF-8 keys (TL_ERR_INVALID_KEY) or NULL or pointer values
- * (TL_ERR_INVALID_ARGUMENT). A key given twice keeps its last value. */
+ * (TL_ERR_INVALID_ARGUMENT). A key given twice keeps its last value in its first place, as
+ * assigning twice to a dict would. */
 TL_API TlValue *tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_items);
 
 /* Parse GVariant text format, e.g. "int64 5", "'hello'", "[1, 2]", "{'a': <1>}".
@@ -372,15 +417,13 @@ TL_API TlValue *tl_value_new_vardict(const char *const *keys, TlValue *const *va
  *        decide. Given a type, GLib's parser reads a number in the text as that type even where the
  *        text annotates another (type "i" and "int64 5" give the int32 5).
  * @param out receives a new reference, NULL on error.
- * @return TL_OK; TL_ERR_PARSE with the parser's message as last error (also for a type nested more
- * than 127 levels deep, which GLib's parser could not read back once printed);
- * TL_ERR_INVALID_ARGUMENT for an invalid or indefinite type string or NULL text or out;
- * TL_ERR_INVALID_UTF8. */
+ * @return TL_OK; TL_ERR_PARSE with the parser's message as last error (also for a value nested more
+ * than 127 levels deep, refused before GLib's parser sees it); TL_ERR_INVALID_ARGUMENT for an
+ * invalid or indefinite type string or NULL text or out; TL_ERR_INVALID_UTF8; TL_ERR_NO_MEMORY. */
 TL_API int tl_value_parse(const char *type, const char *text, TlValue **out);
 
-/* Print value in GVariant text format, parseable by tl_value_parse() with two exceptions: GLib's
- * parser rejects subnormal doubles (below 2.2250738585072014e-308 in magnitude) that it prints, and
- * types nested more than 127 levels deep (which only the constructors can build).
+/* Print value in GVariant text format, parseable by tl_value_parse() with one exception: GLib's
+ * parser rejects subnormal doubles (below 2.2250738585072014e-308 in magnitude) that it prints.
  * @param type_annotate nonzero to add type annotations where the type would be ambiguous.
  * @return new string to free with tl_free(); NULL for a NULL value (TL_ERR_INVALID_ARGUMENT) or a
  * pointer value (TL_ERR_WRONG_TYPE). */
@@ -397,8 +440,8 @@ TL_API void tl_value_unref(TlValue *value);
 TL_API const char *tl_value_type(const TlValue *value);
 
 /* @return 1 if both values have the same type and contents (pointer values: same pointer and destroy
- * function; snapshots: also equal carried values), 0 otherwise; TL_ERR_INVALID_ARGUMENT if either is
- * NULL. */
+ * function; snapshots: also equal carried values, however deep a chain of them), 0 otherwise;
+ * TL_ERR_INVALID_ARGUMENT if either is NULL; TL_ERR_NO_MEMORY comparing long chains of snapshots. */
 TL_API int tl_value_equal(const TlValue *a, const TlValue *b);
 
 /* Checked accessors. @return TL_OK; TL_ERR_WRONG_TYPE if value has another type (out untouched);
@@ -427,17 +470,23 @@ TL_API int tl_value_get_handle(const TlValue *value, int32_t *out);
 TL_API int tl_value_get_pointer(const TlValue *value, void **out);
 
 /* Containers (arrays, tuples, dict entries, dictionaries, maybes, variants).
- * @param out receives the number of children. @return TL_OK or TL_ERR_WRONG_TYPE for a non-container. */
+ * @param out receives the number of children. @return TL_OK, TL_ERR_INVALID_ARGUMENT (value or out
+ * NULL) or TL_ERR_WRONG_TYPE for a non-container. */
 TL_API int tl_value_n_children(const TlValue *value, size_t *out);
 
-/* @param out receives a new reference to child index (a variant "v" has one child: its contents).
- * @return TL_OK, TL_ERR_WRONG_TYPE for a non-container, TL_ERR_OUT_OF_RANGE. */
+/* @param out receives a new reference to child index (a variant "v" has one child: its contents). In
+ * a snapshot, the parts that name a carried value carry it (as <handle 0>), and the innermost is
+ * the carried value itself, as tl_value_lookup() gives it.
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT (value or out NULL), TL_ERR_WRONG_TYPE for a non-container,
+ * TL_ERR_OUT_OF_RANGE, TL_ERR_NO_MEMORY. */
 TL_API int tl_value_get_child(const TlValue *value, size_t index, TlValue **out);
 
-/* Look key up in a string-keyed dictionary ("a{sv}", "a{ss}", ...); variants are unboxed.
+/* Look key up in a string-keyed dictionary ("a{sv}", "a{ss}", ...); variants are unboxed. A key the
+ * dictionary holds twice (parsed text) gives its last value, the one tl_local_apply() keeps.
  * @param out receives a new reference, NULL on error.
- * @return TL_OK, TL_ERR_NOT_FOUND, TL_ERR_WRONG_TYPE if value is not a string-keyed dictionary,
- * TL_ERR_INVALID_KEY. */
+ * @return TL_OK, TL_ERR_NOT_FOUND, TL_ERR_INVALID_ARGUMENT (value or out NULL or invalid),
+ * TL_ERR_WRONG_TYPE if value is not a string-keyed dictionary, TL_ERR_INVALID_KEY,
+ * TL_ERR_NO_MEMORY. */
 TL_API int tl_value_lookup(const TlValue *value, const char *key, TlValue **out);
 
 /* ------------------------------------------------------------------------------------------------
@@ -451,8 +500,8 @@ TL_API size_t tl_stats_live_threads(void);  /* threads that currently hold libra
 TL_API size_t tl_stats_live_values(void);   /* TlValues not yet freed, in any thread or holder */
 
 /* The calling thread's change counter: a number that grows whenever any dictionary of the calling
- * thread changes (a set, delete, clear or apply, a dictionary freed by this thread), read
- * with a plain load. (The last unref of a local on another thread frees this thread's dictionary of
+ * thread changes (a set, delete, clear or apply; a dictionary freed by this thread, by
+ * tl_thread_clear() or by dropping a local's last reference), read with a plain load. (The last unref of a local on another thread frees this thread's dictionary of
  * it without a change here: a binding that holds a reference to the local never meets that case.) Bindings cache what they read from a local and trust the cache while the
  * counter stands still, so a read costs no call into the library.
  * @return pointer valid until the calling thread exits; only the calling thread may read it. */
