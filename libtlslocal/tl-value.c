@@ -631,11 +631,12 @@ snapshot_part(const TlValue *parent, GVariant *child)
   if (g_variant_is_of_type(_tl_value_variant(parent), G_VARIANT_TYPE_VARIANT))
     return _tl_value_resolve_child(parent, child); /* <handle 0> itself: the value */
   if (strcmp(type, "{sv}") == 0) { /* an entry of the snapshot */
-    GVariant *boxed = g_variant_get_child_value(child, 1);
+    GVariant *key = g_variant_get_child_value(child, 0), *boxed = g_variant_get_child_value(child, 1);
 
     if ((handle = named_handle(parent, boxed)) >= 0)
-      part = g_variant_ref_sink(g_variant_new_dict_entry(
-          g_variant_get_child_value(child, 0), g_variant_new_variant(g_variant_new_handle(0))));
+      part = g_variant_ref_sink(
+          g_variant_new_dict_entry(key, g_variant_new_variant(g_variant_new_handle(0))));
+    g_variant_unref(key);
     g_variant_unref(boxed);
   } else if (strcmp(type, "v") == 0 && (handle = named_handle(parent, child)) >= 0) {
     part = g_variant_ref(child); /* the entry's variant, <handle 0> already */
