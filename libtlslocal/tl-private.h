@@ -278,8 +278,8 @@ _tl_load32(const unsigned char *bytes)
 }
 
 /* Validate (NULL, UTF-8) and hash key in one pass. @return TL_OK or TL_ERR_INVALID_KEY (recorded).
- * Inline: it is most of the hot path's work. After a vectorised strlen, the bytes are read in at
- * most two overlapping words for keys up to 16 bytes (the usual ones) and 16 at a time beyond, and
+ * Inline: it is most of the hot path's work. After a vectorised strlen, the bytes are read as two
+ * words, overlapping, for keys up to 16 bytes (the usual ones) and 16 at a time beyond, and
  * mixed by folded 128-bit multiplies with the secret keys (the construction of wyhash, and of Go's
  * map hash, both seeded per process for the same reason). The same reads OR every byte, so ASCII
  * keys (the common case) are known valid UTF-8 for free. */
@@ -295,10 +295,12 @@ _tl_key_prepare(const char *key, TlKey *out)
   len = strlen(key);
   seed = _tl_hash_keys[0] ^ len;
   if (G_LIKELY(len <= 16)) {
-    if (len >= 4) {
-      size_t middle = (len >> 3) << 2; /* 0 below 8 bytes, else 4: the two halves overlap */
-      a = (_tl_load32(bytes) << 32) | _tl_load32(bytes + middle);
-      b = (_tl_load32(bytes + len - 4) << 32) | _tl_load32(bytes + len - 4 - middle);
+    if (len >= 8) { /* two words that overlap below 16 bytes */
+      a = _tl_load64(bytes);
+      b = _tl_load64(bytes + len - 8);
+    } else if (len >= 4) {
+      a = _tl_load32(bytes);
+      b = _tl_load32(bytes + len - 4);
     } else {
       a = len > 0 ? _tl_load_short(bytes, len) : 0;
       b = 0;
