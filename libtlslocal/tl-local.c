@@ -187,10 +187,26 @@ run_initializer(TlLocal *local)
  * initializer again (which would fail and drop again, deeper each time). */
 static _Thread_local TlLocal *dropping_failed;
 
+/* Drops a dictionary of the calling thread that the current access made, which never became the
+ * thread's (so no exit hook runs), and the thread's registration if that was all it held: a
+ * failed first access leaves the thread as it was. */
+static void
+entry_discard(TlEntry *entry)
+{
+  _tl_registry_lock();
+  _tl_entry_detach(entry, TL_FREED_THREAD_CLEAR);
+  _tl_registry_unlock();
+  _tl_hook_slot_unref(entry->hooks);
+  entry->hooks = NULL;
+  _tl_entry_free(entry);
+  _tl_thread_release_if_empty();
+}
+
 /* Slow path of a thread's first access: create the dictionary, then run the initializer with the
- * dictionary already in place, so its own accesses find it instead of recursing. */
+ * dictionary already in place, so its own accesses find it instead of recursing. *out_created
+ * (nullable) is set when the dictionary returned is new and empty: no initializer filled it. */
 static int
-entry_create_initialized(TlLocal *local, TlEntry **out)
+entry_create_initialized(TlLocal *local, TlEntry **out, gboolean *out_created)
 {
   TlEntry *entry;
   TlLocal *outer_dropping;
@@ -209,6 +225,8 @@ entry_create_initialized(TlLocal *local, TlEntry **out)
     return tl_last_error();
   if (!has_initializer(local)) {
     *out = entry;
+    if (out_created != NULL)
+      *out_created = TRUE;
     return TL_OK;
   }
   result = run_initializer(local);
@@ -224,16 +242,10 @@ entry_create_initialized(TlLocal *local, TlEntry **out)
     *out = entry;
     return TL_OK;
   }
-  /* Failed: drop the dictionary, without an exit hook (it never became the thread's), so the next
-   * access tries again. */
-  _tl_registry_lock();
-  _tl_entry_detach(entry, TL_FREED_THREAD_CLEAR);
-  _tl_registry_unlock();
-  _tl_hook_slot_unref(entry->hooks);
-  entry->hooks = NULL;
+  /* Failed: drop the dictionary, so the next access tries again. */
   outer_dropping = dropping_failed;
   dropping_failed = local;
-  _tl_entry_free(entry);
+  entry_discard(entry);
   dropping_failed = outer_dropping;
   TL_THREAD_CHANGED();
   return _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread", result);
@@ -251,16 +263,18 @@ entry_for_read(TlLocal *local, TlEntry **out)
    * or destroy function finds none rather than making one that would outlive the cleanup. */
   if (_tl_thread_releasing())
     return TL_OK;
-  return entry_create_initialized(local, out);
+  return entry_create_initialized(local, out, NULL);
 }
 
+/* The calling thread's dictionary for a write, made if need be. *out_created is set (and must be
+ * FALSE before) when the dictionary is new and empty: a write that then fails discards it. */
 static inline int
-entry_for_write(TlLocal *local, TlEntry **out)
+entry_for_write(TlLocal *local, TlEntry **out, gboolean *out_created)
 {
   *out = current_entry(local);
   if (G_LIKELY(*out != NULL))
     return TL_OK;
-  return entry_create_initialized(local, out);
+  return entry_create_initialized(local, out, out_created);
 }
 
 /* ---- lifecycle ---- */
@@ -507,12 +521,13 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   TlValue *old = NULL;
   TlKey k = {NULL, 0, 0};
   gssize position;
+  gboolean created = FALSE;
   int status = check_access(local, key, &k);
 
   if (G_LIKELY(status == TL_OK) && G_UNLIKELY(!_tl_value_is_valid(value)))
     status = _tl_fail(TL_ERR_INVALID_ARGUMENT, value == NULL ? "value is NULL" : "value is not a valid TlValue");
   if (G_LIKELY(status == TL_OK))
-    status = entry_for_write(local, &entry);
+    status = entry_for_write(local, &entry, &created);
   if (G_UNLIKELY(status != TL_OK)) {
     if (owned && _tl_value_is_valid(value)) {
       /* The value's destroy function may make failing calls of its own: keep this failure's. */
@@ -535,8 +550,11 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
     status = _tl_dict_insert_new(&entry->dict, &k, value);
   write_end(local, entry);
   TL_THREAD_CHANGED();
-  if (G_UNLIKELY(status != TL_OK))
+  if (G_UNLIKELY(status != TL_OK)) { /* out of memory: as before the call */
+    if (created)
+      entry_discard(entry);
     _tl_value_unref_valid(value);
+  }
   /* Last: dropping the old value may run a destroy function that uses this very dictionary. */
   if (old != NULL)
     _tl_value_unref_valid(old);
@@ -928,6 +946,7 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
   TlDict incoming;
   TlDictItem *replaced_items = NULL;
   guint32 n_replaced = 0, n_new = 0, i;
+  gboolean created = FALSE;
   int status;
 
   if (!local_is_valid(local))
@@ -944,7 +963,7 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
    * the dictionary changes; from there on nothing can fail. */
   if ((status = _tl_dict_from_snapshot(snapshot, &incoming)) != TL_OK)
     return status;
-  if ((status = entry_for_write(local, &entry)) != TL_OK) {
+  if ((status = entry_for_write(local, &entry, &created)) != TL_OK) {
     _tl_dict_free_contents(&incoming);
     return status;
   }
@@ -977,6 +996,8 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
   write_end(local, entry);
   if (status == TL_OK)
     TL_THREAD_CHANGED();
+  else if (created) /* out of memory reserving room: as before the call */
+    entry_discard(entry);
 
   /* Only now may destroy functions run: incoming holds the values that were replaced. */
   _tl_dict_items_release(replaced_items, n_replaced);
