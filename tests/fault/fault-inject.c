@@ -374,7 +374,8 @@ typedef struct {
   int (*op)(Fixture *f, int twin);
   void (*check)(Fixture *f, int status); /* NULL: check_local_op */
   void (*after_release)(Fixture *f);     /* nullable */
-  int lists_no_memory;                   /* the header lists TL_ERR_NO_MEMORY for the call */
+  int lists_no_memory;                   /* the header lists TL_ERR_NO_MEMORY for the call: if not,
+                                          * returning it fails the scenario */
 } Scenario;
 
 typedef struct {
@@ -1827,79 +1828,79 @@ static const Scenario scenarios[] = {
    1},
   {"locals", "set_string/new-long-key", "tl_local_set_string", setup_set_string, op_set_string,
    NULL, NULL, 1},
-  {"locals", "delete/long-key", "tl_local_delete", setup_mixed_8, op_delete, NULL, NULL, 0},
-  {"locals", "clear/mixed", "tl_local_clear", setup_mixed_8, op_clear, NULL, NULL, 0},
+  {"locals", "delete/long-key", "tl_local_delete", setup_mixed_8, op_delete, NULL, NULL, 1},
+  {"locals", "clear/mixed", "tl_local_clear", setup_mixed_8, op_clear, NULL, NULL, 1},
   {"locals", "keys/mixed", "tl_local_keys", setup_mixed_deleted, op_keys, check_keys, NULL, 1},
   {"locals", "foreach/mixed", "tl_local_foreach", setup_mixed_deleted, op_foreach, check_foreach,
    NULL, 1},
   {"locals", "snapshot/mixed", "tl_local_snapshot", setup_snapshot, op_snapshot, check_snapshot,
-   NULL, 0},
+   NULL, 1},
   {"locals", "peek/initializer-first-access", "tl_local_peek", setup_init_local, op_peek,
-   check_init_op, NULL, 0},
+   check_init_op, NULL, 1},
   {"locals", "delete/initializer-first-access", "tl_local_delete", setup_init_local, op_delete,
-   check_init_op, NULL, 0},
+   check_init_op, NULL, 1},
 
-  {"apply", "apply-update/snapshot", "tl_local_apply", setup_apply_update, op_apply, NULL, NULL, 0},
+  {"apply", "apply-update/snapshot", "tl_local_apply", setup_apply_update, op_apply, NULL, NULL, 1},
   {"apply", "apply-replace/snapshot", "tl_local_apply", setup_apply_replace, op_apply, NULL, NULL,
-   0},
+   1},
   {"apply", "apply-update/parsed-duplicate-key", "tl_local_apply", setup_apply_update_parsed,
-   op_apply, NULL, NULL, 0},
+   op_apply, NULL, NULL, 1},
   {"apply", "apply-replace/parsed-duplicate-key", "tl_local_apply", setup_apply_replace_parsed,
-   op_apply, NULL, NULL, 0},
+   op_apply, NULL, NULL, 1},
   {"apply", "apply-update/first-write-of-local", "tl_local_apply", setup_apply_first, op_apply,
-   NULL, NULL, 0},
+   NULL, NULL, 1},
   {"apply", "apply-replace/first-write-of-local", "tl_local_apply", setup_apply_replace_first,
-   op_apply, NULL, NULL, 0},
+   op_apply, NULL, NULL, 1},
 
   {"values", "value_new_string/long", "tl_value_new_string", setup_nothing, op_new_string,
-   check_value_op, NULL, 0},
+   check_value_op, NULL, 1},
   {"values", "value_new_bytes", "tl_value_new_bytes", setup_nothing, op_new_bytes, check_value_op,
-   NULL, 0},
+   NULL, 1},
   {"values", "value_new_tuple/lazy-items", "tl_value_new_tuple", setup_items, op_new_tuple,
-   check_value_op, NULL, 0},
+   check_value_op, NULL, 1},
   {"values", "value_new_array/boxed", "tl_value_new_array", setup_items, op_new_array_boxed,
-   check_value_op, NULL, 0},
+   check_value_op, NULL, 1},
   {"values", "value_new_array/strings", "tl_value_new_array", setup_strings, op_new_array_typed,
-   check_value_op, NULL, 0},
+   check_value_op, NULL, 1},
   {"values", "value_new_maybe", "tl_value_new_maybe", setup_items, op_new_maybe, check_value_op,
-   NULL, 0},
+   NULL, 1},
   {"values", "value_new_vardict/duplicate-key", "tl_value_new_vardict", setup_items,
-   op_new_vardict, check_value_op, NULL, 0},
+   op_new_vardict, check_value_op, NULL, 1},
   {"values", "value_parse/dict", "tl_value_parse", setup_nothing, op_parse, check_value_op, NULL,
-   0},
+   1},
   {"values", "value_lookup/carried-pointer", "tl_value_lookup", setup_lookup, op_lookup_pointer,
-   check_value_op, NULL, 0},
+   check_value_op, NULL, 1},
   {"values", "value_lookup/string", "tl_value_lookup", setup_lookup, op_lookup_string,
-   check_value_op, NULL, 0},
+   check_value_op, NULL, 1},
   {"values", "value_get_child", "tl_value_get_child", setup_items, op_get_child, check_value_op,
-   NULL, 0},
+   NULL, 1},
   {"values", "value_print/snapshot", "tl_value_print", setup_lookup, op_print, check_print, NULL,
    0},
   {"values", "value_equal/lazy-strings", "tl_value_equal", setup_equal_lazy, op_equal, check_equal,
-   NULL, 0},
+   NULL, 1},
   {"values", "value_equal/snapshots-carrying-values", "tl_value_equal", setup_equal, op_equal,
-   check_equal, NULL, 0},
+   check_equal, NULL, 1},
 
   {"lifecycle", "local_new", "tl_local_new", setup_nothing, op_local_new, check_made_local, NULL,
    1},
   {"lifecycle", "local_new/id-table-grows", "tl_local_new", setup_id_table_full, op_local_new,
    check_made_local, NULL, 1},
   {"lifecycle", "local_new_full/initializer", "tl_local_new_full", setup_nothing,
-   op_local_new_full, check_new_full, after_new_full, 0},
+   op_local_new_full, check_new_full, after_new_full, 1},
   {"lifecycle", "local_new_with_args", "tl_local_new_with_args", setup_with_args,
-   op_local_new_with_args, check_with_args, NULL, 0},
+   op_local_new_with_args, check_with_args, NULL, 1},
   {"lifecycle", "local_open/new-name", "tl_local_open", setup_open_new, op_open, check_open, NULL,
-   0},
+   1},
   {"lifecycle", "local_open/registry-grows", "tl_local_open", setup_open_grows, op_open,
-   check_open, NULL, 0},
+   check_open, NULL, 1},
   {"lifecycle", "local_open/id-table-grows", "tl_local_open", setup_open_id_table_full, op_open,
-   check_open, NULL, 0},
+   check_open, NULL, 1},
   {"lifecycle", "local_open/existing-name", "tl_local_open", setup_open_existing, op_open,
-   check_open, NULL, 0},
+   check_open, NULL, 1},
   {"lifecycle", "local_unregister", "tl_local_unregister", setup_open_existing, op_unregister,
    check_unregister, NULL, 0},
   {"lifecycle", "local_set_exit_hook/replace", "tl_local_set_exit_hook", setup_exit_hook,
-   op_set_exit_hook, check_set_exit_hook, after_set_exit_hook, 0},
+   op_set_exit_hook, check_set_exit_hook, after_set_exit_hook, 1},
   {"lifecycle", "local_unref/hooked", "tl_local_unref", setup_unref_hooked, op_unref, check_unref,
    NULL, 0},
   {"lifecycle", "thread_clear/hooked", "tl_thread_clear", setup_clear_hooked, op_thread_clear,
@@ -1913,10 +1914,10 @@ static const Scenario scenarios[] = {
    op_first_write, check_first_write, NULL, 1},
   {"threads", "thread-exit/hooked", "thread exit", setup_thread_exit, op_thread_exit,
    check_thread_exit, NULL, 0},
-  {"threads", "visit/3-threads", "tl_local_visit", setup_visit_3, op_visit, check_visit, NULL, 0},
+  {"threads", "visit/3-threads", "tl_local_visit", setup_visit_3, op_visit, check_visit, NULL, 1},
   {"threads", "visit/3-threads-one-key", "tl_local_visit", setup_visit_3_key, op_visit,
-   check_visit, NULL, 0},
-  {"threads", "visit/9-threads", "tl_local_visit", setup_visit_9, op_visit, check_visit, NULL, 0},
+   check_visit, NULL, 1},
+  {"threads", "visit/9-threads", "tl_local_visit", setup_visit_9, op_visit, check_visit, NULL, 1},
 };
 
 /* ------------------------------------------------------------------------------------------------
@@ -2454,12 +2455,12 @@ run_scenario(const Scenario *s)
     printf("    GLib abort x%lu at k=%s (t), %s (p): %s\n", sites[i].count, transient,
            strcmp(transient, persistent) == 0 ? "same" : persistent, sites[i].site);
   }
-  if (undocumented > 0)
-    printf("    note: %lu runs returned TL_ERR_NO_MEMORY, which the header does not list for %s\n",
+  if (undocumented > 0) /* a status the contract does not name is a broken promise */
+    printf("    FAIL %lu runs returned TL_ERR_NO_MEMORY, which the header does not list for %s\n",
            undocumented, s->call);
   total_runs += runs;
   total_aborts += aborts;
-  total_failures += failures;
+  total_failures += failures + undocumented;
 }
 
 static int
