@@ -966,7 +966,8 @@ tl_value_type(const TlValue *value)
   return g_variant_get_type_string(variant);
 }
 
-/* Equal but for the values a snapshot carries. */
+/* Equal but for the values a snapshot carries. Two basic values compare by their payloads as GLib
+ * would (a double bit for bit), without making their GVariants. */
 static gboolean
 shallow_equal(const TlValue *a, const TlValue *b)
 {
@@ -974,6 +975,11 @@ shallow_equal(const TlValue *a, const TlValue *b)
     return FALSE;
   if (a->kind == TL_VALUE_POINTER)
     return a->u.pointer.ptr == b->u.pointer.ptr && a->u.pointer.destroy == b->u.pointer.destroy;
+  if (a->scalar_type != '\0' && a->scalar_type != 'A' && a->scalar_type == b->scalar_type) {
+    if (a->scalar_type == 's' || a->scalar_type == 'o' || a->scalar_type == 'g')
+      return strcmp(a->scalar.str, b->scalar.str) == 0;
+    return memcmp(&a->scalar.u64, &b->scalar.u64, sizeof a->scalar.u64) == 0;
+  }
   return a->n_handles == b->n_handles && g_variant_equal(_tl_value_variant(a), _tl_value_variant(b));
 }
 
