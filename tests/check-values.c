@@ -1090,6 +1090,81 @@ START_TEST(test_parse_errors)
 }
 END_TEST
 
+/* prefix, then open n times, middle, close n times, suffix. */
+static char *
+nested_text(const char *prefix, const char *open, int n, const char *middle, const char *close,
+            const char *suffix)
+{
+  GString *text = g_string_new(prefix);
+  int i;
+
+  for (i = 0; i < n; i++)
+    g_string_append(text, open);
+  g_string_append(text, middle);
+  for (i = 0; i < n; i++)
+    g_string_append(text, close);
+  g_string_append(text, suffix);
+  return g_string_free(text, FALSE);
+}
+
+/* GLib's parser limits its own recursion to 128 levels, but a dictionary is one level for it and
+ * two in the type ("a{"), and an @type annotation adds the levels of its type: it built type
+ * strings past GLib's limit from such text and failed a critical on them (an abort here, under
+ * G_DEBUG=fatal-criticals). Text nesting too deep in any of these ways is TL_ERR_PARSE. */
+START_TEST(test_parse_deep_text)
+{
+  char *annotation = nested_text("@", "a", 100, "i []", "", "");
+  const struct {
+    const char *type, *prefix, *open, *middle, *close, *suffix;
+    int n;
+  } deep[] = {
+    {NULL, "", "{1:", "1", "}", "", 65},        /* the type: 130 levels */
+    {"av", "[<", "{1:", "1", "}", ">]", 65},    /* inside a variant, a shallow type given */
+    {NULL, "", "{1:", annotation, "}", "", 20}, /* 40 levels around a 101-level annotation */
+    {NULL, "just ", "{1:", "1", "}", "", 64},   /* "m" around 128 levels */
+    {NULL, "", "just ", "7", "", "", 129},
+    {NULL, "", "<", "7", ">", "", 129},
+  };
+  size_t i;
+
+  for (i = 0; i < N_ELEMENTS(deep); i++) {
+    char *text = nested_text(deep[i].prefix, deep[i].open, deep[i].n, deep[i].middle,
+                             deep[i].close, deep[i].suffix);
+    TlValue *value = NULL;
+    int status = tl_value_parse(deep[i].type, text, &value);
+
+    ck_assert_msg(status == TL_ERR_PARSE, "%.40s... (%d deep): %s", text, deep[i].n,
+                  tl_status_name(status));
+    ck_assert_last_error(TL_ERR_PARSE);
+    ck_assert_ptr_null(value);
+    g_free(text);
+  }
+  g_free(annotation);
+}
+END_TEST
+
+/* GLib reads \u escapes in strings only: in a byte string "\u" is a plain "u", so b'\uD800' is
+ * the bytes "uD800" (and the literal's NUL), not a surrogate to refuse. */
+START_TEST(test_parse_unicode_escapes)
+{
+  TlValue *value = NULL;
+  const void *data = NULL;
+  size_t size = 0;
+
+  ck_assert_msg(tl_value_parse(NULL, "b'\\uD800'", &value) == TL_OK, "%s", tl_last_error_message());
+  ck_assert_str_eq(tl_value_type(value), "ay");
+  ck_assert_int_eq(tl_value_get_bytes(value, &data, &size), TL_OK);
+  ck_assert_uint_eq(size, 6);
+  ck_assert_mem_eq(data, "uD800", 6);
+  tl_value_unref(value);
+
+  value = NULL;
+  ck_assert_int_eq(tl_value_parse(NULL, "'\\uD800'", &value), TL_ERR_PARSE);
+  ck_assert_last_error(TL_ERR_PARSE);
+  ck_assert_ptr_null(value);
+}
+END_TEST
+
 START_TEST(test_print_errors)
 {
   int target = 0;
@@ -1580,6 +1655,8 @@ values_suite(void)
   tcase_add_test(tcase, test_print_subnormal_double);
   tcase_add_test(tcase, test_parse_with_type);
   tcase_add_test(tcase, test_parse_errors);
+  tcase_add_test(tcase, test_parse_deep_text);
+  tcase_add_test(tcase, test_parse_unicode_escapes);
   tcase_add_test(tcase, test_print_errors);
   suite_add_tcase(suite, tcase);
 
