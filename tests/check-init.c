@@ -1049,6 +1049,111 @@ START_TEST(test_failure_in_threads)
 }
 END_TEST
 
+/* An initializer that replaces a pointer value it stored, whose destroy function (a resource's
+ * cleanup that resets the pooled thread) calls tl_thread_clear(): the dictionary being initialized
+ * is freed under the initializer, which the access then used and freed again (ASan). */
+typedef struct {
+  int calls, destroyed, fails;
+} Resetting;
+
+static void
+destroy_resets_thread(void *ptr)
+{
+  (*(int *) ptr)++;
+  tl_thread_clear();
+}
+
+static int
+init_replaces_resource(TlLocal *local, void *user_data)
+{
+  Resetting *resetting = user_data;
+
+  resetting->calls++;
+  put(local, "resource", tl_value_new_pointer(&resetting->destroyed, destroy_resets_thread));
+  (void) tl_local_set_take(local, "resource", tl_value_new_int64(0)); /* clears the thread */
+  return resetting->fails ? -1 : 0;
+}
+
+START_TEST(test_init_side_effect_clears_thread)
+{
+  size_t dicts, values, threads;
+  Resetting resetting = {0, 0, _i & 1};
+  TlLocal *local = tl_local_new_full(TL_LOCAL_DEFAULT, init_replaces_resource, &resetting, NULL);
+  int status;
+
+  tl_thread_clear();
+  dicts = tl_stats_live_dicts();
+  values = tl_stats_live_values();
+  threads = tl_stats_live_threads();
+  status = _i & 2 ? tl_local_contains(local, "x") : tl_local_set_int64(local, "x", 1);
+  tl_test_assert_no_failure();
+  /* The dictionary the initializer was given is gone: the access fails, or if the initializer
+   * succeeded may go on in a dictionary in place by then; it must not touch the freed one. */
+  if (resetting.fails)
+    ck_assert_int_eq(status, TL_ERR_INIT_FAILED);
+  else
+    ck_assert_msg(status == TL_ERR_INIT_FAILED || status == TL_OK, "%s", tl_status_name(status));
+  ck_assert_int_eq(resetting.calls, 1);
+  ck_assert_int_eq(resetting.destroyed, 1);
+  tl_thread_clear();
+  ck_assert_uint_eq(tl_stats_live_dicts(), dicts);
+  ck_assert_uint_eq(tl_stats_live_values(), values);
+  ck_assert_uint_eq(tl_stats_live_threads(), threads);
+  tl_local_unref(local);
+}
+END_TEST
+
+/* A failing initializer stores a pointer value whose destroy function reads the same local: the
+ * read, run while the failed dictionary is dropped, ran the initializer again, which failed and
+ * dropped again, until the stack ran out. Here the initializer stops storing after a few calls,
+ * so a regression fails the test instead of crashing it. */
+typedef struct {
+  TlLocal *local;
+  int calls, destroyed;
+  int read_status; /* of the destroy function's read */
+} Rereading;
+
+static void
+destroy_reads_local(void *ptr)
+{
+  Rereading *rereading = ptr;
+
+  rereading->destroyed++;
+  rereading->read_status = tl_local_peek(rereading->local, "verbose") != NULL ? TL_OK
+                                                                              : tl_last_error();
+}
+
+static int
+init_acquires_then_fails(TlLocal *local, void *user_data)
+{
+  Rereading *rereading = user_data;
+
+  if (++rereading->calls <= 4)
+    put(local, "resource", tl_value_new_pointer(rereading, destroy_reads_local));
+  return 77;
+}
+
+START_TEST(test_failure_destroy_reads_local)
+{
+  size_t dicts = tl_stats_live_dicts(), values = tl_stats_live_values();
+  Rereading rereading = {NULL, 0, 0, TL_OK};
+  int round;
+
+  rereading.local = tl_local_new_full(TL_LOCAL_DEFAULT, init_acquires_then_fails, &rereading, NULL);
+  for (round = 1; round <= 2; round++) {
+    ck_assert_int_eq(tl_local_contains(rereading.local, "verbose"), TL_ERR_INIT_FAILED);
+    ck_assert_ptr_nonnull(strstr(tl_last_error_message(), "77")); /* the access's own failure */
+    ck_assert_int_eq(rereading.calls, round);
+    ck_assert_int_eq(rereading.destroyed, round);
+    ck_assert_int_eq(rereading.read_status, TL_ERR_INIT_FAILED);
+    ck_assert_uint_eq(tl_stats_live_dicts(), dicts);
+    ck_assert_uint_eq(tl_stats_live_values(), values);
+  }
+  tl_local_unref(rereading.local);
+  tl_test_assert_no_failure();
+}
+END_TEST
+
 /* ---- threads racing through their first access ---- */
 
 enum { RACE_THREADS = 8 };
@@ -1962,6 +2067,8 @@ init_suite(void)
   tcase_add_loop_test(tcase, test_failure_each_access, 0, N_ACCESSES);
   tcase_add_test(tcase, test_failure_retries);
   tcase_add_test(tcase, test_failure_in_threads);
+  tcase_add_loop_test(tcase, test_init_side_effect_clears_thread, 0, 4);
+  tcase_add_test(tcase, test_failure_destroy_reads_local);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("races");
