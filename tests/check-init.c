@@ -1925,6 +1925,95 @@ START_TEST(test_args_errors)
 }
 END_TEST
 
+/* The most an initializer takes: 126 arguments after the local (127 parameters, what C compilers
+ * must accept), nearly all of them on the stack. X is applied to 0 .. 125, comma-separated. */
+#define ARGS_TEN(X, tens)                                                                          \
+  X(tens##0), X(tens##1), X(tens##2), X(tens##3), X(tens##4), X(tens##5), X(tens##6), X(tens##7), \
+      X(tens##8), X(tens##9)
+#define ARGS_126(X)                                                                                \
+  X(0), X(1), X(2), X(3), X(4), X(5), X(6), X(7), X(8), X(9), ARGS_TEN(X, 1), ARGS_TEN(X, 2),      \
+      ARGS_TEN(X, 3), ARGS_TEN(X, 4), ARGS_TEN(X, 5), ARGS_TEN(X, 6), ARGS_TEN(X, 7),              \
+      ARGS_TEN(X, 8), ARGS_TEN(X, 9), ARGS_TEN(X, 10), ARGS_TEN(X, 11), X(120), X(121), X(122),    \
+      X(123), X(124), X(125)
+#define ARG_PARAMETER(n) int32_t a##n
+#define ARG_NAME(n) a##n
+
+/* The sum, and a sum weighted by position, so that an argument read from the wrong slot shows. */
+static int
+init_126_args(TlLocal *local, ARGS_126(ARG_PARAMETER))
+{
+  const int32_t args[] = {ARGS_126(ARG_NAME)};
+  int64_t sum = 0, weighted = 0;
+  size_t i;
+
+  TL_CHECK(N_ELEMENTS(args) == 126);
+  for (i = 0; i < N_ELEMENTS(args); i++) {
+    sum += args[i];
+    weighted += (int64_t) (i + 1) * args[i];
+  }
+  put_int64(local, "sum", sum);
+  put_int64(local, "weighted", weighted);
+  return 0;
+}
+
+static int32_t
+argument_126(int i)
+{
+  return (int32_t) (i * i * 1009) - 8000000; /* distinct, of both signs */
+}
+
+START_TEST(test_args_126)
+{
+  TlValue *items[126], *args;
+  TlLocal *local;
+  int64_t sum = 0, weighted = 0;
+  int i;
+
+  for (i = 0; i < 126; i++) {
+    items[i] = tl_value_new_int32(argument_126(i));
+    sum += argument_126(i);
+    weighted += (int64_t) (i + 1) * argument_126(i);
+  }
+  args = tuple_take(items, 126);
+  local = tl_local_new_with_args(TL_LOCAL_DEFAULT, (TlCallback) init_126_args, 1, args);
+  tl_value_unref(args);
+  ck_assert_ptr_nonnull(local);
+  ck_assert_int_eq(peek_int64(local, "sum"), sum);
+  ck_assert_int_eq(peek_int64(local, "weighted"), weighted);
+  tl_local_unref(local);
+  tl_test_assert_no_failure();
+}
+END_TEST
+
+/* One more is refused at creation, and so is a tuple whose arguments would overflow the stack of
+ * the thread that replays them (libffi copies every argument there): no local is made. */
+START_TEST(test_args_too_many)
+{
+  static const size_t sizes[] = {127, 100000};
+  size_t locals = tl_stats_live_locals(), values, i, k;
+  TlValue *one = tl_value_new_int32(1);
+
+  for (k = 0; k < N_ELEMENTS(sizes); k++) {
+    TlValue **items = malloc(sizes[k] * sizeof *items), *args;
+
+    ck_assert_ptr_nonnull(items);
+    for (i = 0; i < sizes[k]; i++)
+      items[i] = one;
+    args = tl_value_new_tuple(items, sizes[k]);
+    free(items);
+    ck_assert_ptr_nonnull(args);
+    values = tl_stats_live_values();
+    ck_assert_ptr_null(
+        tl_local_new_with_args(TL_LOCAL_DEFAULT, (TlCallback) init_126_args, 1, args));
+    ck_assert_int_eq(tl_last_error(), TL_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(tl_stats_live_locals(), locals);
+    ck_assert_uint_eq(tl_stats_live_values(), values);
+    tl_value_unref(args);
+  }
+  tl_value_unref(one);
+}
+END_TEST
+
 typedef struct {
   TlLocal *local;
   const AllArgs *expected;
@@ -2086,6 +2175,8 @@ init_suite(void)
   tcase_add_test(tcase, test_args_void_function);
   tcase_add_test(tcase, test_args_init_fails);
   tcase_add_test(tcase, test_args_errors);
+  tcase_add_test(tcase, test_args_126);
+  tcase_add_test(tcase, test_args_too_many);
   tcase_add_test(tcase, test_args_replay_in_threads);
   tcase_add_test(tcase, test_args_strings_survive_serialisation);
   suite_add_tcase(suite, tcase);
