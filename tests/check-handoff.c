@@ -817,6 +817,137 @@ START_TEST(test_snapshot_equality_sees_carried_values)
 }
 END_TEST
 
+/* A snapshot has no key listing of its own: a program walks it, or an exit hook's contents, with
+ * tl_value_n_children() and tl_value_get_child(). The walk (entry, its child 1, that variant's
+ * child 0) ends at the very value tl_value_lookup() gives where the snapshot carries it (pointer
+ * and "h" values), not at the snapshot's internal <handle N>, and at an equal one elsewhere. */
+START_TEST(test_snapshot_walk_gives_carried_values)
+{
+  static const char *const keys[] = {"obj", "fd", "n", "parsed-fd", "s", "arr"};
+  static int object;
+  TlLocal *local = tl_local_new();
+  TlValue *snapshot;
+  size_t i;
+
+  ck_assert_int_eq(set_take(local, "obj", tl_value_new_pointer(&object, NULL)), TL_OK);
+  ck_assert_int_eq(set_take(local, "fd", tl_value_new_handle(42)), TL_OK);
+  ck_assert_int_eq(set_take(local, "n", tl_value_new_int32(7)), TL_OK);
+  ck_assert_int_eq(set_take(local, "parsed-fd", parse(NULL, "handle 9")), TL_OK);
+  ck_assert_int_eq(set_take(local, "s", tl_value_new_string("x")), TL_OK);
+  ck_assert_int_eq(set_take(local, "arr", parse(NULL, "[<handle 1>]")), TL_OK);
+  snapshot = snapshot_of(local);
+  ck_assert_uint_eq(n_children(snapshot), N_ELEMENTS(keys));
+  for (i = 0; i < N_ELEMENTS(keys); i++) {
+    TlValue *entry = NULL, *key = NULL, *boxed = NULL, *walked = NULL, *looked_up = NULL;
+    const char *type;
+
+    ck_assert_int_eq(tl_value_get_child(snapshot, i, &entry), TL_OK);
+    ck_assert_int_eq(tl_value_get_child(entry, 0, &key), TL_OK);
+    ck_assert(string_is(key, keys[i]));
+    ck_assert_int_eq(tl_value_get_child(entry, 1, &boxed), TL_OK);
+    ck_assert_str_eq(tl_value_type(boxed), "v");
+    ck_assert_int_eq(tl_value_get_child(boxed, 0, &walked), TL_OK);
+    ck_assert_int_eq(tl_value_lookup(snapshot, keys[i], &looked_up), TL_OK);
+    type = tl_value_type(looked_up);
+    ck_assert_msg(tl_value_equal(walked, looked_up) == 1, "'%s': walked to %s, looked up %s",
+                  keys[i], tl_value_type(walked), type);
+    if (strcmp(type, "p") == 0 || strcmp(type, "h") == 0) {
+      ck_assert_ptr_eq(walked, looked_up);
+      ck_assert_ptr_eq(walked, tl_local_peek(local, keys[i]));
+    }
+    tl_value_unref(looked_up);
+    tl_value_unref(walked);
+    tl_value_unref(boxed);
+    tl_value_unref(key);
+    tl_value_unref(entry);
+  }
+  tl_value_unref(snapshot);
+  tl_local_unref(local);
+  tl_test_assert_no_failure();
+}
+END_TEST
+
+/* The parts of a snapshot compare by what they carry, as whole snapshots do: the entries of two
+ * snapshots that hold different pointer values under one key are not equal (both read
+ * {'p': <handle 0>} as plain GVariants), those of two that hold the same one are. */
+START_TEST(test_snapshot_entries_compare_carried_values)
+{
+  TlLocal *local = tl_local_new();
+  int first = 0, second = 0;
+  TlValue *a, *again, *b, *entry_a = NULL, *entry_again = NULL, *entry_b = NULL;
+  TlValue *boxed_a = NULL, *boxed_b = NULL;
+
+  ck_assert_int_eq(set_take(local, "p", tl_value_new_pointer(&first, NULL)), TL_OK);
+  a = snapshot_of(local);
+  again = snapshot_of(local);
+  ck_assert_int_eq(set_take(local, "p", tl_value_new_pointer(&second, NULL)), TL_OK);
+  b = snapshot_of(local);
+  ck_assert_int_eq(tl_value_get_child(a, 0, &entry_a), TL_OK);
+  ck_assert_int_eq(tl_value_get_child(again, 0, &entry_again), TL_OK);
+  ck_assert_int_eq(tl_value_get_child(b, 0, &entry_b), TL_OK);
+  ck_assert_int_eq(tl_value_equal(entry_a, entry_again), 1);
+  ck_assert_int_eq(tl_value_equal(entry_a, entry_b), 0);
+  ck_assert_int_eq(tl_value_equal(entry_b, entry_a), 0);
+  ck_assert_int_eq(tl_value_get_child(entry_a, 1, &boxed_a), TL_OK);
+  ck_assert_int_eq(tl_value_get_child(entry_b, 1, &boxed_b), TL_OK);
+  ck_assert_int_eq(tl_value_equal(boxed_a, boxed_b), 0);
+  tl_value_unref(boxed_a);
+  tl_value_unref(boxed_b);
+  tl_value_unref(entry_a);
+  tl_value_unref(entry_again);
+  tl_value_unref(entry_b);
+  tl_value_unref(a);
+  tl_value_unref(again);
+  tl_value_unref(b);
+  tl_local_unref(local);
+  tl_test_assert_no_failure();
+}
+END_TEST
+
+/* A key given twice, in parsed text or to tl_value_new_vardict(): lookup and apply agree on its
+ * last value (lookup gave the first, apply stored the last), and the vardict keeps it in the
+ * key's first place, as assigning twice to a dict would. */
+START_TEST(test_duplicate_keys)
+{
+  static const char *const in_first_place[] = {"a", "b"};
+  const char *keys[] = {"a", "b", "a"};
+  TlLocal *local = tl_local_new();
+  TlValue *text = parse(NULL, "{'a': <1>, 'b': <'x'>, 'a': <2>}"), *found = NULL, *built;
+  TlValue *values[3];
+  int32_t number = 0;
+
+  ck_assert_int_eq(tl_value_lookup(text, "a", &found), TL_OK);
+  ck_assert_int_eq(tl_value_get_int32(found, &number), TL_OK);
+  ck_assert_int_eq(number, 2);
+  tl_value_unref(found);
+  ck_assert_int_eq(tl_local_apply(local, text, TL_APPLY_REPLACE), TL_OK);
+  ck_assert_int_eq(tl_value_get_int32(tl_local_peek(local, "a"), &number), TL_OK);
+  ck_assert_int_eq(number, 2);
+
+  values[0] = tl_value_new_int32(1);
+  values[1] = tl_value_new_string("x");
+  values[2] = tl_value_new_int32(3);
+  built = tl_value_new_vardict(keys, values, 3);
+  ck_assert_ptr_nonnull(built);
+  ck_assert_int_eq(tl_local_clear(local), TL_OK);
+  ck_assert_int_eq(tl_local_apply(local, built, TL_APPLY_UPDATE), TL_OK);
+  ck_assert(keys_are(local, in_first_place, N_ELEMENTS(in_first_place)));
+  ck_assert_int_eq(tl_value_get_int32(tl_local_peek(local, "a"), &number), TL_OK);
+  ck_assert_int_eq(number, 3);
+  ck_assert_int_eq(tl_value_lookup(built, "a", &found), TL_OK);
+  ck_assert_int_eq(tl_value_equal(found, values[2]), 1);
+  tl_value_unref(found);
+
+  tl_value_unref(values[0]);
+  tl_value_unref(values[1]);
+  tl_value_unref(values[2]);
+  tl_value_unref(built);
+  tl_value_unref(text);
+  tl_local_unref(local);
+  tl_test_assert_no_failure();
+}
+END_TEST
+
 /* A context that holds its parent context (a snapshot stored as a value, as nested request scopes
  * do): the parent carries a pointer value, and must still carry it in the worker after the child
  * context is handed over, or the worker finds a bare "h" number where the pointer was. */
@@ -1146,6 +1277,8 @@ handoff_suite(void)
   tcase_add_test(tcase, test_snapshot_value_count);
   tcase_add_test(tcase, test_lookup_resolves_handles);
   tcase_add_test(tcase, test_snapshot_equality_sees_carried_values);
+  tcase_add_test(tcase, test_snapshot_walk_gives_carried_values);
+  tcase_add_test(tcase, test_snapshot_entries_compare_carried_values);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("apply");
@@ -1159,6 +1292,7 @@ handoff_suite(void)
   tcase_add_test(tcase, test_apply_runs_initializer);
   tcase_add_test(tcase, test_apply_own_snapshot);
   tcase_add_test(tcase, test_nested_snapshot_keeps_carried_values);
+  tcase_add_test(tcase, test_duplicate_keys);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("thread pool");
