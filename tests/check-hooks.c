@@ -974,6 +974,62 @@ START_TEST(test_hook_clears_thread)
 }
 END_TEST
 
+/* A hook that reads its own local, which has an initializer: the read in the hook of each cleanup
+ * round made a new dictionary for the next round to free (16 rounds of an exit), and the last
+ * one outlived the thread, keeping it registered. Reads in the later rounds run no initializer. */
+typedef struct {
+  TlLocal *local;
+  int init_calls, hook_calls;
+} SelfReading;
+
+static int
+init_name(TlLocal *local, void *user_data)
+{
+  SelfReading *reading = user_data;
+
+  __atomic_add_fetch(&reading->init_calls, 1, __ATOMIC_SEQ_CST);
+  return tl_local_set_string(local, "name", "worker");
+}
+
+static void
+reads_own_local_hook(int reason, uint64_t thread_id, TlValue *contents, void *user_data)
+{
+  SelfReading *reading = user_data;
+
+  __atomic_add_fetch(&reading->hook_calls, 1, __ATOMIC_SEQ_CST);
+  (void) tl_local_peek(reading->local, "name"); /* to label what the hook flushes */
+}
+
+START_TEST(test_hook_reads_own_initialized_local)
+{
+  const int on_thread = _i;
+  SelfReading reading = {NULL, 0, 0};
+  size_t dicts, threads;
+
+  tl_thread_clear();
+  dicts = tl_stats_live_dicts();
+  threads = tl_stats_live_threads();
+  reading.local = tl_local_new_full(TL_LOCAL_DEFAULT, init_name, &reading, NULL);
+  ck_assert_int_eq(tl_local_set_exit_hook(reading.local, reads_own_local_hook, &reading, NULL),
+                   TL_OK);
+  if (on_thread) {
+    tl_test_run_threads(1, set_and_exit, reading.local);
+  } else {
+    put_int(reading.local, "k", 1);
+    tl_thread_clear();
+  }
+  tl_test_assert_no_failure();
+  /* The first round's hook may read as anywhere, making one more dictionary for the second. */
+  ck_assert_int_ge(reading.init_calls, 1);
+  ck_assert_int_le(reading.init_calls, 2);
+  ck_assert_int_ge(reading.hook_calls, 1);
+  ck_assert_int_le(reading.hook_calls, 2);
+  ck_assert_uint_eq(tl_stats_live_dicts(), dicts);
+  ck_assert_uint_eq(tl_stats_live_threads(), threads);
+  tl_local_unref(reading.local);
+}
+END_TEST
+
 /* ---- replacing and removing ---- */
 
 START_TEST(test_replace_and_remove)
@@ -1346,6 +1402,7 @@ hooks_suite(void)
   tcase_add_loop_test(tcase, test_hook_drops_last_reference, 0, 2);
   tcase_add_loop_test(tcase, test_hook_clears_thread, TL_FREED_THREAD_EXIT,
                       TL_FREED_LOCAL_DESTROYED + 1);
+  tcase_add_loop_test(tcase, test_hook_reads_own_initialized_local, 0, 2);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("replacing");
