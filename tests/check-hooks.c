@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tl-test.h"
 
@@ -1379,6 +1380,91 @@ START_TEST(test_race_exit_vs_replace)
 }
 END_TEST
 
+/* A thread's exit detaches all its dictionaries at once, then frees them one by one, running
+ * destroy functions in between: a hook removed meanwhile still ran for the dictionaries freed
+ * after the removal had returned. Here the destroy functions of the values freed before the
+ * hooked dictionary wait (a little at a time) until the removal has returned, so any call of the
+ * hook that sees the flag set is one made after it. */
+typedef struct {
+  TlLocal *slow[4]; /* made around hooked: two before it, two after */
+  TlLocal *hooked;
+  int exiting;      /* a destroy function of the exiting thread has started */
+  int removed;      /* tl_local_set_exit_hook(hooked, NULL, ...) has returned */
+  int late_calls;   /* calls of the hook that found removed set */
+} Removal;
+
+static void
+removal_hook(int reason, uint64_t thread_id, TlValue *contents, void *user_data)
+{
+  Removal *removal = user_data;
+
+  if (__atomic_load_n(&removal->removed, __ATOMIC_SEQ_CST))
+    __atomic_add_fetch(&removal->late_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+slow_destroy(void *ptr)
+{
+  Removal *removal = ptr;
+  int waits;
+
+  __atomic_store_n(&removal->exiting, 1, __ATOMIC_SEQ_CST);
+  for (waits = 0; waits < 10000 && !__atomic_load_n(&removal->removed, __ATOMIC_SEQ_CST); waits++)
+    usleep(100);
+  usleep(50);
+}
+
+static void *
+removal_worker(void *arg)
+{
+  Removal *removal = arg;
+  int i;
+
+  for (i = 0; i < 4; i++) {
+    if (i == 2)
+      put_int(removal->hooked, "k", 1);
+    put(removal->slow[i], "p", tl_value_new_pointer(removal, slow_destroy));
+  }
+  return NULL;
+}
+
+START_TEST(test_race_exit_vs_remove)
+{
+  const int n_rounds = tl_test_repeat(100);
+  Removal removal;
+  int round, i, late = 0;
+
+  memset(&removal, 0, sizeof removal);
+  for (i = 0; i < 4; i++) {
+    if (i == 2)
+      removal.hooked = tl_local_new();
+    removal.slow[i] = tl_local_new();
+  }
+  for (round = 0; round < n_rounds; round++) {
+    pthread_t thread;
+
+    __atomic_store_n(&removal.exiting, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&removal.removed, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&removal.late_calls, 0, __ATOMIC_SEQ_CST);
+    ck_assert_int_eq(tl_local_set_exit_hook(removal.hooked, removal_hook, &removal, NULL), TL_OK);
+    ck_assert_int_eq(pthread_create(&thread, NULL, removal_worker, &removal), 0);
+    while (!__atomic_load_n(&removal.exiting, __ATOMIC_SEQ_CST))
+      sched_yield();
+    spin((unsigned int) round);
+    ck_assert_int_eq(tl_local_set_exit_hook(removal.hooked, NULL, NULL, NULL), TL_OK);
+    __atomic_store_n(&removal.removed, 1, __ATOMIC_SEQ_CST);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+    late += __atomic_load_n(&removal.late_calls, __ATOMIC_SEQ_CST);
+  }
+  tl_test_assert_no_failure();
+  ck_assert_msg(late == 0, "the removed hook ran %d time(s) in %d rounds", late, n_rounds);
+  ck_assert_uint_eq(tl_stats_live_dicts(), 0);
+  for (i = 0; i < 4; i++)
+    tl_local_unref(removal.slow[i]);
+  tl_local_unref(removal.hooked);
+}
+END_TEST
+
 Suite *
 hooks_suite(void)
 {
@@ -1414,6 +1500,7 @@ hooks_suite(void)
   tcase_add_test(tcase, test_race_exit_vs_destroy);
   tcase_add_test(tcase, test_race_exit_vs_destroy_hook_uses_library);
   tcase_add_test(tcase, test_race_exit_vs_replace);
+  tcase_add_test(tcase, test_race_exit_vs_remove);
   suite_add_tcase(suite, tcase);
 
   return suite;
