@@ -1441,6 +1441,21 @@ START_TEST(test_change_counter)
 }
 END_TEST
 
+/* The last reference dropped on this thread frees this thread's dictionary of the local: a change
+ * a binding's cache must see, or it would go on answering from the freed dictionary's values. */
+START_TEST(test_change_counter_last_unref)
+{
+  TlLocal *local = tl_local_new();
+  const volatile uint64_t *counter = tl_thread_change_counter();
+  uint64_t before;
+
+  ck_assert_int_eq(tl_local_set_int64(local, "a", 1), TL_OK);
+  before = *counter;
+  tl_local_unref(local);
+  ck_assert_uint_gt(*counter, before);
+}
+END_TEST
+
 Suite *
 locals_suite(void)
 {
@@ -1498,6 +1513,7 @@ locals_suite(void)
   tcase_add_test(tcase, test_set_take_steals_the_reference);
   tcase_add_test(tcase, test_typed_setters);
   tcase_add_test(tcase, test_change_counter);
+  tcase_add_test(tcase, test_change_counter_last_unref);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("scale");
