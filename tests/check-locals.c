@@ -1456,6 +1456,38 @@ START_TEST(test_change_counter_last_unref)
 }
 END_TEST
 
+/* A failed tl_local_set_take releases the stolen value after recording its failure: a destroy
+ * function that fails a call of its own (a lookup that misses) must not replace the failure the
+ * caller reads, which bindings turn into the exception they raise. */
+typedef struct {
+  TlLocal *local;
+  int destroyed;
+} MissingLookup;
+
+static void
+destroy_looks_up_missing(void *ptr)
+{
+  MissingLookup *lookup = ptr;
+
+  lookup->destroyed++;
+  TL_CHECK(tl_local_peek(lookup->local, "cache") == NULL);
+}
+
+START_TEST(test_set_take_failure_keeps_its_error)
+{
+  MissingLookup lookup = {tl_local_new(), 0};
+
+  ck_assert_int_eq(tl_local_set_take(lookup.local, "bad\xff",
+                                     tl_value_new_pointer(&lookup, destroy_looks_up_missing)),
+                   TL_ERR_INVALID_KEY);
+  tl_test_assert_no_failure();
+  ck_assert_int_eq(lookup.destroyed, 1);
+  ck_assert_int_eq(tl_last_error(), TL_ERR_INVALID_KEY);
+  ck_assert_ptr_nonnull(strstr(tl_last_error_message(), "UTF-8"));
+  tl_local_unref(lookup.local);
+}
+END_TEST
+
 Suite *
 locals_suite(void)
 {
@@ -1514,6 +1546,7 @@ locals_suite(void)
   tcase_add_test(tcase, test_typed_setters);
   tcase_add_test(tcase, test_change_counter);
   tcase_add_test(tcase, test_change_counter_last_unref);
+  tcase_add_test(tcase, test_set_take_failure_keeps_its_error);
   suite_add_tcase(suite, tcase);
 
   tcase = tl_test_case("scale");
