@@ -64,6 +64,10 @@ typedef struct {
   TlValue *empty_array;
   TlValue *bare_handle; /* "a{sv}" parsed from text with a <handle 0> that names nothing */
   TlValue *string_dict; /* "a{ss}": string-keyed, but not the "a{sv}" a snapshot is */
+  TlValue *deepest;     /* "[[...[1]...]]" 127 levels deep, as deep as a value may nest */
+  char *text_128;       /* "[[...[1]...]]" 128 levels deep, one past the limit */
+  GVariant *glib_128;   /* 128 arrays around an int32, built with GLib: one past the limit */
+  TlValue *args_127;    /* a tuple of 127 int32s, one more than an initializer takes */
 
   TlValue *items_ok[2], *items_null[2], *items_ptr[2], *items_ptr_first[2], *items_fake[2];
   TlValue *items_mixed[2];
@@ -136,6 +140,59 @@ parsed(const char *type, const char *text)
   return value;
 }
 
+/* "[" n times, "1", "]" n times: n levels deep. */
+static char *
+nested_brackets(int n)
+{
+  char *text = g_malloc((gsize) n * 2 + 2);
+
+  memset(text, '[', (size_t) n);
+  text[n] = '1';
+  memset(text + n + 1, ']', (size_t) n);
+  text[n * 2 + 1] = '\0';
+  return text;
+}
+
+/* The deep fixtures, shared by the rows of a test case: made for each row, their deep parse and
+ * GLib's type building at every level took most of the suite's time under valgrind. */
+static struct {
+  TlValue *deepest, *args_127;
+  char *text_128;
+  GVariant *glib_128;
+} deep;
+
+static void
+deep_setup(void)
+{
+  char *text = nested_brackets(127);
+  TlValue *items[127];
+  int i;
+
+  deep.deepest = parsed(NULL, text);
+  g_free(text);
+  deep.text_128 = nested_brackets(128);
+  deep.glib_128 = g_variant_new_int32(1);
+  for (i = 0; i < 128; i++)
+    deep.glib_128 = g_variant_new_array(NULL, &deep.glib_128, 1);
+  g_variant_ref_sink(deep.glib_128);
+  items[0] = tl_value_new_int32(1);
+  for (i = 1; i < 127; i++)
+    items[i] = items[0];
+  deep.args_127 = tl_value_new_tuple(items, 127);
+  tl_value_unref(items[0]);
+  ck_assert_ptr_nonnull(deep.args_127);
+}
+
+static void
+deep_teardown(void)
+{
+  tl_value_unref(deep.deepest);
+  tl_value_unref(deep.args_127);
+  g_free(deep.text_128);
+  g_variant_unref(deep.glib_128);
+  memset(&deep, 0, sizeof deep);
+}
+
 static void
 fx_init(Fx *fx)
 {
@@ -187,6 +244,10 @@ fx_init(Fx *fx)
   fx->items_fake[1] = fx->fake_value;
   fx->items_mixed[0] = fx->v_int32;
   fx->items_mixed[1] = fx->str;
+  fx->deepest = deep.deepest;
+  fx->text_128 = deep.text_128;
+  fx->glib_128 = deep.glib_128;
+  fx->args_127 = deep.args_127;
 
   ck_assert_ptr_nonnull(fx->local);
   ck_assert_ptr_nonnull(fx->empty);
@@ -446,6 +507,9 @@ borrowed_status(const void *pointer)
   X(TL_ERR_WRONG_TYPE, NEW_LOCAL(tl_local_new_with_args(0, no_op_callback, 0, fx->int_array)), 1)  \
   X(TL_ERR_WRONG_TYPE, NEW_LOCAL(tl_local_new_with_args(0, no_op_callback, 0, fx->variant)), 1)    \
   X(TL_ERR_WRONG_TYPE, NEW_LOCAL(tl_local_new_with_args(0, no_op_callback, 0, fx->ptr)), 1)        \
+  /* at most 126 arguments: libffi copies them onto the replaying thread's stack */                \
+  X(TL_ERR_INVALID_ARGUMENT,                                                                       \
+    NEW_LOCAL(tl_local_new_with_args(0, no_op_callback, 0, fx->args_127)), 1)                      \
   /* tl_local_open / tl_local_unregister: names are UTF-8 */                                       \
   X(TL_ERR_INVALID_KEY, NEW_LOCAL(tl_local_open(NULL)), 1)                                         \
   X(TL_ERR_INVALID_KEY, NEW_LOCAL(tl_local_open(BAD_UTF8)), 1)                                     \
@@ -524,6 +588,7 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_tuple(fx->items_fake, 2)), 1)                  \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_tuple(&fx->local_as_value, 1)), 1)             \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_tuple(&fx->ptr, 1)), 1)                        \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_tuple(&fx->deepest, 1)), 1)                    \
   /* tl_value_new_array */                                                                         \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_array(NULL, NULL, 0)), 1)                      \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_array("i", NULL, 2)), 1)                       \
@@ -542,6 +607,8 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_array("v", fx->items_ptr, 2)), 1)              \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_array(NULL, fx->items_ptr_first, 2)), 1)       \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_array("i", fx->items_fake, 2)), 1)             \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_array(NULL, &fx->deepest, 1)), 1)              \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_array("v", &fx->deepest, 1)), 1)               \
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_array("s", fx->items_ok, 2)), 1)                     \
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_array("x", fx->items_ok, 2)), 1)                     \
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_array("i", fx->items_mixed, 2)), 1)                  \
@@ -555,6 +622,7 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe(NULL, fx->ptr)), 1)                      \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe("i", fx->fake_value)), 1)                \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe("v", fx->local_as_value)), 1)            \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_maybe(NULL, fx->deepest)), 1)                  \
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_maybe("s", fx->v_int32)), 1)                         \
   X(TL_ERR_WRONG_TYPE, NEW_VALUE(tl_value_new_maybe("v", fx->v_int32)), 1)                         \
   /* tl_value_new_vardict */                                                                       \
@@ -563,11 +631,13 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_vardict(keys_ok, fx->items_null, 2)), 1)       \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_vardict(keys_ok, fx->items_ptr, 2)), 1)        \
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_vardict(keys_ok, fx->items_fake, 2)), 1)       \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_vardict(keys_ok, &fx->deepest, 1)), 1)         \
   X(TL_ERR_INVALID_KEY, NEW_VALUE(tl_value_new_vardict(keys_with_null, fx->items_ok, 2)), 1)       \
   X(TL_ERR_INVALID_KEY, NEW_VALUE(tl_value_new_vardict(keys_bad_utf8, fx->items_ok, 2)), 1)        \
   X(TL_ERR_INVALID_KEY, NEW_VALUE(tl_value_new_vardict(keys_truncated, fx->items_ok, 2)), 1)       \
   /* tl_value_new_from_gvariant (tlslocal-glib.h) */                                               \
-  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_from_gvariant(NULL)), 1)
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_from_gvariant(NULL)), 1)                       \
+  X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_from_gvariant(fx->glib_128)), 1)
 
 #define TEXT_ROWS(X)                                                                               \
   /* tl_value_parse: *out is NULL on error */                                                      \
@@ -601,6 +671,7 @@ borrowed_status(const void *pointer)
   X(TL_ERR_PARSE, tl_value_parse(NULL, "'\\U22222222'", &fx->out), fx->out == NULL)                \
   X(TL_ERR_PARSE, tl_value_parse("s", "'\\ud800'", &fx->out), fx->out == NULL)                       \
   X(TL_ERR_PARSE, tl_value_parse("a{sv}", "{'a': 1}", &fx->out), fx->out == NULL)                  \
+  X(TL_ERR_PARSE, tl_value_parse(NULL, fx->text_128, &fx->out), fx->out == NULL)                   \
   /* tl_value_print */                                                                             \
   X(TL_ERR_INVALID_ARGUMENT, NEW_STRING(tl_value_print(NULL, 0)), 1)                               \
   X(TL_ERR_INVALID_ARGUMENT, NEW_STRING(tl_value_print(fx->fake_value, 1)), 1)                     \
@@ -1107,6 +1178,7 @@ errors_case(const char *name)
   TCase *tcase = tl_test_case(name);
 
   tcase_add_checked_fixture(tcase, log_setup, log_teardown);
+  tcase_add_unchecked_fixture(tcase, deep_setup, deep_teardown);
   return tcase;
 }
 
