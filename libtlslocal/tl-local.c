@@ -182,10 +182,28 @@ run_initializer(TlLocal *local)
   return init->fn(local, init->user_data);
 }
 
-/* The local whose failed initializer's dictionary this thread is dropping, if any: the destroy
- * functions of what the initializer stored run then, and one that reads the local must not run the
- * initializer again (which would fail and drop again, deeper each time). */
-static _Thread_local TlLocal *dropping_failed;
+/* The locals whose initializer this thread is running, or whose failed initializer's dictionary it
+ * is dropping, innermost first: frames on the stack of entry_create_initialized(). An access that
+ * would run such a local's initializer again fails instead. The initializer's own accesses find
+ * the dictionary in place and never get that far: only those after it was freed meanwhile (a
+ * destroy function calling tl_thread_clear()), or those of a failed initializer's destroy
+ * functions, do, and running the initializer again from them would nest without bound. */
+typedef struct InitFrame {
+  const TlLocal *local;
+  struct InitFrame *outer;
+} InitFrame;
+static _Thread_local InitFrame *busy_initializers;
+
+static gboolean
+initializer_busy(const TlLocal *local)
+{
+  const InitFrame *frame;
+
+  for (frame = busy_initializers; frame != NULL; frame = frame->outer)
+    if (frame->local == local)
+      return TRUE;
+  return FALSE;
+}
 
 /* Drops a dictionary of the calling thread that the current access made, which never became the
  * thread's (so no exit hook runs), and the thread's registration if that was all it held: a
@@ -209,18 +227,18 @@ static int
 entry_create_initialized(TlLocal *local, TlEntry **out, gboolean *out_created)
 {
   TlEntry *entry;
-  TlLocal *outer_dropping;
-  int result;
+  InitFrame frame;
+  int result, status;
 
   /* The first access of a local in a fork() child: free what the fork left first. Its destroy
    * functions may have touched this local, so look again. */
   _tl_fork_release_orphans();
   if ((*out = current_entry(local)) != NULL)
     return TL_OK;
-  if (local == dropping_failed)
-    return _tl_fail(TL_ERR_INIT_FAILED, "the local's initializer failed in this thread");
+  if (initializer_busy(local))
+    return _tl_fail(TL_ERR_INIT_FAILED, "the local's initializer is running, or failed, further up "
+                                        "this thread's stack");
   entry = entry_create(local);
-  *out = NULL;
   if (entry == NULL)
     return tl_last_error();
   if (!has_initializer(local)) {
@@ -229,26 +247,26 @@ entry_create_initialized(TlLocal *local, TlEntry **out, gboolean *out_created)
       *out_created = TRUE;
     return TL_OK;
   }
+  frame.local = local;
+  frame.outer = busy_initializers;
+  busy_initializers = &frame;
   result = run_initializer(local);
-  /* User code ran: if it freed this very dictionary (a destroy function calling
-   * tl_thread_clear()), the entry is gone; use or drop only the one in place now. */
   if (current_entry(local) != entry) {
-    if (result == 0 && (*out = current_entry(local)) != NULL)
-      return TL_OK;
-    return _tl_fail(TL_ERR_INIT_FAILED, "the thread's dictionary was freed while the local's "
-                                        "initializer ran");
-  }
-  if (result == 0) {
+    /* User code it set off freed this very dictionary (a destroy function calling
+     * tl_thread_clear()): the entry is gone, and no other could be made meanwhile. */
+    status = _tl_fail(TL_ERR_INIT_FAILED, "the thread's dictionary was freed while the local's "
+                                          "initializer ran");
+  } else if (result == 0) {
     *out = entry;
-    return TL_OK;
+    status = TL_OK;
+  } else {
+    entry_discard(entry); /* so the next access tries again */
+    TL_THREAD_CHANGED();
+    status = _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread",
+                       result);
   }
-  /* Failed: drop the dictionary, so the next access tries again. */
-  outer_dropping = dropping_failed;
-  dropping_failed = local;
-  entry_discard(entry);
-  dropping_failed = outer_dropping;
-  TL_THREAD_CHANGED();
-  return _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread", result);
+  busy_initializers = frame.outer;
+  return status;
 }
 
 /* The calling thread's dictionary for a read: NULL without error if it has none and nothing
@@ -513,6 +531,18 @@ check_access(const TlLocal *local, const char *key, TlKey *out_key)
   return TL_OK;
 }
 
+/* Drops a reference to value after a failure was recorded: its destroy function may make failing
+ * calls of its own, and the call's own failure must be what the caller reads. */
+static void
+unref_keeping_error(TlValue *value)
+{
+  TlSavedError saved;
+
+  _tl_error_save(&saved);
+  tl_value_unref(value);
+  _tl_error_restore(&saved);
+}
+
 /* The one store path. owned: value is a reference the caller hands over (released on failure). */
 static int
 store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
@@ -529,14 +559,8 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   if (G_LIKELY(status == TL_OK))
     status = entry_for_write(local, &entry, &created);
   if (G_UNLIKELY(status != TL_OK)) {
-    if (owned && _tl_value_is_valid(value)) {
-      /* The value's destroy function may make failing calls of its own: keep this failure's. */
-      TlSavedError saved;
-
-      _tl_error_save(&saved);
-      tl_value_unref(value);
-      _tl_error_restore(&saved);
-    }
+    if (owned && _tl_value_is_valid(value))
+      unref_keeping_error(value);
     return status;
   }
   if (!owned)
@@ -553,7 +577,7 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   if (G_UNLIKELY(status != TL_OK)) { /* out of memory: as before the call */
     if (created)
       entry_discard(entry);
-    _tl_value_unref_valid(value);
+    unref_keeping_error(value);
   }
   /* Last: dropping the old value may run a destroy function that uses this very dictionary. */
   if (old != NULL)
