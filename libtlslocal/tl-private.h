@@ -105,8 +105,6 @@ struct _TlValue {
  * variants, counted from the outermost) as "()", and its parser reads type strings back only to
  * 127: values deeper than this are refused where they would be made, never kept corrupted. */
 #define TL_VALUE_MAX_DEPTH 127
-/* GLib's own nesting limit (G_VARIANT_MAX_RECURSION_DEPTH, which GLib does not export). */
-#define TL_GLIB_MAX_NESTING 128
 #define TL_DEPTH_UNKNOWN 0xffu
 
 /* Wraps variant (taking over one reference) with handles (taking over the array and its

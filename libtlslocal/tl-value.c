@@ -815,20 +815,23 @@ is_bad_unicode_escape(const char *escape)
 }
 
 /* Checks text for what GLib's parser would answer with a critical instead of an error: a bad \u
- * escape in a string (byte strings take no such escape), and nesting past
- * TL_GLIB_MAX_NESTING (128). GLib limits its own recursion, but builds the type a text
- * implies from its brackets, "just"s and @type annotations before it checks that type, and an
- * invalid one is a critical. The nesting counted here bounds that type's from above: a brace
- * counts 2 levels (an array and its dict entry), an annotation the levels of its type where it
- * stands. Tokens are read as GLib's tokenizer reads them. @return TL_OK or TL_ERR_PARSE (recorded). */
+ * escape in a string (byte strings take no such escape), and nesting past the limit. GLib limits
+ * its own recursion, but builds the type a text implies from its brackets, "just"s and @type
+ * annotations before it checks that type, and one nested past 128 levels is a critical. So the
+ * nesting is counted here, tokens read as GLib's tokenizer reads them: a bracket one level, a
+ * brace one more once a colon shows it opens a dictionary (an array of dict entries) rather than
+ * a lone dict entry, an annotation the levels of its type where it stands. Past the limit the
+ * text is refused with a message of the library's own (GLib's, at 128, names no position).
+ * @return TL_OK or TL_ERR_PARSE (recorded). */
 static int
 check_text(const char *text)
 {
-  guint opened[TL_GLIB_MAX_NESTING + 1]; /* the levels each open bracket added */
-  guint n_open = 0, depth = 0, deepest = 0, pending_justs = 0;
+  guint opened[TL_VALUE_MAX_DEPTH + 1]; /* the levels each open bracket added */
+  gboolean dictionary[TL_VALUE_MAX_DEPTH + 1]; /* a brace whose colon has counted its array */
+  guint n_open = 0, depth = 0, deepest = 0, pending_justs = 0, annotated;
   const char *c = text;
 
-  while (*c != '\0' && deepest <= TL_GLIB_MAX_NESTING) {
+  while (*c != '\0' && deepest <= TL_VALUE_MAX_DEPTH) {
     if (*c == '\'' || *c == '"' || (*c == 'b' && (c[1] == '\'' || c[1] == '"'))) {
       gboolean bytes = *c == 'b';
       char quote = bytes ? c[1] : c[0];
@@ -854,16 +857,26 @@ check_text(const char *text)
         else if ((*c == ')' || *c == '}') && brackets-- == 0)
           break;
       }
-      deepest = MAX(deepest, depth + pending_justs + type_nesting_of(type, c));
+      annotated = depth + pending_justs + type_nesting_of(type, c);
+      deepest = MAX(deepest, annotated);
       continue; /* the value annotated comes next */
     } else if (*c == '[' || *c == '(' || *c == '<' || *c == '{') {
-      guint levels = (*c == '{' ? 2 : 1) + pending_justs;
+      guint levels = 1 + pending_justs;
 
       pending_justs = 0;
       depth += levels;
       deepest = MAX(deepest, depth);
-      if (deepest <= TL_GLIB_MAX_NESTING)
+      if (deepest <= TL_VALUE_MAX_DEPTH) {
+        dictionary[n_open] = *c != '{'; /* only a brace has a level still to count */
         opened[n_open++] = levels;
+      }
+      c++;
+      continue;
+    } else if (*c == ':' && n_open > 0 && !dictionary[n_open - 1]) {
+      dictionary[n_open - 1] = TRUE; /* {key: ...}: a dictionary, its entries one level down */
+      opened[n_open - 1]++;
+      depth++;
+      deepest = MAX(deepest, depth);
       c++;
       continue;
     } else if (*c == ']' || *c == ')' || *c == '>' || *c == '}') {
@@ -888,7 +901,7 @@ check_text(const char *text)
     deepest = MAX(deepest, depth + pending_justs);
     pending_justs = 0;
   }
-  if (deepest > TL_GLIB_MAX_NESTING)
+  if (deepest > TL_VALUE_MAX_DEPTH)
     return _tl_failf(TL_ERR_PARSE, "the value nests more than %d container levels deep",
                      TL_VALUE_MAX_DEPTH);
   return TL_OK;
