@@ -323,7 +323,9 @@ START_TEST(test_parse_refuses_past_the_limit)
   static const struct {
     const char *open, *close;
     int levels; /* per pair */
-  } forms[] = {{"[", "]", 1}, {"<", ">", 1}, {"(", ",)", 1}, {"[<", ">]", 2}, {"{'k': <", ">}", 3}};
+  } forms[] = {{"[", "]", 1},        {"<", ">", 1},   {"(", ",)", 1},        {"[<", ">]", 2},
+               {"{'k': <", ">}", 3}, {"{1: ", "}", 2}, {"{1, ", "}", 1}, /* lone dict entries */
+               {"just ", "", 1}};
   size_t f;
 
   for (f = 0; f < N_ELEMENTS(forms); f++) {

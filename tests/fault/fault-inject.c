@@ -423,6 +423,7 @@ struct Fixture {
   HookRecord hooks[2];
   int user_destroyed;
   int init_saw_no_memory;
+  int taken_destroyed; /* set_take/last-reference: both twins' values (equal: the same pointer) */
   /* threads */
   pthread_t threads[MAX_THREADS];
   int n_threads, n_started, low_first, visit_calls, expected_visits;
@@ -628,6 +629,42 @@ op_set_take(Fixture *f, int twin)
 
   window_open();
   return closed(f, tl_local_set_take(f->local[twin], f->key, taken));
+}
+
+/* A destroy function that makes a failing call of its own, as code releasing a resource may (one
+ * that allocates nothing: it runs inside the window when the call fails). */
+static void
+count_destroy_and_fail_a_call(void *ptr)
+{
+  count_destroy(ptr);
+  (void) tl_value_new_string("\xff"); /* TL_ERR_INVALID_UTF8 */
+}
+
+/* The call takes the only reference: a failure destroys the value inside it. */
+static int
+op_set_take_last(Fixture *f, int twin)
+{
+  TlValue *taken = tl_value_new_pointer(&f->taken_destroyed, count_destroy_and_fail_a_call);
+
+  window_open();
+  return closed(f, tl_local_set_take(f->local[twin], f->key, taken));
+}
+
+static void
+check_set_take_last(Fixture *f, int status)
+{
+  check_local_op(f, status);
+  /* check_status() saw the call's own failure in tl_last_error(), not the destroy function's. */
+  CHECK(f->taken_destroyed == (status != TL_OK), "the taken value was destroyed %d times",
+        f->taken_destroyed);
+}
+
+static void
+after_set_take_last(Fixture *f)
+{
+  /* The twin makes the same call only when the subject's succeeded. */
+  CHECK(f->taken_destroyed == (f->status == TL_OK ? 2 : 1),
+        "the twins' taken values were destroyed %d times in all", f->taken_destroyed);
 }
 
 static int
@@ -1822,6 +1859,8 @@ static const Scenario scenarios[] = {
   {"locals", "set/visitable-new-key", "tl_local_set", setup_set_visitable, op_set, NULL, NULL, 1},
   {"locals", "set/first-write-of-local", "tl_local_set", setup_set_first_of_local, op_set, NULL,
    NULL, 1},
+  {"locals", "set_take/last-reference", "tl_local_set_take", setup_set_take, op_set_take_last,
+   check_set_take_last, after_set_take_last, 1},
   {"locals", "set_take/new-long-key", "tl_local_set_take", setup_set_take, op_set_take, NULL, NULL,
    1},
   {"locals", "set_int64/new-key", "tl_local_set_int64", setup_set_int64, op_set_int64, NULL, NULL,
