@@ -161,7 +161,8 @@ typedef enum {
  * TL_ERR_INIT_FAILED too (the initializer does not run again from inside them).
  * It must not call tl_thread_clear() or drop the local's last reference; if something it sets off
  * frees the thread's dictionary anyway (a destroy function calling tl_thread_clear()), the access
- * is TL_ERR_INIT_FAILED. Exit hooks and destroy functions run by a thread's exit or
+ * is TL_ERR_INIT_FAILED, and so are the initializer's own later uses of the local (they would
+ * have to run it again, nested). Exit hooks and destroy functions run by a thread's exit or
  * tl_thread_clear() may read locals with initializers as anywhere, in the first round of that
  * cleanup; reads in the later rounds (freeing what the first round's hooks and destroy functions
  * created) run no initializer and find no dictionary, so a hook that reads its own local cannot
