@@ -15,18 +15,6 @@
 
 /* ---- small helpers ---- */
 
-static void
-spawn(pthread_t *thread, void *(*fn)(void *), void *arg)
-{
-  ck_assert_int_eq(pthread_create(thread, NULL, fn, arg), 0);
-}
-
-static void
-join(pthread_t thread)
-{
-  ck_assert_int_eq(pthread_join(thread, NULL), 0);
-}
-
 static int
 load(const int *counter)
 {
@@ -128,7 +116,7 @@ START_TEST(test_million_locals_memory)
     int batch = n_threads - started < MILLION_BATCH ? n_threads - started : MILLION_BATCH;
 
     for (i = started; i < started + batch; i++)
-      spawn(&threads[i], million_worker, &args[i]);
+      tl_test_spawn(&threads[i], million_worker, &args[i]);
     for (i = 0; i < batch; i++)
       while (sem_wait(&shared.written) != 0)
         ;
@@ -144,7 +132,7 @@ START_TEST(test_million_locals_memory)
   for (i = 0; i < started; i++)
     sem_post(&shared.release);
   for (i = 0; i < started; i++)
-    join(threads[i]);
+    tl_test_join(threads[i]);
   for (i = started; i < n_threads; i++)
     tl_value_unref(args[i].value);
   tl_test_assert_no_failure();
@@ -409,31 +397,31 @@ START_TEST(test_thread_churn_with_local_destruction)
     shared.slots[slot].generation = 1;
   }
 
-  spawn(&destroyer, churn_destroyer, &shared);
+  tl_test_spawn(&destroyer, churn_destroyer, &shared);
   for (started = 0; started < n_threads; started += CHURN_WAVE) {
     int wave = n_threads - started < CHURN_WAVE ? n_threads - started : CHURN_WAVE;
 
     for (i = 0; i < wave; i++) {
       churn_arg_init(&args[i], &shared, started + i, 0);
-      spawn(&threads[i], churn_worker, &args[i]);
+      tl_test_spawn(&threads[i], churn_worker, &args[i]);
     }
     for (i = 0; i < wave; i++)
-      join(threads[i]);
+      tl_test_join(threads[i]);
   }
   __atomic_store_n(&shared.stop, 1, __ATOMIC_SEQ_CST);
   sem_post(&shared.tick);
-  join(destroyer);
+  tl_test_join(destroyer);
 
   /* Whatever the races above made of them, both reasons happen here: one thread's dictionaries go
    * with their locals while it waits between its rounds, the next ones with its exit. */
   churn_arg_init(&args[0], &shared, n_threads, 1);
-  spawn(&threads[0], churn_worker, &args[0]);
+  tl_test_spawn(&threads[0], churn_worker, &args[0]);
   while (sem_wait(&shared.paused) != 0)
     ;
   for (slot = 0; slot < CHURN_LOCALS; slot++)
     churn_swap(&shared, slot);
   sem_post(&shared.resume);
-  join(threads[0]);
+  tl_test_join(threads[0]);
   tl_test_assert_no_failure();
   ck_assert_uint_eq(tl_stats_live_dicts(), 0);
   ck_assert_uint_eq(tl_stats_live_threads(), threads_before);

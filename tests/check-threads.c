@@ -17,18 +17,6 @@
 /* ---- small helpers ---- */
 
 static void
-spawn(pthread_t *thread, void *(*fn)(void *), void *arg)
-{
-  ck_assert_int_eq(pthread_create(thread, NULL, fn, arg), 0);
-}
-
-static void
-join(pthread_t thread)
-{
-  ck_assert_int_eq(pthread_join(thread, NULL), 0);
-}
-
-static void
 barrier_wait(pthread_barrier_t *barrier)
 {
   int status = pthread_barrier_wait(barrier);
@@ -256,10 +244,10 @@ START_TEST(test_isolation)
     for (i = 0; i <= ISO_WRITERS; i++) {
       args[i].shared = &shared;
       args[i].index = i;
-      spawn(&threads[i], i < ISO_WRITERS ? iso_writer : iso_reader, &args[i]);
+      tl_test_spawn(&threads[i], i < ISO_WRITERS ? iso_writer : iso_reader, &args[i]);
     }
     for (i = 0; i <= ISO_WRITERS; i++)
-      join(threads[i]);
+      tl_test_join(threads[i]);
     tl_test_assert_no_failure();
     iso_verify(shared.local, 99, 0, 0);
     tl_test_assert_no_failure();
@@ -328,10 +316,10 @@ START_TEST(test_cleanup_at_thread_exit)
       shared.destroyed[i] = 0;
       args[i].shared = &shared;
       args[i].index = i;
-      spawn(&threads[i], exit_worker, &args[i]);
+      tl_test_spawn(&threads[i], exit_worker, &args[i]);
     }
     for (i = 0; i < EXIT_THREADS; i++)
-      join(threads[i]);
+      tl_test_join(threads[i]);
     tl_test_assert_no_failure();
     /* Joined means exited: every value the threads held is gone, exactly once. */
     for (i = 0; i < EXIT_THREADS; i++)
@@ -418,7 +406,7 @@ START_TEST(test_cleanup_at_local_destruction)
     for (i = 0; i < DOOM_THREADS; i++) {
       args[i].shared = &shared;
       args[i].index = i;
-      spawn(&threads[i], doom_worker, &args[i]);
+      tl_test_spawn(&threads[i], doom_worker, &args[i]);
     }
     barrier_wait(&shared.set);
     TL_CHECK(tl_stats_live_dicts() == before.dicts + 2 * DOOM_THREADS);
@@ -432,7 +420,7 @@ START_TEST(test_cleanup_at_local_destruction)
     TL_CHECK(tl_stats_live_threads() == before.threads + DOOM_THREADS);
     barrier_wait(&shared.destroyed);
     for (i = 0; i < DOOM_THREADS; i++)
-      join(threads[i]);
+      tl_test_join(threads[i]);
     tl_test_assert_no_failure();
     before.locals--;
     assert_stats(before);
@@ -502,14 +490,14 @@ START_TEST(test_exit_races_destruction)
       args[i].index = i;
       if (shared.own_refs)
         tl_local_ref(shared.local);
-      spawn(&threads[i], race_worker, &args[i]);
+      tl_test_spawn(&threads[i], race_worker, &args[i]);
     }
     barrier_wait(&shared.set);
     for (spin = 0; spin < round % 4; spin++)
       sched_yield(); /* vary the interleaving */
     tl_local_unref(shared.local);
     for (i = 0; i < RACE_THREADS; i++)
-      join(threads[i]);
+      tl_test_join(threads[i]);
     tl_test_assert_no_failure();
     for (i = 0; i < RACE_THREADS; i++)
       ck_assert_int_eq(shared.counters[i], RACE_KEYS);
@@ -576,7 +564,7 @@ START_TEST(test_id_reuse)
   pthread_barrier_init(&shared.created, NULL, 2);
   pthread_barrier_init(&shared.used, NULL, 2);
   pthread_barrier_init(&shared.destroyed, NULL, 2);
-  spawn(&thread, reuse_worker, &shared);
+  tl_test_spawn(&thread, reuse_worker, &shared);
   for (round = 0; round < shared.rounds; round++) {
     /* Every third round shuffles the free ids with a spare local. */
     if (round % 3 == 1)
@@ -596,7 +584,7 @@ START_TEST(test_id_reuse)
     }
     barrier_wait(&shared.destroyed);
   }
-  join(thread);
+  tl_test_join(thread);
   tl_local_unref(spare);
   tl_test_assert_no_failure();
   assert_stats(before);
@@ -664,8 +652,8 @@ START_TEST(test_pool_thread_clear)
   shared.n_tasks = tl_test_repeat(2000);
   ck_assert_int_eq(set_counted(shared.first, "k0", &main_destroyed), TL_OK);
   shared.before = stats_now();
-  spawn(&thread, pool_single_worker, &shared);
-  join(thread);
+  tl_test_spawn(&thread, pool_single_worker, &shared);
+  tl_test_join(thread);
   tl_test_assert_no_failure();
   ck_assert_int_eq(shared.destroyed, shared.n_tasks * TASK_KEYS);
   assert_stats(shared.before);
@@ -728,9 +716,9 @@ START_TEST(test_pool_threads_clear)
   queue->n_tasks = tl_test_repeat(POOL_TASKS);
   before = stats_now();
   for (i = 0; i < POOL_WORKERS; i++)
-    spawn(&threads[i], pool_worker, queue);
+    tl_test_spawn(&threads[i], pool_worker, queue);
   for (i = 0; i < POOL_WORKERS; i++)
-    join(threads[i]);
+    tl_test_join(threads[i]);
   tl_test_assert_no_failure();
   for (i = 0; i < queue->n_tasks; i++)
     ck_assert_int_eq(queue->destroyed[i], TASK_KEYS);
@@ -821,8 +809,8 @@ run_chain(int depth, int use_clear)
   shared.depth = depth;
   shared.use_clear = use_clear;
   shared.before = stats_now();
-  spawn(&thread, chain_worker, &shared);
-  join(thread);
+  tl_test_spawn(&thread, chain_worker, &shared);
+  tl_test_join(thread);
   tl_test_assert_no_failure();
   ck_assert_msg(shared.destroyed == depth + 1, "depth %d%s: %d of %d links destroyed", depth,
                 use_clear ? " with tl_thread_clear" : "", shared.destroyed, depth + 1);
@@ -923,17 +911,17 @@ START_TEST(test_exit_destroy_drops_last_ref)
     for (i = 0; i <= DROP_PARKED; i++) {
       args[i].shared = &shared;
       args[i].index = i;
-      spawn(&threads[i], i < DROP_PARKED ? drop_parked : drop_exiting, &args[i]);
+      tl_test_spawn(&threads[i], i < DROP_PARKED ? drop_parked : drop_exiting, &args[i]);
     }
     barrier_wait(&shared.set);
-    join(threads[DROP_PARKED]);
+    tl_test_join(threads[DROP_PARKED]);
     /* The exit ran the value's destroy function, which dropped the victim everywhere. */
     for (i = 0; i < DROP_PARKED + 2; i++)
       TL_CHECK(load(&shared.victim_destroyed[i]) == 1);
     TL_CHECK(tl_stats_live_locals() == before.locals - 1);
     barrier_wait(&shared.exited);
     for (i = 0; i < DROP_PARKED; i++)
-      join(threads[i]);
+      tl_test_join(threads[i]);
     tl_test_assert_no_failure();
     before.locals--;
     assert_stats(before);
@@ -1161,7 +1149,7 @@ START_TEST(test_stress)
     args[i].index = i;
   }
   for (i = 0; i < STRESS_WORKERS; i++)
-    spawn(&threads[i], stress_worker, &args[i]);
+    tl_test_spawn(&threads[i], stress_worker, &args[i]);
   /* Meanwhile the main thread makes and drops other locals, and swaps the hot one. */
   while (load(&shared.workers_done) < STRESS_WORKERS || cycles < 10) {
     TlLocal *temp = tl_local_new(), *old;
@@ -1188,7 +1176,7 @@ START_TEST(test_stress)
     sched_yield(); /* valgrind runs one thread at a time: let the workers on */
   }
   for (i = 0; i < STRESS_WORKERS; i++)
-    join(threads[i]);
+    tl_test_join(threads[i]);
   tl_test_assert_no_failure();
   ck_assert(has_int64(shared.locals[0], "main", 1));
   tl_local_unref(shared.hot);
@@ -1256,11 +1244,11 @@ START_TEST(test_refcount_across_threads)
     pthread_barrier_init(&shared.set, NULL, REF_THREADS);
     for (i = 0; i < REF_THREADS; i++) {
       ck_assert_ptr_eq(tl_local_ref(shared.local), shared.local);
-      spawn(&threads[i], ref_worker, &shared);
+      tl_test_spawn(&threads[i], ref_worker, &shared);
     }
     tl_local_unref(shared.local); /* the threads' references keep it alive */
     for (i = 0; i < REF_THREADS; i++)
-      join(threads[i]);
+      tl_test_join(threads[i]);
     tl_test_assert_no_failure();
     /* Freed exactly once: each value destroyed once, the local gone, nothing left over. */
     for (i = 0; i < REF_THREADS; i++)
@@ -1361,7 +1349,7 @@ run_share(int main_holds_last)
     sem_init(&shared.go[i], 0, 0);
     args[i].shared = &shared;
     args[i].index = i;
-    spawn(&threads[i], share_worker, &args[i]);
+    tl_test_spawn(&threads[i], share_worker, &args[i]);
   }
   barrier_wait(&shared.set);
   tl_value_unref(shared.shared_value); /* from now on only dictionaries hold it */
@@ -1370,7 +1358,7 @@ run_share(int main_holds_last)
     /* The threads leave one by one; the value outlives each of them. */
     for (i = 0; i < SHARE_THREADS; i++) {
       sem_post(&shared.go[i]);
-      join(threads[i]);
+      tl_test_join(threads[i]);
       TL_CHECK(load(&destroyed) == 0);
     }
     TL_CHECK(tl_local_delete(shared.local, "shared") == TL_OK); /* the last holder */
@@ -1383,7 +1371,7 @@ run_share(int main_holds_last)
     TL_CHECK(load(&destroyed) == 1);
     for (i = 0; i < SHARE_THREADS; i++) {
       sem_post(&shared.go[i]);
-      join(threads[i]);
+      tl_test_join(threads[i]);
     }
   }
   tl_test_assert_no_failure();

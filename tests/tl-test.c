@@ -58,6 +58,18 @@ tl_test_heap_in_use(void)
 }
 
 void
+tl_test_spawn(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+  ck_assert_int_eq(pthread_create(thread, NULL, fn, arg), 0);
+}
+
+void
+tl_test_join(pthread_t thread)
+{
+  ck_assert_int_eq(pthread_join(thread, NULL), 0);
+}
+
+void
 tl_test_count_destroy(void *ptr)
 {
   __atomic_fetch_add((int *) ptr, 1, __ATOMIC_SEQ_CST);

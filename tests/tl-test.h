@@ -3,6 +3,7 @@
 #define TL_TEST_H
 
 #include <check.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #include <tlslocal.h>
@@ -28,6 +29,9 @@ int tl_test_repeat(int n);
 
 /* Start n_threads real threads running fn(arg) and join them all. */
 void tl_test_run_threads(int n_threads, void *(*fn)(void *), void *arg);
+/* One thread, started and joined, asserting both succeed (on the test's own thread). */
+void tl_test_spawn(pthread_t *thread, void *(*fn)(void *), void *arg);
+void tl_test_join(pthread_t thread);
 
 /* Bytes of heap the process has in use, from whichever allocator serves malloc here: glibc's
  * (mallinfo2), valgrind's (its mallinfo) or a sanitizer's. 0 if none of them can tell. */
