@@ -244,13 +244,20 @@ def build_churn(r):
         tl, bare = r.get(s, case, "libtlslocal"), r.get(s, case, "bare")
         rows.append([f"{n:,}", f"{tl / 1000:.1f}", ratio_text(tl / bare), f"{bare / 1000:.1f}",
                      ratio_text(tl / first)])
-    many = r.get(s, "newest/1000000 live locals", "libtlslocal") / first
-    r.bars.append((s, "thread churn, 1M live locals vs 1", many, 1.5))
+    # Judged against the bare thread in each state: a million live objects on the heap slow
+    # pthread_create itself (seen with plain malloc()ed blocks and no libtlslocal at all).
+    def over_bare(n):
+        case = f"newest/{n} live locals"
+        return r.get(s, case, "libtlslocal") / r.get(s, case, "bare")
+    many = over_bare(1000000) / over_bare(1)
+    r.bars.append((s, "thread churn over bare, 1M live locals vs 1", many, 1.5))
     r.table(s, "Thread churn with many live locals: pthread_create + set one key in the newest local "
             "+ exit + pthread_join",
             ["live locals", "libtlslocal us", "x bare", "bare us", "x 1 live local"], rows,
-            "The other locals have no dictionary. bare: the empty thread, in the same state.")
-    r.target(s, "thread churn with 1,000,000 live locals within 1.5x of 1 live local", many, 1.5)
+            "The other locals have no dictionary. bare: the empty thread, in the same state. The "
+            "target compares the x bare column of the two states.")
+    r.target(s, "thread churn (x bare) with 1,000,000 live locals within 1.5x of 1 live local",
+             many, 1.5)
 
 
 def build_memory(r):
