@@ -295,7 +295,7 @@ static gboolean
 small_enough(const TlValue *value)
 {
   GVariant *variant = tl_value_dup_gvariant(value);
-  gboolean small = variant == NULL || g_variant_get_size(variant) <= 64 * 1024;
+  gboolean small = variant == NULL || g_variant_get_size(variant) <= 16 * 1024;
 
   if (variant != NULL)
     g_variant_unref(variant);
