@@ -7,7 +7,9 @@
 
 #include "tl-private.h"
 
-guint64 _tl_hash_keys[3];
+/* A cache line of their own (three used, the rest padding): read by every lookup of every thread,
+ * they must not share one with data that slow paths write (the registry lock was next to them). */
+guint64 _tl_hash_keys[8] __attribute__((aligned(64)));
 
 static guint64
 splitmix64(guint64 *state)

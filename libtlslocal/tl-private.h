@@ -237,7 +237,7 @@ _tl_load_short(const unsigned char *bytes, size_t n)
  * keys often come from outside (header names, user ids), and an attacker who could compute the
  * hash could choose thousands of keys that share one index slot, making each insert and lookup
  * a linear walk (hash flooding). Never written after load. */
-extern guint64 _tl_hash_keys[3];
+extern guint64 _tl_hash_keys[8];
 
 /* The folded product of a and b: all 128 bits of a * b folded to 64. */
 static inline guint64
