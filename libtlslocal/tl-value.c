@@ -138,11 +138,9 @@ tl_value_unref(TlValue *value)
 void
 _tl_value_free(TlValue *value)
 {
-  TlValue *pending = value;
+  TlValue *pending = NULL;
 
-  value->scalar.free_next = NULL;
-  while ((value = pending) != NULL) {
-    pending = value->scalar.free_next;
+  for (;; value = pending, pending = pending->scalar.free_next) {
     value->magic = 0;
     _tl_stats_values_add(-1);
     if (value->kind == TL_VALUE_VARIANT) {
@@ -163,6 +161,8 @@ _tl_value_free(TlValue *value)
       value->u.pointer.destroy(value->u.pointer.ptr);
     }
     g_free(value);
+    if (pending == NULL)
+      return;
   }
 }
 
