@@ -527,7 +527,8 @@ void _tl_thread_free(TlThread *thread);
 /* Unregisters the calling thread if it holds no dictionary: a call that registered it and then
  * failed leaves things as they were. */
 void _tl_thread_release_if_empty(void);
-/* Whether the calling thread's dictionaries are being freed (its exit, tl_thread_clear()). */
+/* Whether the calling thread is freeing, after the first round of its exit or tl_thread_clear(), the
+ * dictionaries that round's exit hooks and destroy functions made. */
 gboolean _tl_thread_releasing(void);
 
 /* Under the registry lock: unlink entry from its local and its thread, clear the thread's slot, and

@@ -657,7 +657,7 @@ snapshot_part(const TlValue *parent, GVariant *child)
 int
 tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
 {
-  GVariant *variant = NULL;
+  GVariant *variant = NULL, *child;
   int status;
   size_t n_children;
 
@@ -670,9 +670,9 @@ tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
   if (index >= n_children)
     return _tl_failf(TL_ERR_OUT_OF_RANGE, "index %zu is out of range (%zu children)", index,
                      n_children);
-  *out = value->handles != NULL ? snapshot_part(value, g_variant_get_child_value(variant, index))
-                                : value_take_variant(g_variant_get_child_value(variant, index),
-                                                     TL_DEPTH_UNKNOWN);
+  child = g_variant_get_child_value(variant, index);
+  *out = value->handles != NULL ? snapshot_part(value, child)
+                                : value_take_variant(child, TL_DEPTH_UNKNOWN);
   return *out != NULL ? TL_OK : tl_last_error();
 }
 
@@ -1000,12 +1000,29 @@ typedef struct {
   const TlValue *a, *b;
 } ValuePair;
 
+/* Doubles *pairs (the first array is first_pairs, on the caller's stack). @return 1, or
+ * TL_ERR_NO_MEMORY (recorded). */
+static int
+grow_pairs(ValuePair **pairs, ValuePair *first_pairs, size_t *capacity)
+{
+  ValuePair *grown = _tl_new(ValuePair, *capacity * 2);
+
+  if (grown == NULL)
+    return _tl_fail(TL_ERR_NO_MEMORY, "out of memory comparing snapshots");
+  memcpy(grown, *pairs, *capacity * sizeof *grown);
+  if (*pairs != first_pairs)
+    g_free(*pairs);
+  *pairs = grown;
+  *capacity *= 2;
+  return 1;
+}
+
 int
 tl_value_equal(const TlValue *a, const TlValue *b)
 {
   /* Snapshots: <handle N> is only a name; what it stands for must be equal too. Carried snapshots
-   * wait on a list rather than in recursion: a chain of them can be a million deep. Others are
-   * compared at once, so a chain's list stays short. */
+   * wait on a list rather than in recursion: a chain of them can be a million deep. Other carried
+   * values are compared at once, so a chain's list stays short. */
   ValuePair first_pairs[16], *pairs = first_pairs;
   size_t n_pairs = 0, capacity = G_N_ELEMENTS(first_pairs);
   int result = 1;
@@ -1014,38 +1031,25 @@ tl_value_equal(const TlValue *a, const TlValue *b)
     return fail_invalid_value(a);
   if (!_tl_value_is_valid(b))
     return fail_invalid_value(b);
-  if (a != b && !shallow_equal(a, b))
+  if (a == b)
+    return 1;
+  if (!shallow_equal(a, b))
     return 0;
   pairs[n_pairs++] = (ValuePair){a, b};
   while (n_pairs > 0 && result == 1) {
     ValuePair pair = pairs[--n_pairs];
     guint32 i;
 
-    for (i = 0; pair.a != pair.b && i < pair.a->n_handles && result == 1; i++) {
+    for (i = 0; i < pair.a->n_handles && result == 1; i++) {
       const TlValue *carried_a = pair.a->handles[i], *carried_b = pair.b->handles[i];
 
       if (carried_a == carried_b || carried_a->n_handles == 0) {
         result = carried_a == carried_b || shallow_equal(carried_a, carried_b);
-        continue;
-      }
-      if (!shallow_equal(carried_a, carried_b)) {
+      } else if (!shallow_equal(carried_a, carried_b)) {
         result = 0;
-        continue;
+      } else if (n_pairs < capacity || (result = grow_pairs(&pairs, first_pairs, &capacity)) == 1) {
+        pairs[n_pairs++] = (ValuePair){carried_a, carried_b};
       }
-      if (n_pairs == capacity) {
-        ValuePair *grown = _tl_new(ValuePair, capacity * 2);
-
-        if (grown == NULL) {
-          result = _tl_fail(TL_ERR_NO_MEMORY, "out of memory comparing snapshots");
-          continue;
-        }
-        memcpy(grown, pairs, n_pairs * sizeof *pairs);
-        if (pairs != first_pairs)
-          g_free(pairs);
-        pairs = grown;
-        capacity *= 2;
-      }
-      pairs[n_pairs++] = (ValuePair){carried_a, carried_b};
     }
   }
   if (pairs != first_pairs)
