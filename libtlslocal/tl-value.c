@@ -515,15 +515,25 @@ tl_value_new_maybe(const char *element_type, TlValue *child)
   return value_take_variant(g_variant_new_maybe(G_VARIANT_TYPE(element_type), child_variant), depth);
 }
 
-/* The "a{sv}" value of dict's (key, value) pairs in order, deepest being the deepest value's depth
- * (each sits 3 levels down: array, dict entry, variant). NULL if out of memory. */
+/* The "a{sv}" value of dict's (key, value) pairs in order, each value 3 levels down (array, dict
+ * entry, variant). NULL past the depth limit (TL_ERR_INVALID_ARGUMENT) or out of memory. */
 static TlValue *
-vardict_from_dict(const TlDict *dict, guint deepest)
+vardict_from_dict(const TlDict *dict)
 {
-  GVariant **entries = _tl_new(GVariant *, dict->n_live);
+  GVariant **entries;
   TlValue *value;
   guint32 i, n = 0;
+  guint deepest = 0, depth;
 
+  for (i = 0; i < dict->n_items; i++) {
+    if (dict->items[i].value != NULL) {
+      depth = _tl_value_depth(dict->items[i].value); /* once: MAX() evaluates its arguments twice */
+      deepest = MAX(deepest, depth);
+    }
+  }
+  if (dict->n_live > 0 && check_depth(deepest + 3) != TL_OK)
+    return NULL;
+  entries = _tl_new(GVariant *, dict->n_live);
   if (entries == NULL) {
     _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a dictionary value");
     return NULL;
@@ -553,8 +563,7 @@ tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_i
     _tl_fail(TL_ERR_INVALID_ARGUMENT, "keys is NULL but n_items is not 0");
     return NULL;
   }
-  if (check_items(values, n_items, &deepest) != TL_OK ||
-      (n_items > 0 && check_depth(deepest + 3) != TL_OK))
+  if (check_items(values, n_items, &deepest) != TL_OK)
     return NULL;
   for (i = 0; i < n_items; i++) {
     TlKey key;
@@ -567,7 +576,7 @@ tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_i
     if (_tl_dict_insert(&pairs, &key, values[i], &replaced) != TL_OK)
       goto out;
   }
-  value = vardict_from_dict(&pairs, deepest);
+  value = vardict_from_dict(&pairs); /* as deep as the values kept: a repeated key drops one */
 out:
   _tl_dict_free_borrowed(&pairs);
   return value;

@@ -318,6 +318,27 @@ nested_text(const char *open, const char *close, int n)
   return g_string_free(text, FALSE);
 }
 
+START_TEST(test_vardict_counts_the_values_it_keeps)
+{
+  const char *same[] = {"a", "a"}, *different[] = {"a", "b"};
+  char *text = nested_text("[", "]", MAX_DEPTH - 2); /* 125 levels: a dictionary's value, 128 */
+  TlValue *items[2], *dict;
+
+  ck_assert_int_eq(tl_value_parse(NULL, text, &items[0]), TL_OK);
+  items[1] = tl_value_new_int32(1);
+  ck_assert_ptr_null(tl_value_new_vardict(different, items, 2));
+  ck_assert_int_eq(tl_last_error(), TL_ERR_INVALID_ARGUMENT);
+  /* A key given twice keeps its last value: the deep one is not in this dictionary. */
+  dict = tl_value_new_vardict(same, items, 2);
+  ck_assert_ptr_nonnull(dict);
+  assert_text_round_trip(dict);
+  tl_value_unref(dict);
+  tl_value_unref(items[0]);
+  tl_value_unref(items[1]);
+  g_free(text);
+}
+END_TEST
+
 START_TEST(test_parse_refuses_past_the_limit)
 {
   static const struct {
@@ -448,6 +469,7 @@ depth_suite(void)
   tcase_add_test(tcase, test_chains_compared_and_printed);
   tcase_add_test(tcase, test_constructors_refuse_past_the_limit);
   tcase_add_test(tcase, test_empty_containers_count_their_type);
+  tcase_add_test(tcase, test_vardict_counts_the_values_it_keeps);
   tcase_add_test(tcase, test_parse_refuses_past_the_limit);
   tcase_add_test(tcase, test_gvariant_interop_refuses_past_the_limit);
   tcase_add_test(tcase, test_parent_chain_kept_intact);
