@@ -305,86 +305,41 @@ _tl_dict_adopt(TlDict *dict, TlDict *from)
   memset(from, 0, sizeof *from);
 }
 
-/* Whether value travels beside a snapshot's variant, by reference, rather than inside it: pointer
- * values, snapshots that carry some, "h" values (which would otherwise be mistaken for handles),
- * and values too deep to sit three levels further down (array, dict entry, variant). */
-static gboolean
-travels_by_reference(const TlValue *value)
-{
-  return value->kind == TL_VALUE_POINTER || value->handles != NULL || value->scalar_type == 'h' ||
-         _tl_value_depth(value) + 3 > TL_VALUE_MAX_DEPTH;
-}
-
-TlValue *
-_tl_dict_snapshot(const TlDict *dict)
-{
-  GVariant **pairs = _tl_new(GVariant *, dict->n_live);
-  TlValue **handles = NULL;
-  guint32 i, n_pairs = 0, n_handles = 0;
-  guint deepest = 0;
-
-  /* Every array is allocated before the first GVariant is made, so failing leaves none behind. */
-  for (i = 0; i < dict->n_items; i++)
-    if (dict->items[i].value != NULL && travels_by_reference(dict->items[i].value))
-      n_handles++;
-  if (n_handles > 0)
-    handles = _tl_new(TlValue *, n_handles);
-  if (pairs == NULL || (n_handles > 0 && handles == NULL)) {
-    g_free(pairs);
-    g_free(handles);
-    _tl_fail(TL_ERR_NO_MEMORY, "out of memory taking a snapshot");
-    return NULL;
-  }
-  n_handles = 0;
-  for (i = 0; i < dict->n_items; i++) {
-    const TlDictItem *item = &dict->items[i];
-    GVariant *boxed;
-
-    if (item->value == NULL)
-      continue;
-    if (travels_by_reference(item->value)) {
-      handles[n_handles] = tl_value_ref(item->value);
-      boxed = g_variant_new_variant(g_variant_new_handle((gint32) n_handles++));
-    } else {
-      guint depth = _tl_value_depth(item->value);
-
-      deepest = MAX(deepest, depth);
-      boxed = g_variant_new_variant(_tl_value_variant(item->value));
-    }
-    pairs[n_pairs++] = g_variant_new_dict_entry(g_variant_new_string(_tl_item_key(item)), boxed);
-  }
-  TlValue *snapshot = _tl_value_take_variant(
-      g_variant_new_array(G_VARIANT_TYPE("{sv}"), pairs, n_pairs), handles, n_handles,
-      n_pairs > 0 ? deepest + 3 : 2);
-  g_free(pairs);
-  return snapshot;
-}
-
+/* Owned copies of the items of dict (keys duplicated, values referenced), or of its item for key
+ * alone when key is not NULL (none if absent). @return TL_OK or TL_ERR_NO_MEMORY (recorded). */
 int
-_tl_dict_from_snapshot(const TlValue *snapshot, TlDict *out)
+_tl_dict_copy_items(const TlDict *dict, const TlKey *key, TlDictItem **out_items, guint32 *out_n)
 {
-  GVariant *variant = _tl_value_variant(snapshot);
-  gsize n_pairs = g_variant_n_children(variant), i;
-  int status = TL_OK;
+  TlDictItem *copy;
+  guint32 i, n = 0;
 
-  memset(out, 0, sizeof *out);
-  for (i = 0; i < n_pairs && status == TL_OK; i++) {
-    GVariant *pair = g_variant_get_child_value(variant, i);
-    GVariant *key = g_variant_get_child_value(pair, 0), *boxed = g_variant_get_child_value(pair, 1);
-    TlValue *value = NULL, *replaced = NULL;
-    TlKey k;
+  *out_items = NULL;
+  *out_n = 0;
+  if (key != NULL) {
+    gssize position = _tl_dict_find_position(dict, key);
 
-    status = _tl_key_prepare(g_variant_get_string(key, NULL), &k); /* a GVariant string has no NUL */
-    if (status == TL_OK && (value = _tl_value_resolve_child(snapshot, g_variant_get_variant(boxed))) == NULL)
-      status = tl_last_error();
-    if (status == TL_OK && (status = _tl_dict_insert(out, &k, value, &replaced)) != TL_OK)
-      tl_value_unref(value);
-    tl_value_unref(replaced); /* a key given twice (parsed text) keeps its last value */
-    g_variant_unref(key);
-    g_variant_unref(boxed);
-    g_variant_unref(pair);
+    if (position < 0)
+      return TL_OK;
+    if ((copy = _tl_new(TlDictItem, 1)) != NULL)
+      copy[n++] = dict->items[dict->index[position] - 1];
+  } else {
+    copy = _tl_new(TlDictItem, dict->n_live);
+    for (i = 0; copy != NULL && i < dict->n_items; i++)
+      if (dict->items[i].value != NULL)
+        copy[n++] = dict->items[i];
   }
-  if (status != TL_OK)
-    _tl_dict_free_contents(out);
-  return status;
+  if (copy == NULL)
+    return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a dictionary");
+  for (i = 0; i < n; i++) {
+    /* Inline keys came along with the struct; allocated ones are copied. */
+    if (copy[i].key_len >= TL_DICT_INLINE_KEY &&
+        (copy[i].key.heap = _tl_strndup(copy[i].key.heap, copy[i].key_len)) == NULL) {
+      _tl_dict_items_release(copy, i); /* the items before i are whole copies, the rest own nothing */
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a dictionary");
+    }
+    _tl_value_ref_valid(copy[i].value);
+  }
+  *out_items = copy;
+  *out_n = n;
+  return TL_OK;
 }

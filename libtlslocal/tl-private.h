@@ -3,6 +3,7 @@
 #define TL_PRIVATE_H
 
 #include <glib.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,24 @@ _tl_realloc_n(void *memory, size_t n, size_t size)
 
 /* A NUL-terminated copy of the len bytes at string; NULL if out of memory. */
 char *_tl_strndup(const char *string, size_t len);
+
+/* ---- reference counts ----
+ * Every refcount in the library (values, locals, hooks) is counted with these two. Taking a
+ * reference needs no ordering: the taker already holds one. Dropping one releases the dropper's
+ * writes and, for the last, acquires everyone else's before the object is freed. */
+
+static inline void
+_tl_refcount_inc(gint *refcount)
+{
+  __atomic_fetch_add(refcount, 1, __ATOMIC_RELAXED);
+}
+
+/* @return TRUE if that was the last reference. */
+static inline gboolean
+_tl_refcount_dec(gint *refcount)
+{
+  return __atomic_fetch_sub(refcount, 1, __ATOMIC_ACQ_REL) == 1;
+}
 
 /* ---- values (tl-value.c) ---- */
 
@@ -114,10 +133,6 @@ TlValue *_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_
                                 guint depth);
 /* The container levels of value, for the depth limit: 0 for basic and pointer values. */
 guint _tl_value_depth(const TlValue *value);
-/* @return the value a snapshot's unboxed child stands for: handles[N] for a "h" child, else a new
- * value wrapping child. Takes over child's reference. NULL if a handle is out of range
- * (TL_ERR_INVALID_ARGUMENT) or out of memory (TL_ERR_NO_MEMORY), with the last error recorded. */
-TlValue *_tl_value_resolve_child(const TlValue *snapshot, GVariant *child);
 void _tl_stats_values_add(int delta);
 
 static inline gboolean
@@ -137,13 +152,13 @@ void _tl_value_free(TlValue *value);
 static inline void
 _tl_value_ref_valid(TlValue *value)
 {
-  __atomic_fetch_add(&value->refcount, 1, __ATOMIC_RELAXED);
+  _tl_refcount_inc(&value->refcount);
 }
 
 static inline void
 _tl_value_unref_valid(TlValue *value)
 {
-  if (__atomic_fetch_sub(&value->refcount, 1, __ATOMIC_ACQ_REL) == 1)
+  if (_tl_refcount_dec(&value->refcount))
     _tl_value_free(value);
 }
 
@@ -444,7 +459,6 @@ struct _TlHook {
   void *user_data;
   TlDestroyFunc user_data_destroy;
 };
-void _tl_hook_unref(TlHook *hook);
 
 /* Where a local keeps its exit hook, shared by the local and the dictionaries detached from it: a
  * dictionary looks its hook up when it is freed, not when it is detached, so a hook removed or
@@ -455,7 +469,10 @@ struct _TlHookSlot {
   gint refcount;
   TlHook *hook; /* registry lock */
 };
+TlHookSlot *_tl_hook_slot_ref(TlHookSlot *slot); /* NULL-safe */
 void _tl_hook_slot_unref(TlHookSlot *slot);
+/* Runs the hook slot holds now (if any, and slot if not NULL) with a snapshot of dict's contents. */
+void _tl_hook_run(TlHookSlot *slot, TlFreeReason reason, guint64 thread_id, const TlDict *dict);
 
 /* One (local, thread) pair: that thread's dictionary for that local. */
 struct _TlEntry {
@@ -547,12 +564,12 @@ guint64 _tl_thread_id(void);
 /* The snapshot format (tl_local_snapshot, tl_local_apply): an "a{sv}" value whose pointer values,
  * "h" values, snapshots carrying values, and values too deep to box travel beside it as handles.
  * @return a new reference; NULL only if out of memory (TL_ERR_NO_MEMORY recorded). */
-TlValue *_tl_dict_snapshot(const TlDict *dict);
+TlValue *_tl_snapshot_new(const TlDict *dict);
 /* Fills out, an empty dictionary, with snapshot's keys and (new references to) its values; a key
  * given twice (parsed text) keeps its last value. snapshot is a valid "a{sv}".
  * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a handle the snapshot does not carry;
  * TL_ERR_NO_MEMORY. On error out is left empty. */
-int _tl_dict_from_snapshot(const TlValue *snapshot, TlDict *out);
+int _tl_snapshot_read(const TlValue *snapshot, TlDict *out);
 
 /* Fork handlers (tl-registry.c), registered once on first use of the registry. */
 void _tl_registry_init_once(void);
@@ -560,5 +577,139 @@ void _tl_registry_init_once(void);
  * entry points only (never mid-operation: it runs exit hooks and destroy functions). Cheap when
  * there is nothing to do: two loads. */
 void _tl_fork_release_orphans(void);
+
+/* ---- locals (tl-local.c) ---- */
+
+/* Records why local is not a valid TlLocal (NULL, destroyed, something else). @return the status. */
+int _tl_local_fail_invalid(const TlLocal *local);
+/* Under the registry lock: a local with a new id and one reference. NULL if out of memory. */
+TlLocal *_tl_local_create_locked(guint32 flags, TlInitializer *init);
+/* Frees the memory of a local that nobody ever saw. */
+void _tl_local_free(TlLocal *local);
+
+/* ---- initializers (tl-init.c) ---- */
+
+/* Slow path of a thread's first access: create the dictionary, then run the initializer with the
+ * dictionary already in place. */
+int _tl_entry_create_initialized(TlLocal *local, TlEntry **out, gboolean *out_created);
+void _tl_initializer_free(TlInitializer *init);
+
+/* ---- entries (tl-entry.c) ---- */
+
+/* Make the calling thread's dictionary for local. NULL if out of memory (recorded). */
+TlEntry *_tl_entry_create(TlLocal *local);
+/* Drops a dictionary the current access made, before it became the thread's. */
+void _tl_entry_discard(TlEntry *entry);
+
+/* ---- the calling thread's slot table (tl-thread.c) ---- */
+
+/* What _tl_entry_create() must install in thread's slot table for id, allocated beforehand: a
+ * longer page array (a copy, all of whose new pages are the empty page) and a page. NULLs where
+ * nothing is needed. */
+typedef struct {
+  TlEntry ***slot_pages;
+  guint32 n_slot_pages;
+  TlEntry **page;
+} TlSlotGrowth;
+int _tl_thread_slots_prepare(const TlThread *thread, guint32 id, TlSlotGrowth *out);
+TlEntry ***_tl_thread_slots_install(TlThread *thread, guint32 id, const TlSlotGrowth *growth);
+
+/* Owned copies of the items of dict (keys duplicated, values referenced), or of its item for key
+ * alone when key is not NULL (none if absent). @return TL_OK or TL_ERR_NO_MEMORY (recorded). */
+int _tl_dict_copy_items(const TlDict *dict, const TlKey *key, TlDictItem **out_items, guint32 *out_n);
+
+/* ---- the snapshot format (tl-snapshot.c) ---- */
+
+/* @return the value a snapshot's unboxed child stands for: handles[N] for a "h" child, else a new
+ * value wrapping child. Takes over child's reference. NULL if a handle is out of range
+ * (TL_ERR_INVALID_ARGUMENT) or out of memory (TL_ERR_NO_MEMORY), with the last error recorded. */
+TlValue *_tl_snapshot_resolve_child(const TlValue *snapshot, GVariant *child);
+/* Child of a value that carries values (taking over child's reference). NULL if out of memory. */
+TlValue *_tl_snapshot_part(const TlValue *parent, GVariant *child);
+
+/* ---- inline helpers of the access paths ---- */
+
+static inline gboolean
+_tl_local_is_valid(const TlLocal *local)
+{
+  return local != NULL && local->magic == TL_LOCAL_MAGIC;
+}
+
+/* ---- the dictionary lock of visitable locals ---- */
+
+static inline void
+_tl_entry_lock(TlEntry *entry)
+{
+  while (__atomic_exchange_n(&entry->lock_word, 1, __ATOMIC_ACQUIRE) != 0) {
+    while (__atomic_load_n(&entry->lock_word, __ATOMIC_RELAXED) != 0)
+      sched_yield(); /* held only while a visitor copies references: short */
+  }
+}
+
+static inline void
+_tl_entry_unlock(TlEntry *entry)
+{
+  __atomic_store_n(&entry->lock_word, 0, __ATOMIC_RELEASE);
+}
+
+/* Writers lock only when a visitor may read concurrently; the flag is immutable. */
+static inline void
+_tl_entry_write_begin(const TlLocal *local, TlEntry *entry)
+{
+  if (local->flags & TL_LOCAL_VISITABLE)
+    _tl_entry_lock(entry);
+}
+
+static inline void
+_tl_entry_write_end(const TlLocal *local, TlEntry *entry)
+{
+  if (local->flags & TL_LOCAL_VISITABLE)
+    _tl_entry_unlock(entry);
+}
+
+/* The calling thread's entry for local, or NULL. Safe without the lock: only this thread replaces
+ * its slots array, and other threads only null a slot whose local has no references left. */
+static inline TlEntry *
+_tl_entry_current(const TlLocal *local)
+{
+  TlThread *thread = _tl_current_thread;
+  guint32 page = local->id >> TL_SLOT_PAGE_BITS;
+
+  if (G_LIKELY(thread != NULL && page < thread->n_slot_pages))
+    return thread->slot_pages[page][local->id & (TL_SLOT_PAGE_SIZE - 1)];
+  return NULL;
+}
+
+static inline gboolean
+_tl_local_has_initializer(const TlLocal *local)
+{
+  return local->init != NULL && (local->init->fn != NULL || local->init->ffi != NULL);
+}
+
+/* The calling thread's dictionary for a read: NULL without error if it has none and nothing
+ * (no initializer) would create it. */
+static inline int
+_tl_entry_for_read(TlLocal *local, TlEntry **out)
+{
+  *out = _tl_entry_current(local);
+  if (G_LIKELY(*out != NULL) || !_tl_local_has_initializer(local))
+    return TL_OK;
+  /* While the thread's dictionaries are freed (its exit, tl_thread_clear()), a read by an exit hook
+   * or destroy function finds none rather than making one that would outlive the cleanup. */
+  if (_tl_thread_releasing())
+    return TL_OK;
+  return _tl_entry_create_initialized(local, out, NULL);
+}
+
+/* The calling thread's dictionary for a write, made if need be. *out_created is set (and must be
+ * FALSE before) when the dictionary is new and empty: a write that then fails discards it. */
+static inline int
+_tl_entry_for_write(TlLocal *local, TlEntry **out, gboolean *out_created)
+{
+  *out = _tl_entry_current(local);
+  if (G_LIKELY(*out != NULL))
+    return TL_OK;
+  return _tl_entry_create_initialized(local, out, out_created);
+}
 
 #endif /* TL_PRIVATE_H */

@@ -73,61 +73,49 @@ _tl_thread_free(TlThread *thread)
   g_free(thread);
 }
 
-void
-_tl_entry_detach(TlEntry *entry, TlFreeReason reason)
+int
+_tl_thread_slots_prepare(const TlThread *thread, guint32 id, TlSlotGrowth *out)
 {
-  TlLocal *local = entry->local;
-  TlThread *thread = entry->thread;
+  guint32 page = id >> TL_SLOT_PAGE_BITS, i;
 
-  if (entry->local_prev != NULL)
-    entry->local_prev->local_next = entry->local_next;
-  else
-    local->entries = entry->local_next;
-  if (entry->local_next != NULL)
-    entry->local_next->local_prev = entry->local_prev;
-
-  if (entry->thread_prev != NULL)
-    entry->thread_prev->thread_next = entry->thread_next;
-  else
-    thread->entries = entry->thread_next;
-  if (entry->thread_next != NULL)
-    entry->thread_next->thread_prev = entry->thread_prev;
-
-  /* Nulled before the id can be reused, so a later local with this id never finds this entry. */
-  *_tl_thread_slot(thread, local->id) = NULL;
-  if (local->hooks != NULL) {
-    g_atomic_int_inc(&local->hooks->refcount);
-    entry->hooks = local->hooks;
+  memset(out, 0, sizeof *out);
+  if (page >= thread->n_slot_pages) {
+    /* By an eighth at least, so a thread touching ever newer locals copies the array rarely. */
+    out->n_slot_pages = MAX(page + 1, thread->n_slot_pages + thread->n_slot_pages / 8);
+    out->slot_pages = _tl_new(TlEntry **, out->n_slot_pages);
+    if (out->slot_pages == NULL)
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory growing the thread's slot table");
+    if (thread->n_slot_pages > 0)
+      memcpy(out->slot_pages, thread->slot_pages, thread->n_slot_pages * sizeof *out->slot_pages);
+    for (i = thread->n_slot_pages; i < out->n_slot_pages; i++)
+      out->slot_pages[i] = (TlEntry **) _tl_empty_slot_page;
   }
-  entry->free_reason = reason;
-  entry->local = NULL;
-  entry->thread = NULL;
-  entry->local_prev = entry->local_next = entry->thread_prev = entry->thread_next = NULL;
-  TL_STAT_ADD(_tl_stats_dicts, -1);
+  if ((out->slot_pages != NULL ? out->slot_pages : thread->slot_pages)[page] ==
+      (TlEntry **) _tl_empty_slot_page) {
+    out->page = _tl_new0(TlEntry *, TL_SLOT_PAGE_SIZE);
+    if (out->page == NULL) {
+      g_free(out->slot_pages);
+      return _tl_fail(TL_ERR_NO_MEMORY, "out of memory growing the thread's slot table");
+    }
+  }
+  return TL_OK;
 }
 
-void
-_tl_entry_free(TlEntry *entry)
+/* Under the registry lock, which keeps other threads (writing NULL into slots of destroyed locals)
+ * from reading the array being replaced. @return the replaced array, to free after the lock. */
+TlEntry ***
+_tl_thread_slots_install(TlThread *thread, guint32 id, const TlSlotGrowth *growth)
 {
-  TlHook *hook = NULL;
+  TlEntry ***old = NULL;
 
-  if (entry->hooks != NULL) {
-    _tl_registry_lock();
-    if ((hook = entry->hooks->hook) != NULL)
-      g_atomic_int_inc(&hook->refcount); /* the call's own: the hook may be replaced meanwhile */
-    _tl_registry_unlock();
-    _tl_hook_slot_unref(entry->hooks);
-    entry->hooks = NULL;
+  if (growth->slot_pages != NULL) {
+    old = thread->slot_pages;
+    thread->slot_pages = growth->slot_pages;
+    thread->n_slot_pages = growth->n_slot_pages;
   }
-  if (hook != NULL) {
-    TlValue *contents = _tl_dict_snapshot(&entry->dict);
-
-    hook->fn(entry->free_reason, entry->thread_id, contents, hook->user_data);
-    tl_value_unref(contents);
-    _tl_hook_unref(hook);
-  }
-  _tl_dict_free_contents(&entry->dict);
-  g_free(entry);
+  if (growth->page != NULL)
+    thread->slot_pages[id >> TL_SLOT_PAGE_BITS] = growth->page;
+  return old;
 }
 
 TlEntry *

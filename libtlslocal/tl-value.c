@@ -82,25 +82,6 @@ value_take_variant(GVariant *variant, guint depth)
   return _tl_value_take_variant(variant, NULL, 0, depth);
 }
 
-TlValue *
-_tl_value_resolve_child(const TlValue *snapshot, GVariant *child)
-{
-  if (snapshot->handles != NULL && g_variant_is_of_type(child, G_VARIANT_TYPE_HANDLE)) {
-    gint32 handle = g_variant_get_handle(child);
-
-    g_variant_unref(child);
-    if (handle >= 0 && (guint32) handle < snapshot->n_handles)
-      return tl_value_ref(snapshot->handles[handle]);
-  } else if (g_variant_is_of_type(child, G_VARIANT_TYPE_HANDLE)) {
-    g_variant_unref(child); /* a bare <handle N> (parsed text) names nothing */
-  } else {
-    return value_take_variant(child, TL_DEPTH_UNKNOWN);
-  }
-  _tl_fail(TL_ERR_INVALID_ARGUMENT, "the snapshot refers to a pointer value (handle) that it does "
-                                    "not carry");
-  return NULL;
-}
-
 static int
 fail_invalid_value(const TlValue *value)
 {
@@ -151,7 +132,7 @@ _tl_value_free(TlValue *value)
       for (i = 0; i < value->n_handles; i++) {
         TlValue *carried = value->handles[i];
 
-        if (__atomic_fetch_sub(&carried->refcount, 1, __ATOMIC_ACQ_REL) == 1) {
+        if (_tl_refcount_dec(&carried->refcount)) {
           carried->scalar.free_next = pending;
           pending = carried;
         }
@@ -610,59 +591,6 @@ tl_value_n_children(const TlValue *value, size_t *out)
   return status;
 }
 
-/* The handle a snapshot's boxed value names, or -1: variant holds a "h" (within the snapshot's
- * carried values) where the snapshot format puts a value carried by reference. */
-static gint32
-named_handle(const TlValue *snapshot, GVariant *variant)
-{
-  GVariant *content = g_variant_get_variant(variant);
-  gint32 handle = g_variant_is_of_type(content, G_VARIANT_TYPE_HANDLE) ? g_variant_get_handle(content)
-                                                                          : -1;
-
-  g_variant_unref(content);
-  return handle >= 0 && (guint32) handle < snapshot->n_handles ? handle : -1;
-}
-
-/* Child of a value that carries values (taking over child's reference). Only the snapshot code
- * makes such values, so parent is a snapshot ("a{sv}"), one of its dict entries or that entry's
- * variant. A part that names a carried value keeps that value, and only it, renumbered 0, so a walk
- * by tl_value_get_child() ends at the very value tl_value_lookup() gives, and parts compare equal
- * by what they name; every other part is a plain value ("h" values deeper inside a boxed container
- * are data, not references). NULL if out of memory. */
-static TlValue *
-snapshot_part(const TlValue *parent, GVariant *child)
-{
-  const char *type = g_variant_get_type_string(child);
-  GVariant *part = NULL;
-  TlValue **carried;
-  gint32 handle = -1;
-
-  if (g_variant_is_of_type(_tl_value_variant(parent), G_VARIANT_TYPE_VARIANT))
-    return _tl_value_resolve_child(parent, child); /* <handle 0> itself: the value */
-  if (strcmp(type, "{sv}") == 0) { /* an entry of the snapshot */
-    GVariant *key = g_variant_get_child_value(child, 0), *boxed = g_variant_get_child_value(child, 1);
-
-    if ((handle = named_handle(parent, boxed)) >= 0)
-      part = g_variant_ref_sink(
-          g_variant_new_dict_entry(key, g_variant_new_variant(g_variant_new_handle(0))));
-    g_variant_unref(key);
-    g_variant_unref(boxed);
-  } else if (strcmp(type, "v") == 0 && (handle = named_handle(parent, child)) >= 0) {
-    part = g_variant_ref(child); /* the entry's variant, <handle 0> already */
-  }
-  if (handle < 0)
-    return value_take_variant(child, TL_DEPTH_UNKNOWN);
-  g_variant_unref(child);
-  carried = _tl_new(TlValue *, 1);
-  if (carried == NULL) {
-    g_variant_unref(part);
-    _tl_fail(TL_ERR_NO_MEMORY, "out of memory making a value");
-    return NULL;
-  }
-  carried[0] = tl_value_ref(parent->handles[handle]);
-  return _tl_value_take_variant(part, carried, 1, TL_DEPTH_UNKNOWN);
-}
-
 int
 tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
 {
@@ -680,7 +608,7 @@ tl_value_get_child(const TlValue *value, size_t index, TlValue **out)
     return _tl_failf(TL_ERR_OUT_OF_RANGE, "index %zu is out of range (%zu children)", index,
                      n_children);
   child = g_variant_get_child_value(variant, index);
-  *out = value->handles != NULL ? snapshot_part(value, child)
+  *out = value->handles != NULL ? _tl_snapshot_part(value, child)
                                 : value_take_variant(child, TL_DEPTH_UNKNOWN);
   return *out != NULL ? TL_OK : tl_last_error();
 }
@@ -733,7 +661,7 @@ tl_value_lookup(const TlValue *value, const char *key, TlValue **out)
   if (found == NULL)
     return _tl_failf(TL_ERR_NOT_FOUND, "no key '%s' in the dictionary", key);
   /* In a snapshot, <handle N> stands for the value it carries. */
-  *out = _tl_value_resolve_child(value, found);
+  *out = _tl_snapshot_resolve_child(value, found);
   return *out != NULL ? TL_OK : tl_last_error();
 }
 
