@@ -1,5 +1,4 @@
-/* Status codes, their names and messages, the per-thread last error, the version and the memory
- * helpers every binding needs. */
+/* Status codes, their names and messages, and the per-thread last error. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -94,44 +93,4 @@ int
 tl_last_error(void)
 {
   return last_error.status;
-}
-
-const char *
-tl_version(void)
-{
-  return TL_VERSION_STRING;
-}
-
-int
-tl_version_check(unsigned int major, unsigned int minor, unsigned int micro)
-{
-  const unsigned int our_minor = TL_VERSION_MINOR, our_micro = TL_VERSION_MICRO;
-
-  if (major != TL_VERSION_MAJOR)
-    return 0;
-  return our_minor > minor || (our_minor == minor && our_micro >= micro);
-}
-
-char *
-_tl_strndup(const char *string, size_t len)
-{
-  char *copy = len < G_MAXSIZE ? malloc(len + 1) : NULL;
-
-  if (copy != NULL) {
-    memcpy(copy, string, len);
-    copy[len] = '\0';
-  }
-  return copy;
-}
-
-void
-tl_free(void *memory)
-{
-  g_free(memory);
-}
-
-void
-tl_strv_free(char **strings)
-{
-  g_strfreev(strings);
 }

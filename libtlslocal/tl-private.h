@@ -571,8 +571,11 @@ TlValue *_tl_snapshot_new(const TlDict *dict);
  * TL_ERR_NO_MEMORY. On error out is left empty. */
 int _tl_snapshot_read(const TlValue *snapshot, TlDict *out);
 
-/* Fork handlers (tl-registry.c), registered once on first use of the registry. */
-void _tl_registry_init_once(void);
+/* The first of the threads with state, linked through next; registry lock. */
+TlThread *_tl_registry_threads(void);
+
+/* Fork handlers (tl-fork.c), installed once, before the registry lock is first taken. */
+void _tl_fork_install_handlers(void);
 /* In a fork() child: free the other threads' dictionaries that fork_child detached. Called at API
  * entry points only (never mid-operation: it runs exit hooks and destroy functions). Cheap when
  * there is nothing to do: two loads. */
