@@ -133,6 +133,23 @@ TlValue *_tl_value_take_variant(GVariant *variant, TlValue **handles, guint32 n_
                                 guint depth);
 /* The container levels of value, for the depth limit: 0 for basic and pointer values. */
 guint _tl_value_depth(const TlValue *value);
+/* @return TL_OK, or TL_ERR_INVALID_ARGUMENT (recorded) if depth is past TL_VALUE_MAX_DEPTH. */
+int _tl_value_check_depth(guint depth);
+/* Container nesting of a valid type string: "t" 0, "mt" 1, "a{sv}" 2. */
+guint _tl_type_nesting(const char *type);
+/* The same of the type string from type to end, which may be unchecked text: reads nothing
+ * outside it, and reports more than any limit past 128 levels. */
+guint _tl_type_nesting_of(const char *type, const char *end);
+/* Container levels of variant plus level, counted only to just past TL_VALUE_MAX_DEPTH. */
+guint _tl_variant_depth(GVariant *variant, guint level);
+/* Wraps variant (taking over one reference; a floating one is sunk), without handles. */
+static inline TlValue *
+_tl_value_take_variant_plain(GVariant *variant, guint depth)
+{
+  return _tl_value_take_variant(variant, NULL, 0, depth);
+}
+/* Records why value is not a valid TlValue. @return TL_ERR_INVALID_ARGUMENT. */
+int _tl_value_fail_invalid(const TlValue *value);
 void _tl_stats_values_add(int delta);
 
 static inline gboolean
