@@ -26,7 +26,7 @@
 #define COLLIDING_BITS 0xffffu
 
 /* ---- the hash before per-process seeding ----
- * Copied from _tl_key_prepare() in libtlslocal/tl-private.h as it stood before the seed (with
+ * Copied from _tl_key_prepare() in libtlslocal/tl-dict-private.h as it stood before the seed (with
  * _tl_load_short and _tl_hash_mix), its validation left out: the keys are ASCII. Kept only to make
  * keys an attacker could precompute; the library no longer computes it. */
 

@@ -3,7 +3,12 @@
  * The hot path (an existing dictionary) is: TLS load, bounds check, slots[id], hash lookup in a map
  * only this thread writes. No lock, no atomic read-modify-write (a TL_LOCAL_VISITABLE local's writes
  * add one uncontended lock of the dictionary's own). */
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-local-private.h"
+#include "tl-memory-private.h"
+#include "tl-thread-private.h"
+#include "tl-value-private.h"
 
 /* Validates local and key. */
 static inline int

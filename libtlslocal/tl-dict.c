@@ -1,7 +1,10 @@
-/* The per-thread dictionary: string key -> TlValue reference. See tl-private.h for the layout. */
+/* The per-thread dictionary: string key -> TlValue reference. See tl-dict-private.h for the layout. */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-memory-private.h"
+#include "tl-value-private.h"
 
 #define TL_DICT_MIN_INDEX 8
 #define TL_DICT_MIN_GROWTH 2

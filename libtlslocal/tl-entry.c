@@ -1,7 +1,13 @@
 /* Entries: one thread's dictionary of one local, linked into both the local's and the thread's
  * lists. Made on a thread's first write (or initialized read), detached under the registry lock,
  * freed after it. */
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-hooks-private.h"
+#include "tl-local-private.h"
+#include "tl-memory-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
 
 /* Make the calling thread's dictionary for local. */
 TlEntry *

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
 
 typedef struct {
   int status;

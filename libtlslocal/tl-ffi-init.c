@@ -3,7 +3,11 @@
  * subclass getting its constructor arguments again in every thread. */
 #include <ffi.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-init-private.h"
+#include "tl-local-private.h"
+#include "tl-memory-private.h"
+#include "tl-value-private.h"
 #include "tlslocal-glib.h"
 
 typedef union {

@@ -2,7 +2,10 @@
  * did not come along detached at once and freed at the child's first library call. */
 #include <pthread.h>
 
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-hooks-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
 
 /* Dictionaries of threads that do not exist in a fork() child, waiting to be freed there. */
 static TlEntry *fork_orphan_entries;

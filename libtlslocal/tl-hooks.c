@@ -1,5 +1,13 @@
 /* Exit hooks: a local's function, run with a dictionary's contents when that dictionary is freed. */
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-hooks-private.h"
+#include "tl-local-private.h"
+#include "tl-memory-private.h"
+#include "tl-refcount-private.h"
+#include "tl-registry-private.h"
+#include "tl-snapshot-private.h"
+#include "tl-value-private.h"
 
 static void
 hook_unref(TlHook *hook)

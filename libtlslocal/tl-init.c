@@ -1,5 +1,9 @@
 /* Initializers: a thread's first access to a local with one makes the dictionary, then runs it. */
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-init-private.h"
+#include "tl-local-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
 
 static int
 run_initializer(TlLocal *local)

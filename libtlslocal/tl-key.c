@@ -6,7 +6,7 @@
 #include <unistd.h>
 #endif
 
-#include "tl-private.h"
+#include "tl-dict-private.h"
 
 /* A cache line of their own (three used, the rest padding): read by every lookup of every thread,
  * they must not share one with data that slow paths write (the registry lock was next to them). */

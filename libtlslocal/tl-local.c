@@ -6,7 +6,15 @@
 #include <malloc.h>
 #endif
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-hooks-private.h"
+#include "tl-init-private.h"
+#include "tl-local-private.h"
+#include "tl-memory-private.h"
+#include "tl-refcount-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
+#include "tl-value-private.h"
 
 int
 _tl_local_fail_invalid(const TlLocal *local)

@@ -1,8 +1,9 @@
 /* Memory the library hands to callers (freed with tl_free(), tl_strv_free()), and its string copy.
- * The allocation helpers themselves are inline, in tl-private.h. */
+ * The allocation helpers themselves are inline, in tl-memory-private.h. */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-memory-private.h"
+#include "tlslocal.h"
 
 char *
 _tl_strndup(const char *string, size_t len)

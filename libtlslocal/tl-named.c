@@ -1,5 +1,10 @@
 /* Named locals: one local per name in the process, shared by every caller that opens it. */
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-local-private.h"
+#include "tl-refcount-private.h"
+#include "tl-registry-private.h"
+#include "tl-value-private.h"
 
 /* name -> TlLocal (the registry's reference); registry lock. A dictionary used as a plain map whose
  * item values are TlLocal pointers: only its lookup, insert and remove touch it, never a function

@@ -3,7 +3,10 @@
  * Never freed. */
 #include <pthread.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-memory-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
 
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 

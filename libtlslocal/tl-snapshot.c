@@ -1,6 +1,12 @@
 /* Snapshots: a dictionary as one immutable "a{sv}" value, its pointer values carried beside it,
  * and back (tl_local_apply). */
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-local-private.h"
+#include "tl-memory-private.h"
+#include "tl-snapshot-private.h"
+#include "tl-thread-private.h"
+#include "tl-value-private.h"
 
 /* Whether value travels beside a snapshot's variant, by reference, rather than inside it: pointer
  * values, snapshots that carry some, "h" values (which would otherwise be mistaken for handles),

@@ -1,6 +1,7 @@
 /* The counts tl_stats_live_*() report: changed on slow paths only (values: at creation and free),
  * read without the lock. */
-#include "tl-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
 
 gsize _tl_stats_locals, _tl_stats_dicts, _tl_stats_threads;
 

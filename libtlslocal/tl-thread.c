@@ -1,6 +1,9 @@
 /* TlThread: the calling thread's state, its registration for thread-exit cleanup, tl_thread_clear,
  * and the freeing of detached dictionaries (which runs exit hooks). */
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-memory-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
 
 /* pthread gives key destructors 4 rounds (PTHREAD_DESTRUCTOR_ITERATIONS); destroy functions that
  * recreate state get as many again here, so a well-behaved program never leaks at thread exit. */
@@ -132,8 +135,8 @@ _tl_thread_detach_all(TlThread *thread, TlFreeReason reason)
   return detached;
 }
 
-void
-_tl_entries_free(TlEntry *detached)
+static void
+entries_free(TlEntry *detached)
 {
   TlEntry *entry;
 
@@ -155,7 +158,7 @@ thread_release(TlThread *thread, TlFreeReason reason)
   _tl_registry_lock();
   detached = _tl_thread_detach_all(thread, reason);
   _tl_registry_unlock();
-  _tl_entries_free(detached);
+  entries_free(detached);
   _tl_thread_free(thread);
 }
 

@@ -1,7 +1,11 @@
 /* Container values: tuples, arrays, maybes and vardicts, made from values and taken apart again. */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-memory-private.h"
+#include "tl-snapshot-private.h"
+#include "tl-value-private.h"
 
 /* Validates items as GVariant-backed values and finds the deepest. @return TL_OK or
  * TL_ERR_INVALID_ARGUMENT (recorded). */

@@ -1,7 +1,8 @@
 /* The depth limit: how many container levels a value or a type string has (TL_VALUE_MAX_DEPTH). */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-value-private.h"
 
 int
 _tl_value_check_depth(guint depth)

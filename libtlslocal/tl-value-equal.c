@@ -1,7 +1,9 @@
 /* Equality of values, by type and contents, without recursion. */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-memory-private.h"
+#include "tl-value-private.h"
 
 /* Equal but for the values a snapshot carries. Two basic values compare by their payloads as GLib
  * would (a double bit for bit), without making their GVariants. */

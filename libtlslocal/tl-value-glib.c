@@ -1,5 +1,6 @@
 /* GLib interop (tlslocal-glib.h): values from and to GVariants. */
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-value-private.h"
 #include "tlslocal-glib.h"
 
 TlValue *

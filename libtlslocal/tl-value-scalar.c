@@ -2,7 +2,10 @@
  * value from a typed constructor makes its GVariant only when something needs it. */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-memory-private.h"
+#include "tl-registry-private.h"
+#include "tl-value-private.h"
 
 /* A basic value whose GVariant is made only if something needs it (_tl_value_variant), with extra
  * bytes after the struct for a string's copy. The payload is set by the caller. */

@@ -2,7 +2,8 @@
  * printing. */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-value-private.h"
 
 /* Whether the \u or \U escape at escape names a surrogate or a code point past U+10FFFF: GLib's
  * parser turns it into UTF-8 unchecked, then fails g_variant_new_string()'s UTF-8 assertion (a

@@ -3,7 +3,11 @@
  * the checks that GLib would otherwise report as a critical. */
 #include <string.h>
 
-#include "tl-private.h"
+#include "tl-error-private.h"
+#include "tl-memory-private.h"
+#include "tl-refcount-private.h"
+#include "tl-registry-private.h"
+#include "tl-value-private.h"
 
 static void
 cache_scalar(TlValue *value)

@@ -1,5 +1,5 @@
 /* The library's version at run time, to compare with the header a program was built with. */
-#include "tl-private.h"
+#include "tlslocal.h"
 
 const char *
 tl_version(void)

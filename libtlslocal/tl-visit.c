@@ -1,5 +1,10 @@
 /* Visits: every thread's dictionary of a TL_LOCAL_VISITABLE local, copied at one instant. */
-#include "tl-private.h"
+#include "tl-dict-private.h"
+#include "tl-error-private.h"
+#include "tl-local-private.h"
+#include "tl-memory-private.h"
+#include "tl-registry-private.h"
+#include "tl-thread-private.h"
 
 typedef struct {
   guint64 thread_id;

@@ -694,7 +694,7 @@ START_TEST(test_key_shapes)
   tl_test_assert_keys(local, all, n);
   {
     /* foreach hands out the keys of its own copy: short ones kept inline in the items, long ones
-     * allocated (tl-private.h, TL_DICT_INLINE_KEY). */
+     * allocated (tl-dict-private.h, TL_DICT_INLINE_KEY). */
     KeyWalk walk = {all, 0};
 
     ck_assert_int_eq(tl_local_foreach(local, key_walk_visit, &walk), TL_OK);

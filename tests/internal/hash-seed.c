@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tl-private.h"
+#include "tl-dict-private.h"
 
 #define KEY "request_id"
 #define N_PROCESSES 8
