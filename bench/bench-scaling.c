@@ -155,6 +155,7 @@ static void *
 helper_main(void *data)
 {
   Helper *helper = data;
+  guint64 result;
 
   bench_fixture_init(&helper->fixture, helper->local, helper->n_keys);
   pthread_mutex_lock(&helper->mutex);
@@ -166,7 +167,7 @@ helper_main(void *data)
     if (helper->quit)
       break;
     pthread_mutex_unlock(&helper->mutex);
-    guint64 result = helper->loop(&helper->fixture, helper->iterations);
+    result = helper->loop(&helper->fixture, helper->iterations);
     pthread_mutex_lock(&helper->mutex);
     helper->result = result;
     helper->loop = NULL;

@@ -58,7 +58,8 @@ make_room(TlDict *dict, guint32 n_more)
   guint64 wanted = (guint64) base + MAX(MAX(base / 4, TL_DICT_MIN_GROWTH), n_more);
   guint32 capacity = (guint32) wanted, i, n = 0, wanted_index_size;
   gboolean reindex;
-  guint32 *index = NULL;
+  guint32 *index = NULL, *old_index;
+  TlDictItem *old_items;
   TlDictItem *items;
 
   /* The index holds positions + 1 in 32 bits, and is at least twice the capacity. */
@@ -97,8 +98,8 @@ make_room(TlDict *dict, guint32 n_more)
   /* A fork() child frees the dictionaries of threads caught mid-write, walking items[0, n_items):
    * shrink the count first (n never exceeds it: compaction only drops deleted items), publish the
    * new arrays, and free the old ones last. At worst the child leaks; it never reads freed memory. */
-  TlDictItem *old_items = dict->items;
-  guint32 *old_index = reindex ? dict->index : NULL;
+  old_items = dict->items;
+  old_index = reindex ? dict->index : NULL;
   dict->n_items = n;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   dict->items = items;

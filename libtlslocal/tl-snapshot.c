@@ -22,7 +22,7 @@ TlValue *
 _tl_snapshot_new(const TlDict *dict)
 {
   GVariant **pairs = _tl_new(GVariant *, dict->n_live);
-  TlValue **handles = NULL;
+  TlValue **handles = NULL, *snapshot;
   guint32 i, n_pairs = 0, n_handles = 0;
   guint deepest = 0;
 
@@ -56,9 +56,8 @@ _tl_snapshot_new(const TlDict *dict)
     }
     pairs[n_pairs++] = g_variant_new_dict_entry(g_variant_new_string(_tl_item_key(item)), boxed);
   }
-  TlValue *snapshot = _tl_value_take_variant(
-      g_variant_new_array(G_VARIANT_TYPE("{sv}"), pairs, n_pairs), handles, n_handles,
-      n_pairs > 0 ? deepest + 3 : 2);
+  snapshot = _tl_value_take_variant(g_variant_new_array(G_VARIANT_TYPE("{sv}"), pairs, n_pairs),
+                                    handles, n_handles, n_pairs > 0 ? deepest + 3 : 2);
   g_free(pairs);
   return snapshot;
 }

@@ -23,10 +23,10 @@ _tl_stats_values_add(int delta)
 size_t
 tl_stats_live_values(void)
 {
-  _tl_fork_release_orphans();
   gssize total = 0;
   int i;
 
+  _tl_fork_release_orphans();
   for (i = 0; i < TL_VALUE_COUNT_STRIPES; i++)
     total += __atomic_load_n(&value_counts[i].count, __ATOMIC_RELAXED);
   return total > 0 ? (size_t) total : 0;

@@ -149,13 +149,16 @@ tl_value_get_string(const TlValue *value, const char **out)
 TlValue *
 tl_value_new_bytes(const void *data, size_t size)
 {
+  GBytes *bytes;
+  TlValue *value;
+
   if (data == NULL && size > 0) {
     _tl_fail(TL_ERR_INVALID_ARGUMENT, "data is NULL but size is not 0");
     return NULL;
   }
-  GBytes *bytes = g_bytes_new(data, size);
-  TlValue *value = _tl_value_take_variant_plain(g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE),
-                                      1);
+  bytes = g_bytes_new(data, size);
+  value = _tl_value_take_variant_plain(
+      g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE), 1);
 
   g_bytes_unref(bytes); /* the variant holds its own reference */
   return value;

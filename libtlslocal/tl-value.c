@@ -147,13 +147,15 @@ _tl_value_free(TlValue *value)
 const char *
 tl_value_type(const TlValue *value)
 {
+  GVariant *variant;
+
   if (!_tl_value_is_valid(value)) {
     _tl_value_fail_invalid(value);
     return NULL;
   }
   if (value->kind != TL_VALUE_VARIANT)
     return "p";
-  GVariant *variant = _tl_value_variant_if_made(value);
+  variant = _tl_value_variant_if_made(value);
   if (variant == NULL) { /* lazy: a basic type, named by its character */
     static const char basic_types[] = "b\0y\0n\0q\0i\0u\0x\0t\0d\0h\0s";
     const char *found = memchr(basic_types, value->scalar_type, sizeof basic_types - 1);

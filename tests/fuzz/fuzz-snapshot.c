@@ -70,10 +70,11 @@ static char *
 read_string(Reader *reader, size_t max)
 {
   size_t length = (size_t) read_byte(reader) % (max + 1);
+  char *string;
 
   if (length > reader->size)
     length = reader->size;
-  char *string = g_strndup((const char *) reader->data, length);
+  string = g_strndup((const char *) reader->data, length);
   reader->data += length;
   reader->size -= length;
   return string;
