@@ -53,7 +53,7 @@ _tl_fail(int status, const char *message)
 }
 
 int
-_tl_failf(int status, const char *format, ...)
+_tl_failf_(int status, const char *format, ...)
 {
   va_list args;
 
