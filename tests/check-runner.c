@@ -8,18 +8,9 @@ static const struct {
   const char *name;
   Suite *(*make)(void);
 } suites[] = {
-  {"values", values_suite},
-  {"locals", locals_suite},
-  {"threads", threads_suite},
-  {"errors", errors_suite},
-  {"init", init_suite},
-  {"hooks", hooks_suite},
-  {"visit", visit_suite},
-  {"handoff", handoff_suite},
-  {"named", named_suite},
-  {"fork", fork_suite},
-  {"scale", scale_suite},
-  {"depth", depth_suite},
+#define TL_SUITE_ENTRY_(area) {#area, area##_suite},
+    TL_CHECK_SUITES(TL_SUITE_ENTRY_)
+#undef TL_SUITE_ENTRY_
 };
 
 int

@@ -8,18 +8,12 @@
 
 #include <tlslocal.h>
 
-Suite *values_suite(void);
-Suite *locals_suite(void);
-Suite *threads_suite(void);
-Suite *errors_suite(void);
-Suite *init_suite(void);
-Suite *hooks_suite(void);
-Suite *visit_suite(void);
-Suite *handoff_suite(void);
-Suite *named_suite(void);
-Suite *fork_suite(void);
-Suite *scale_suite(void);
-Suite *depth_suite(void);
+#include "check-suites.h"
+
+/* Each tests/check-<area>.c defines <area>_suite(). */
+#define TL_DECLARE_SUITE_(area) Suite *area##_suite(void);
+TL_CHECK_SUITES(TL_DECLARE_SUITE_)
+#undef TL_DECLARE_SUITE_
 
 #define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
 
