@@ -75,7 +75,8 @@ thread_touches_hand_rolled(void *data)
     GHashTable *table = g_hash_table_lookup(objects, touched[i]);
 
     if (table == NULL) {
-      table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+      table =
+          g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
       g_hash_table_insert(objects, touched[i], table);
     }
     g_hash_table_insert(table, g_strdup("k"), g_variant_ref(shared_variant));
@@ -107,14 +108,14 @@ loop_threads(gconstpointer data, guint64 iterations)
 }
 
 static ThreadWork thread_works[] = {
-  {thread_empty, 0},
-  {thread_reads, 0},
-  {thread_touches, 1},
-  {thread_touches, 10},
-  {thread_touches, 100},
-  {thread_touches_hand_rolled, 1},
-  {thread_touches_hand_rolled, 10},
-  {thread_touches_hand_rolled, 100},
+    {thread_empty, 0},
+    {thread_reads, 0},
+    {thread_touches, 1},
+    {thread_touches, 10},
+    {thread_touches, 100},
+    {thread_touches_hand_rolled, 1},
+    {thread_touches_hand_rolled, 10},
+    {thread_touches_hand_rolled, 100},
 };
 
 static const char *
@@ -162,7 +163,8 @@ run_thread_churn(BenchRun *run)
     g_free(label);
   }
   printf("One thread at a time: pthread_create, the work, exit, pthread_join. x bare: against the\n"
-         "empty thread. Touching a local = setting one key in it (a dictionary made, then freed at exit).\n");
+         "empty thread. Touching a local = setting one key in it (a dictionary made, then freed at "
+         "exit).\n");
 }
 
 /* ---- 2. local churn ---- */
@@ -252,7 +254,8 @@ loop_key_churn(gconstpointer data, guint64 iterations)
 
     if (pthread_key_create(&key, NULL) != 0)
       bench_die(PROGRAM, "pthread_key_create failed");
-    table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+    table =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
     pthread_setspecific(key, table);
     g_hash_table_insert(table, g_strdup("k"), g_variant_ref(shared_variant));
     /* The threads that are not this one would leak theirs: pthread_key_delete frees nothing. */
@@ -312,8 +315,10 @@ run_local_churn(BenchRun *run)
            1e9 / variants[s][0]->median, variants[s][1]->median,
            variants[s][0]->median / variants[s][1]->median);
   }
-  printf("A local made, given one key by this thread, and destroyed, while other threads (parked) hold\n"
-         "dictionaries of %d other locals each. hand-rolled: pthread_key_create, a table with one key,\n"
+  printf("A local made, given one key by this thread, and destroyed, while other threads (parked) "
+         "hold\n"
+         "dictionaries of %d other locals each. hand-rolled: pthread_key_create, a table with one "
+         "key,\n"
          "pthread_key_delete (which, unlike tl_local_unref, frees no other thread's table).\n",
          BACKGROUND_LOCALS);
 }
@@ -347,15 +352,15 @@ set_live_locals(guint32 n_live)
    * again each time (a slot table indexed by id is then at its longest). */
   while (later_locals->len + 1 > n_live)
     tl_local_unref(g_ptr_array_steal_index(later_locals, later_locals->len - 1));
-  newest_local = later_locals->len > 0 ? g_ptr_array_index(later_locals, later_locals->len - 1)
-                                       : first_local;
+  newest_local =
+      later_locals->len > 0 ? g_ptr_array_index(later_locals, later_locals->len - 1) : first_local;
   if (tl_stats_live_locals() != n_live)
     bench_die(PROGRAM, "another local is alive");
 }
 
 static ThreadWork newest_works[] = {
-  {thread_writes_newest, 0},
-  {thread_empty, 0},
+    {thread_writes_newest, 0},
+    {thread_empty, 0},
 };
 
 /* Each state is calibrated on its own: a thread may cost a hundred times more in one of them. */
@@ -385,7 +390,8 @@ run_newest_churn(BenchRun *run)
   }
   for (round = 0; round < run->rounds; round++) {
     for (s = 0; s < n_states; s++) {
-      gsize state = (round + n_states - 1 + s) % n_states; /* this round starts where the last ended */
+      /* This round starts where the last ended. */
+      gsize state = (round + n_states - 1 + s) % n_states;
 
       set_live_locals(live_counts[state]);
       for (w = 0; w < n_works; w++) {
@@ -409,9 +415,10 @@ run_newest_churn(BenchRun *run)
            variants[s][0]->median, variants[s][0]->median / variants[s][1]->median,
            variants[s][1]->median, variants[s][0]->median / variants[0][0]->median);
   }
-  printf("One thread at a time: pthread_create, one key set in the newest local, exit, pthread_join,\n"
-         "with that many locals alive (the others without dictionaries). x bare: against the empty\n"
-         "thread in the same state. tl x1: against the same thread with 1 live local.\n");
+  printf(
+      "One thread at a time: pthread_create, one key set in the newest local, exit, pthread_join,\n"
+      "with that many locals alive (the others without dictionaries). x bare: against the empty\n"
+      "thread in the same state. tl x1: against the same thread with 1 live local.\n");
 }
 
 static void

@@ -221,8 +221,8 @@ bench_csv_value(FILE *csv, const char *section, const char *label, const char *i
 {
   if (csv == NULL)
     return;
-  fprintf(csv, "%s,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%s,1\n", section, label, impl, value, value, value,
-          value, value, unit);
+  fprintf(csv, "%s,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%s,1\n", section, label, impl, value, value,
+          value, value, value, unit);
 }
 
 void
@@ -399,7 +399,7 @@ bench_fixture_clear(BenchFixture *fixture)
  * overhead is the same on both sides and is measured on its own as bench_loop_overhead. */
 
 #define KEYED_LOOP_OVER(key_array, ...)                                                            \
-  const BenchFixture *fixture = data;                                                             \
+  const BenchFixture *fixture = data;                                                              \
   const char *const *keys = fixture->key_array;                                                    \
   const guint64 mask = fixture->n_keys - 1;                                                        \
   guint64 sum = 0, i;                                                                              \
@@ -456,7 +456,8 @@ guint64
 bench_loop_base_get(gconstpointer data, guint64 iterations)
 {
   KEYED_LOOP({
-    GVariant *value = g_variant_ref(g_hash_table_lookup(pthread_getspecific(fixture->table_key), key));
+    GVariant *value =
+        g_variant_ref(g_hash_table_lookup(pthread_getspecific(fixture->table_key), key));
     sum += (uintptr_t) value;
     g_variant_unref(value);
   });

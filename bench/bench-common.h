@@ -13,7 +13,8 @@
 #include <glib.h>
 #include <tlslocal.h>
 
-/* The compiler must assume memory changed: every iteration redoes its loads. Costs no instruction. */
+/* The compiler must assume memory changed: every iteration redoes its loads. Costs no
+ * instruction. */
 #define BENCH_BARRIER() __asm__ volatile("" ::: "memory")
 
 /* Results land here, so no loop's work is dead code. */
@@ -24,15 +25,15 @@ G_GNUC_NORETURN void bench_die(const char *program, const char *what);
 
 /* ---- interleaved rounds ----
  * A variant is one (case, implementation) pair with a loop doing `iterations` operations. Every
- * variant of a run is sampled once per round, the order rotated by one each round, so drift in clock
- * speed or machine load spreads over all of them; each reports the median of its rounds. */
+ * variant of a run is sampled once per round, the order rotated by one each round, so drift in
+ * clock speed or machine load spreads over all of them; each reports the median of its rounds. */
 
 typedef guint64 (*BenchLoop)(gconstpointer data, guint64 iterations);
 
 typedef struct {
-  char *section;    /* "hotpath", "scaling", ...: the CSV's first column */
-  char *label;      /* the case, e.g. "peek/8 keys" */
-  char *impl;       /* "libtlslocal", "hand-rolled", ... */
+  char *section; /* "hotpath", "scaling", ...: the CSV's first column */
+  char *label;   /* the case, e.g. "peek/8 keys" */
+  char *impl;    /* "libtlslocal", "hand-rolled", ... */
   BenchLoop loop;
   gconstpointer data;
   guint64 iterations; /* per sample, from calibration */
@@ -80,16 +81,16 @@ int bench_main(int argc, char **argv, const char *program, const char *usage_ext
 
 /* ---- the hot-path fixture ----
  * One dictionary of n_keys keys, on the calling thread, built three ways: a libtlslocal local, and
- * the hand-rolled pthread key -> GHashTable (g_str_hash, owned keys) -> GVariant, plus the same with
- * each value in a box, for the tuned set that swaps the value in place. A fixture belongs to the
- * thread that initialised it. */
+ * the hand-rolled pthread key -> GHashTable (g_str_hash, owned keys) -> GVariant, plus the same
+ * with each value in a box, for the tuned set that swaps the value in place. A fixture belongs to
+ * the thread that initialised it. */
 
 #define BENCH_MAX_KEYS 64
 #define BENCH_KEY_BUFFER 16
 
 typedef struct {
-  guint32 n_keys; /* a power of two, so the key in use cycles with a mask */
-  TlLocal *local; /* a reference */
+  guint32 n_keys;    /* a power of two, so the key in use cycles with a mask */
+  TlLocal *local;    /* a reference */
   TlValue *tl_value; /* prebuilt value that set stores; this fixture's own */
   pthread_key_t table_key;
   pthread_key_t box_key;

@@ -189,16 +189,16 @@ static const struct {
   const char *label;
   const KeySet *set;
 } key_sets[] = {
-  {"insert+lookup/ordinary", &ordinary},
-  {"insert+lookup/adversarial", &adversarial},
+    {"insert+lookup/ordinary", &ordinary},
+    {"insert+lookup/adversarial", &adversarial},
 };
 
 static const struct {
   const char *impl;
   BenchLoop loop;
 } impls[] = {
-  {"libtlslocal", loop_tl},
-  {"hand-rolled", loop_hand_rolled},
+    {"libtlslocal", loop_tl},
+    {"hand-rolled", loop_hand_rolled},
 };
 
 /* The loops time whole key sets; every figure from here on is per key. */

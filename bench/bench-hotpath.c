@@ -1,7 +1,7 @@
 /* bench-hotpath: the cost of one peek, get and set on the calling thread's existing dictionary,
  * against what a C programmer would write by hand (a pthread key holding a GHashTable of GVariants)
- * and against the bare TLS primitives (_Thread_local, pthread_getspecific, g_private_get), with 1, 8
- * and 64 keys per dictionary, all measured in one run.
+ * and against the bare TLS primitives (_Thread_local, pthread_getspecific, g_private_get), with 1,
+ * 8 and 64 keys per dictionary, all measured in one run.
  *
  * Every variant is measured in every round, round-robin (bench-common.c), and reports the median
  * of its rounds. Runs on a freshly created thread so TLS behaves as it does in a worker.
@@ -17,8 +17,8 @@
 
 #define PROGRAM "bench-hotpath"
 
-/* The one-word _Thread_local baseline. Not static, so the compiler cannot prove the barrier leaves it
- * alone and must reload it each iteration, as a real read would. */
+/* The one-word _Thread_local baseline. Not static, so the compiler cannot prove the barrier leaves
+ * it alone and must reload it each iteration, as a real read would. */
 extern _Thread_local uintptr_t bench_tls_word;
 _Thread_local uintptr_t bench_tls_word = 1;
 
@@ -61,23 +61,23 @@ static const struct {
   BenchLoop base_loop;
   const char *label;
 } pairs[] = {
-  {"peek", bench_loop_tl_peek, "hand-rolled", bench_loop_base_lookup, "peek (borrowed read)"},
-  {"peek-miss", bench_loop_tl_peek_miss, "hand-rolled", bench_loop_base_lookup_miss,
-   "peek of a missing key"},
-  {"get", bench_loop_tl_get, "hand-rolled", bench_loop_base_get, "get (new ref + unref)"},
-  {"set", bench_loop_tl_set, "hand-rolled", bench_loop_base_set, "set vs insert(strdup) [1]"},
-  {"set", NULL, "hand-rolled steal+insert", bench_loop_base_set_steal, "set vs steal+insert [2]"},
-  {"set", NULL, "hand-rolled in-place", bench_loop_base_set_inplace, "set vs in-place swap [3]"},
+    {"peek", bench_loop_tl_peek, "hand-rolled", bench_loop_base_lookup, "peek (borrowed read)"},
+    {"peek-miss", bench_loop_tl_peek_miss, "hand-rolled", bench_loop_base_lookup_miss,
+     "peek of a missing key"},
+    {"get", bench_loop_tl_get, "hand-rolled", bench_loop_base_get, "get (new ref + unref)"},
+    {"set", bench_loop_tl_set, "hand-rolled", bench_loop_base_set, "set vs insert(strdup) [1]"},
+    {"set", NULL, "hand-rolled steal+insert", bench_loop_base_set_steal, "set vs steal+insert [2]"},
+    {"set", NULL, "hand-rolled in-place", bench_loop_base_set_inplace, "set vs in-place swap [3]"},
 };
 
 static const struct {
   const char *impl;
   BenchLoop loop;
 } primitives[] = {
-  {"_Thread_local", loop_thread_local},
-  {"pthread_getspecific", loop_getspecific},
-  {"g_private_get", loop_private_get},
-  {"loop overhead", bench_loop_overhead},
+    {"_Thread_local", loop_thread_local},
+    {"pthread_getspecific", loop_getspecific},
+    {"g_private_get", loop_private_get},
+    {"loop overhead", bench_loop_overhead},
 };
 
 static void
@@ -106,16 +106,20 @@ print_table(const BenchRun *run)
   for (p = 0; p < G_N_ELEMENTS(primitives); p++)
     printf("%-28s %11.2f\n", primitives[p].impl,
            bench_run_find(run, "primitive", primitives[p].impl)->median);
-  printf("\nMedian of %u rounds; tl/base < 1 means libtlslocal is faster. baseline = a pthread key ->\n"
-         "GHashTable (g_str_hash, owned keys) -> GVariant: peek = lookup, get = lookup + ref + unref.\n"
-         "tl/TLSvar, tl/getspec: the operation against one bare _Thread_local / pthread_getspecific read\n"
-         "(a single fixed slot: what a per-object dictionary costs over a per-variable one).\n"
-         "[1] g_hash_table_insert(t, g_strdup(key), g_variant_ref(v)): the idiom.\n"
-         "[2] g_hash_table_steal_extended() then insert under the table's own key: no allocation.\n"
-         "[3] lookup a box holding the value, swap the value in place: the same work as tl_local_set\n"
-         "    (lookup, store, ref, unref); the target is judged against this one.\n"
-         "The loop overhead (key cycling) is in every keyed row on both sides.\n",
-         run->rounds);
+  printf(
+      "\nMedian of %u rounds; tl/base < 1 means libtlslocal is faster. baseline = a pthread key "
+      "->\n"
+      "GHashTable (g_str_hash, owned keys) -> GVariant: peek = lookup, get = lookup + ref + "
+      "unref.\n"
+      "tl/TLSvar, tl/getspec: the operation against one bare _Thread_local / pthread_getspecific "
+      "read\n"
+      "(a single fixed slot: what a per-object dictionary costs over a per-variable one).\n"
+      "[1] g_hash_table_insert(t, g_strdup(key), g_variant_ref(v)): the idiom.\n"
+      "[2] g_hash_table_steal_extended() then insert under the table's own key: no allocation.\n"
+      "[3] lookup a box holding the value, swap the value in place: the same work as tl_local_set\n"
+      "    (lookup, store, ref, unref); the target is judged against this one.\n"
+      "The loop overhead (key cycling) is in every keyed row on both sides.\n",
+      run->rounds);
 }
 
 static void
@@ -143,7 +147,8 @@ bench_body(gboolean quick, FILE *csv)
       g_free(label);
     }
   }
-  /* The overhead row cycles over the largest key set; the choice of set does not change its cost. */
+  /* The overhead row cycles over the largest key set; the choice of set does not change its
+   * cost. */
   for (p = 0; p < G_N_ELEMENTS(primitives); p++)
     bench_run_add(&run, "hotpath", "primitive", primitives[p].impl, primitives[p].loop,
                   &fixtures[G_N_ELEMENTS(key_counts) - 1]);

@@ -4,10 +4,11 @@
  * hundred). Not timed, so no rounds: the figures are exact for this glibc and this build.
  *
  *   values         1M tl_value_new_int64() / g_variant_new_int64(), distinct
- *   entries        1 local x 1M keys, and 1000 locals x 1000 keys, every entry pointing at one shared
- *                  value (so only the entry's own cost counts); hand-rolled: a GHashTable (g_str_hash,
- *                  g_strdup'd keys) per object, holding references to one shared GVariant, and for
- *                  1000 objects a table of objects -> tables
+ *   entries        1 local x 1M keys, and 1000 locals x 1000 keys, every entry pointing at one
+ *   shared
+ *                  value (so only the entry's own cost counts); hand-rolled: a GHashTable
+ *                  (g_str_hash, g_strdup'd keys) per object, holding references to one shared
+ *                  GVariant, and for 1000 objects a table of objects -> tables
  *   dictionaries   1M locals with a one-key dictionary each on this thread, beyond the locals
  *                  themselves; hand-rolled: 1M one-key tables in a table of objects -> tables
  *   threads        with 1M live locals, 100 threads that each set one key in the newest local and
@@ -318,8 +319,8 @@ bench_body(gboolean quick, FILE *csv)
     guint32 objects, keys;
     const char *label;
   } shapes[] = {
-    {1, MILLION, "entry/1 x 1M"},
-    {1000, 1000, "entry/1000 x 1000"},
+      {1, MILLION, "entry/1 x 1M"},
+      {1000, 1000, "entry/1000 x 1000"},
   };
   Figure thread_figure;
   double thread_bytes;
@@ -357,8 +358,7 @@ bench_body(gboolean quick, FILE *csv)
   bench_print_machine(PROGRAM);
   printf("\n%-34s %12s %12s %8s\n", "heap bytes (mallinfo2 delta)", "libtlslocal", "hand-rolled",
          "tl/hand");
-  print_row(csv, "value/int64", "per int64 value",
-            find_figure("value/int64", "libtlslocal")->bytes,
+  print_row(csv, "value/int64", "per int64 value", find_figure("value/int64", "libtlslocal")->bytes,
             find_figure("value/int64", "hand-rolled")->bytes);
   for (s = 0; s < G_N_ELEMENTS(shapes); s++) {
     char *what = g_strdup_printf("per entry, %s locals x keys", shapes[s].label + strlen("entry/"));
@@ -367,7 +367,8 @@ bench_body(gboolean quick, FILE *csv)
               find_figure(shapes[s].label, "hand-rolled")->bytes);
     g_free(what);
   }
-  /* The dictionary figure is a one-key dictionary, entry included, without the local it belongs to. */
+  /* The dictionary figure is a one-key dictionary, entry included, without the local it belongs
+   * to. */
   printf("%-34s %12.1f %12s\n", "per local (TlLocal, no dictionary)",
          find_figure("local", "libtlslocal")->bytes, "-");
   bench_csv_value(csv, "memory", "local", "libtlslocal", find_figure("local", "libtlslocal")->bytes,
@@ -387,8 +388,10 @@ bench_body(gboolean quick, FILE *csv)
     const Figure *figure = &g_array_index(figures, Figure, i);
     printf("  %-22s %-12s %8.1f\n", figure->label, figure->impl, figure->rss);
   }
-  printf("Entries point at one shared value: the per-entry figure is the dictionary's overhead beyond\n"
-         "the value itself (key copy, item, index slot, growth slack). GLib %u.%u's GVariants come from\n"
+  printf("Entries point at one shared value: the per-entry figure is the dictionary's overhead "
+         "beyond\n"
+         "the value itself (key copy, item, index slot, growth slack). GLib %u.%u's GVariants come "
+         "from\n"
          "GSlice, whose slabs mallinfo2 counts as they are carved from malloc.\n"
          "[1] %d threads alive at once, each having set one key in the newest of 1M live locals:\n"
          "heap per thread beyond that one dictionary (thread stacks are mmapped, not counted).\n",

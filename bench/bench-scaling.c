@@ -1,13 +1,14 @@
 /* bench-scaling: does the hot path stay flat as locals and threads multiply?
  *
- * 1. The same peek, get and set as bench-hotpath (8 keys) on a fresh local created after N - 1 other
- *    locals, N = 1, 10, 1,000 and 1,000,000, each of the others holding a one-key dictionary of this
- *    thread (so the thread's slot array and entry list are as long as they get). The hand-rolled
- *    lookup, untouched by N, runs beside it as a control for drift. States are visited in rotated
- *    order every round; the locals are created and destroyed to move between them.
+ * 1. The same peek, get and set as bench-hotpath (8 keys) on a fresh local created after N - 1
+ *    other locals, N = 1, 10, 1,000 and 1,000,000, each of the others holding a one-key dictionary
+ *    of this thread (so the thread's slot array and entry list are as long as they get). The
+ *    hand-rolled lookup, untouched by N, runs beside it as a control for drift. States are visited
+ *    in rotated order every round; the locals are created and destroyed to move between them.
  * 2. The hot path on one thread, then on two threads at once (both cores busy), each with its own
  *    dictionary of one shared local and its own prebuilt value, against the hand-rolled code doing
- *    the same: per-op time must not grow when the other core works, since nothing shared is written.
+ *    the same: per-op time must not grow when the other core works, since nothing shared is
+ *    written.
  *
  *   bench-scaling [--quick] [--csv PATH]
  *
@@ -29,10 +30,10 @@ static const struct {
   const char *op, *impl;
   BenchLoop loop;
 } live_ops[] = {
-  {"peek", "libtlslocal", bench_loop_tl_peek},
-  {"get", "libtlslocal", bench_loop_tl_get},
-  {"set", "libtlslocal", bench_loop_tl_set},
-  {"peek", "hand-rolled (control)", bench_loop_base_lookup},
+    {"peek", "libtlslocal", bench_loop_tl_peek},
+    {"get", "libtlslocal", bench_loop_tl_get},
+    {"set", "libtlslocal", bench_loop_tl_set},
+    {"peek", "hand-rolled (control)", bench_loop_base_lookup},
 };
 
 /* The other locals alive, each with a one-key dictionary of the measuring thread. */
@@ -69,9 +70,10 @@ run_live_locals(BenchRun *run, FILE *csv)
   fillers = g_ptr_array_new();
   for (s = 0; s < n_states; s++) {
     for (o = 0; o < n_ops; o++) {
-      char *label = g_strdup_printf("%s/%" G_GUINT32_FORMAT " locals", live_ops[o].op, live_counts[s]);
-      variants[s][o] = bench_run_add(run, "scaling", label, live_ops[o].impl, live_ops[o].loop,
-                                     &fixture);
+      char *label =
+          g_strdup_printf("%s/%" G_GUINT32_FORMAT " locals", live_ops[o].op, live_counts[s]);
+      variants[s][o] =
+          bench_run_add(run, "scaling", label, live_ops[o].impl, live_ops[o].loop, &fixture);
       g_free(label);
     }
   }
@@ -108,7 +110,8 @@ run_live_locals(BenchRun *run, FILE *csv)
     double megabytes = (double) (info.uordblks + info.hblkhd) / (1 << 20);
 
     printf("heap in use with %" G_GUINT32_FORMAT " locals alive, each with a one-key dictionary of "
-           "this thread: %.0f MiB\n", live_counts[n_states - 1], megabytes);
+           "this thread: %.0f MiB\n",
+           live_counts[n_states - 1], megabytes);
     bench_csv_value(csv, "scaling", "heap/1000000 locals", "libtlslocal", megabytes, "MiB");
   }
   set_live_locals(1);
@@ -130,7 +133,8 @@ run_live_locals(BenchRun *run, FILE *csv)
     }
     printf("\n");
   }
-  printf("x1: against the same operation with 1 local alive. control: the hand-rolled lookup, which N\n"
+  printf("x1: against the same operation with 1 local alive. control: the hand-rolled lookup, "
+         "which N\n"
          "does not touch, shows how much the machine drifted between states.\n");
 }
 
@@ -145,7 +149,7 @@ typedef struct {
   BenchFixture fixture;
   guint32 n_keys;
   TlLocal *local;
-  BenchLoop loop;      /* the work asked for; NULL when idle */
+  BenchLoop loop; /* the work asked for; NULL when idle */
   guint64 iterations;
   guint64 result;
   gboolean ready, quit;
@@ -236,13 +240,13 @@ static const struct {
   const char *op, *impl;
   BenchLoop loop;
 } thread_ops[] = {
-  {"peek", "libtlslocal", bench_loop_tl_peek},
-  {"get", "libtlslocal", bench_loop_tl_get},
-  {"set", "libtlslocal", bench_loop_tl_set},
-  {"peek", "hand-rolled", bench_loop_base_lookup},
-  {"get", "hand-rolled", bench_loop_base_get},
-  {"set", "hand-rolled in-place", bench_loop_base_set_inplace},
-  {"multiply chain", "control", loop_compute},
+    {"peek", "libtlslocal", bench_loop_tl_peek},
+    {"get", "libtlslocal", bench_loop_tl_get},
+    {"set", "libtlslocal", bench_loop_tl_set},
+    {"peek", "hand-rolled", bench_loop_base_lookup},
+    {"get", "hand-rolled", bench_loop_base_get},
+    {"set", "hand-rolled in-place", bench_loop_base_set_inplace},
+    {"multiply chain", "control", loop_compute},
 };
 
 static void
@@ -289,12 +293,14 @@ run_two_threads(BenchRun *run)
     const BenchVariant *two = bench_run_find(run, both, thread_ops[o].impl);
     char *label = g_strdup_printf("%s %s", thread_ops[o].op, thread_ops[o].impl);
 
-    printf("%-27s %12.2f %12.2f %8.2f\n", label, one->median, two->median, two->median / one->median);
+    printf("%-27s %12.2f %12.2f %8.2f\n", label, one->median, two->median,
+           two->median / one->median);
     g_free(label);
     g_free(alone);
     g_free(both);
   }
-  printf("2 threads: both threads run the loop at once, each on its own dictionary of one shared local\n"
+  printf("2 threads: both threads run the loop at once, each on its own dictionary of one shared "
+         "local\n"
          "(hand-rolled: its own table); ns/op is per thread. The hand-rolled rows show what the\n"
          "machine itself loses when both cores work (shared caches, SMT, clock).\n");
 

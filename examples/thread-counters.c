@@ -89,5 +89,6 @@ main(void)
   printf("folded in by exit hooks as the workers ended: %" PRId64 " requests\n", finished_total);
   tl_local_unref(counters);
   tl_thread_clear();
-  return requests == finished_total && requests == (int64_t) N_WORKERS * N_REQUESTS * 9 / 10 ? 0 : 1;
+  return requests == finished_total && requests == (int64_t) N_WORKERS * N_REQUESTS * 9 / 10 ? 0
+                                                                                             : 1;
 }

@@ -1,8 +1,8 @@
 /* Access to the calling thread's dictionary of a local: set, get, delete, contains, size, clear,
  * keys, foreach.
  * The hot path (an existing dictionary) is: TLS load, bounds check, slots[id], hash lookup in a map
- * only this thread writes. No lock, no atomic read-modify-write (a TL_LOCAL_VISITABLE local's writes
- * add one uncontended lock of the dictionary's own). */
+ * only this thread writes. No lock, no atomic read-modify-write (a TL_LOCAL_VISITABLE local's
+ * writes add one uncontended lock of the dictionary's own). */
 #include "tl-dict-private.h"
 #include "tl-error-private.h"
 #include "tl-local-private.h"
@@ -45,7 +45,8 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   int status = check_access(local, key, &k);
 
   if (G_LIKELY(status == TL_OK) && G_UNLIKELY(!_tl_value_is_valid(value)))
-    status = _tl_fail(TL_ERR_INVALID_ARGUMENT, value == NULL ? "value is NULL" : "value is not a valid TlValue");
+    status = _tl_fail(TL_ERR_INVALID_ARGUMENT,
+                      value == NULL ? "value is NULL" : "value is not a valid TlValue");
   if (G_LIKELY(status == TL_OK))
     status = _tl_entry_for_write(local, &entry, &created);
   if (G_UNLIKELY(status != TL_OK)) {
@@ -132,7 +133,8 @@ tl_local_peek(TlLocal *local, const char *key)
   TlValue *value;
   TlKey k = {NULL, 0, 0};
 
-  if (G_UNLIKELY(check_access(local, key, &k) != TL_OK || _tl_entry_for_read(local, &entry) != TL_OK))
+  if (G_UNLIKELY(check_access(local, key, &k) != TL_OK ||
+                 _tl_entry_for_read(local, &entry) != TL_OK))
     return NULL;
   if (G_UNLIKELY(entry == NULL || (value = _tl_dict_lookup(&entry->dict, &k)) == NULL)) {
     _tl_fail(TL_ERR_NOT_FOUND, "no such key in the calling thread's dictionary");

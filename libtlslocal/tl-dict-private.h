@@ -19,7 +19,7 @@
 
 typedef struct {
   union {
-    char *heap;                             /* key_len >= TL_DICT_INLINE_KEY */
+    char *heap;                            /* key_len >= TL_DICT_INLINE_KEY */
     char inline_bytes[TL_DICT_INLINE_KEY]; /* shorter keys, NUL-terminated */
   } key;
   TlValue *value; /* NULL marks a deleted item (its key_len is 0) */
@@ -46,7 +46,7 @@ _tl_item_free_key(TlDictItem *item)
 
 typedef struct {
   TlDictItem *items;
-  guint32 *index; /* 0 = empty, TL_DICT_DELETED = tombstone, else item position + 1 */
+  guint32 *index;  /* 0 = empty, TL_DICT_DELETED = tombstone, else item position + 1 */
   guint32 n_items; /* used item slots, deleted ones included */
   guint32 n_live;
   guint32 items_capacity;
@@ -94,7 +94,8 @@ _tl_hash_fold(guint64 a, guint64 b)
 #else
   guint64 a_low = (guint32) a, a_high = a >> 32, b_low = (guint32) b, b_high = b >> 32;
   guint64 low = a_low * b_low, middle1 = a_high * b_low, middle2 = a_low * b_high;
-  guint64 high = a_high * b_high, carry = ((low >> 32) + (guint32) middle1 + (guint32) middle2) >> 32;
+  guint64 high = a_high * b_high,
+          carry = ((low >> 32) + (guint32) middle1 + (guint32) middle2) >> 32;
 
   return (low + (middle1 << 32) + (middle2 << 32)) ^
          (high + (middle1 >> 32) + (middle2 >> 32) + carry);
@@ -234,20 +235,23 @@ _tl_dict_swap(TlDict *dict, gssize position, TlValue *value)
   item->value = value;
   return old;
 }
-/* Removes key; *out_old receives the removed value's reference. @return TL_OK or TL_ERR_NOT_FOUND. */
+/* Removes key; *out_old receives the removed value's reference. @return TL_OK or
+ * TL_ERR_NOT_FOUND. */
 int _tl_dict_remove(TlDict *dict, const TlKey *key, TlValue **out_old);
 /* Empties dict and returns its former items array (caller frees it with _tl_dict_items_release(),
  * which also frees arrays of copied items: allocated keys, and values that are not NULL). */
 void _tl_dict_steal(TlDict *dict, TlDictItem **out_items, guint32 *out_n_items);
 void _tl_dict_items_release(TlDictItem *items, guint32 n_items);
 void _tl_dict_free_contents(TlDict *dict);
-/* Frees a dictionary whose values were never referenced by it (a scratch map of borrowed values). */
+/* Frees a dictionary whose values were never referenced by it (a scratch map of borrowed
+ * values). */
 void _tl_dict_free_borrowed(TlDict *dict);
 /* Moves from's contents into dict, which is empty; from becomes empty. */
 void _tl_dict_adopt(TlDict *dict, TlDict *from);
 
 /* Owned copies of the items of dict (keys duplicated, values referenced), or of its item for key
  * alone when key is not NULL (none if absent). @return TL_OK or TL_ERR_NO_MEMORY (recorded). */
-int _tl_dict_copy_items(const TlDict *dict, const TlKey *key, TlDictItem **out_items, guint32 *out_n);
+int _tl_dict_copy_items(const TlDict *dict, const TlKey *key, TlDictItem **out_items,
+                        guint32 *out_n);
 
 #endif /* TL_DICT_PRIVATE_H */

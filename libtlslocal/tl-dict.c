@@ -1,4 +1,5 @@
-/* The per-thread dictionary: string key -> TlValue reference. See tl-dict-private.h for the layout. */
+/* The per-thread dictionary: string key -> TlValue reference. See tl-dict-private.h for the
+ * layout. */
 #include <string.h>
 
 #include "tl-dict-private.h"
@@ -48,7 +49,8 @@ index_size_for(guint32 capacity)
  * compacted when a quarter of it is deleted items; the index (index_size_for) is rebuilt only when
  * it must grow or positions moved. A quarter, not the usual double: a dictionary stays within
  * ~1.25 items' room per key (docs/performance.md measures bytes per entry), and growth without
- * compaction only copies the items, whose positions stay. On failure the dictionary is unchanged. */
+ * compaction only copies the items, whose positions stay. On failure the dictionary is
+ * unchanged. */
 static int
 make_room(TlDict *dict, guint32 n_more)
 {
@@ -97,7 +99,8 @@ make_room(TlDict *dict, guint32 n_more)
   }
   /* A fork() child frees the dictionaries of threads caught mid-write, walking items[0, n_items):
    * shrink the count first (n never exceeds it: compaction only drops deleted items), publish the
-   * new arrays, and free the old ones last. At worst the child leaks; it never reads freed memory. */
+   * new arrays, and free the old ones last. At worst the child leaks; it never reads freed
+   * memory. */
   old_items = dict->items;
   old_index = reindex ? dict->index : NULL;
   dict->n_items = n;
@@ -138,7 +141,8 @@ publish_new_item(TlDict *dict)
        dict->index[position] != 0 && dict->index[position] != TL_DICT_DELETED;
        position = (position + 1) & dict->index_mask)
     ;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the item is whole before a fork() child may count it */
+  /* The item is whole before a fork() child may count it. */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   dict->index[position] = ++dict->n_items;
   dict->n_live++;
 }
@@ -295,7 +299,8 @@ _tl_dict_copy_items(const TlDict *dict, const TlKey *key, TlDictItem **out_items
     /* Inline keys came along with the struct; allocated ones are copied. */
     if (copy[i].key_len >= TL_DICT_INLINE_KEY &&
         (copy[i].key.heap = _tl_strndup(copy[i].key.heap, copy[i].key_len)) == NULL) {
-      _tl_dict_items_release(copy, i); /* the items before i are whole copies, the rest own nothing */
+      /* The items before i are whole copies, the rest own nothing. */
+      _tl_dict_items_release(copy, i);
       return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a dictionary");
     }
     _tl_value_ref_valid(copy[i].value);

@@ -17,7 +17,8 @@ _tl_entry_create(TlLocal *local)
   TlEntry *entry = _tl_new0(TlEntry, 1), ***replaced_pages;
   TlSlotGrowth growth;
 
-  if (thread == NULL || entry == NULL || _tl_thread_slots_prepare(thread, local->id, &growth) != TL_OK) {
+  if (thread == NULL || entry == NULL ||
+      _tl_thread_slots_prepare(thread, local->id, &growth) != TL_OK) {
     if (thread != NULL && entry == NULL)
       _tl_fail(TL_ERR_NO_MEMORY, "out of memory creating a dictionary");
     g_free(entry);

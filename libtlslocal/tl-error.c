@@ -21,12 +21,10 @@ tl_strerror(int status)
 {
   switch (status) {
 #define TL_STRERROR_CASE_(name, value, text)                                                       \
-  case TL_##name:                                                                                  \
-    return text;
+  case TL_##name: return text;
     TL_STATUS_MAP(TL_STRERROR_CASE_)
 #undef TL_STRERROR_CASE_
-  default:
-    return "unknown status";
+  default: return "unknown status";
   }
 }
 
@@ -35,12 +33,10 @@ tl_status_name(int status)
 {
   switch (status) {
 #define TL_STATUS_NAME_CASE_(name, value, text)                                                    \
-  case TL_##name:                                                                                  \
-    return "TL_" #name;
+  case TL_##name: return "TL_" #name;
     TL_STATUS_MAP(TL_STATUS_NAME_CASE_)
 #undef TL_STATUS_NAME_CASE_
-  default:
-    return "TL_UNKNOWN";
+  default: return "TL_UNKNOWN";
   }
 }
 

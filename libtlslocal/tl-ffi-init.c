@@ -1,6 +1,6 @@
-/* Initializers with stored arguments: a plain C function of any signature, replayed in each thread's
- * first access as fn(local, arg0, arg1, ...) through libffi, the C counterpart of a threading.local
- * subclass getting its constructor arguments again in every thread. */
+/* Initializers with stored arguments: a plain C function of any signature, replayed in each
+ * thread's first access as fn(local, arg0, arg1, ...) through libffi, the C counterpart of a
+ * threading.local subclass getting its constructor arguments again in every thread. */
 #include <ffi.h>
 
 #include "tl-error-private.h"
@@ -33,10 +33,10 @@ struct _TlFfiCall {
   TlCallback fn;
   int returns_int;
   size_t n_args;
-  ffi_type **types;  /* n_args + 1: the local first */
-  TlFfiArg *values;  /* unpacked once: the arguments never change */
-  GVariant *args;    /* keeps the strings that values point into alive */
-  TlValue **boxed;   /* the TlValue arguments, owned */
+  ffi_type **types; /* n_args + 1: the local first */
+  TlFfiArg *values; /* unpacked once: the arguments never change */
+  GVariant *args;   /* keeps the strings that values point into alive */
+  TlValue **boxed;  /* the TlValue arguments, owned */
 };
 
 /* The libffi type for one argument of GVariant type character kind, filling *arg. Anything but the
@@ -93,10 +93,13 @@ _tl_ffi_prepare(TlCallback fn, int fn_returns_int, TlValue *args, struct _TlFfiC
 
   *out = NULL;
   if (fn == NULL)
-    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "arguments were given without an initializer to take them");
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT,
+                    "arguments were given without an initializer to take them");
   if (!_tl_value_is_valid(args))
-    return _tl_fail(TL_ERR_INVALID_ARGUMENT, args == NULL ? "args is NULL" : "args is not a valid TlValue");
-  if (args->kind != TL_VALUE_VARIANT || !g_variant_is_of_type(_tl_value_variant(args), G_VARIANT_TYPE_TUPLE))
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT,
+                    args == NULL ? "args is NULL" : "args is not a valid TlValue");
+  if (args->kind != TL_VALUE_VARIANT ||
+      !g_variant_is_of_type(_tl_value_variant(args), G_VARIANT_TYPE_TUPLE))
     return _tl_failf(TL_ERR_WRONG_TYPE, "args has type '%s', not a tuple", tl_value_type(args));
 
   if (g_variant_n_children(_tl_value_variant(args)) > TL_FFI_MAX_ARGS)

@@ -25,8 +25,9 @@ fork_parent(void)
 }
 
 /* The child has one thread: the forking one. It took the lock in fork_prepare, so no other thread
- * was inside a critical section: detach every other thread's dictionaries, then release it. Nothing more inside fork(): releasing them runs destroy functions (user code, which
- * may want a lock some parent thread held), so the child does that at its first library call. */
+ * was inside a critical section: detach every other thread's dictionaries, then release it. Nothing
+ * more inside fork(): releasing them runs destroy functions (user code, which may want a lock some
+ * parent thread held), so the child does that at its first library call. */
 static void
 fork_child(void)
 {
@@ -90,7 +91,8 @@ _tl_fork_release_orphans(void)
   if (G_LIKELY(__atomic_load_n(&fork_orphan_entries, __ATOMIC_ACQUIRE) == NULL &&
                __atomic_load_n(&fork_orphan_threads, __ATOMIC_ACQUIRE) == NULL))
     return;
-  /* The child may have started threads of its own by now: whoever swaps the lists out frees them. */
+  /* The child may have started threads of its own by now: whoever swaps the lists out frees
+   * them. */
   entry = __atomic_exchange_n(&fork_orphan_entries, NULL, __ATOMIC_ACQ_REL);
   thread = __atomic_exchange_n(&fork_orphan_threads, NULL, __ATOMIC_ACQ_REL);
   while (entry != NULL) {

@@ -30,7 +30,8 @@ struct _TlHookSlot {
 };
 TlHookSlot *_tl_hook_slot_ref(TlHookSlot *slot); /* NULL-safe */
 void _tl_hook_slot_unref(TlHookSlot *slot);
-/* Runs the hook slot holds now (if any, and slot if not NULL) with a snapshot of dict's contents. */
+/* Runs the hook slot holds now (if any, and slot if not NULL) with a snapshot of dict's
+ * contents. */
 void _tl_hook_run(TlHookSlot *slot, TlFreeReason reason, guint64 thread_id, const TlDict *dict);
 
 #endif /* TL_HOOKS_PRIVATE_H */

@@ -1,4 +1,5 @@
-/* Exit hooks: a local's function, run with a dictionary's contents when that dictionary is freed. */
+/* Exit hooks: a local's function, run with a dictionary's contents when that dictionary is
+ * freed. */
 #include "tl-dict-private.h"
 #include "tl-error-private.h"
 #include "tl-hooks-private.h"
@@ -68,7 +69,8 @@ tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
   if (hook != NULL) {
     new_hook = _tl_new(TlHook, 1);
     new_slot = _tl_new0(TlHookSlot, 1); /* in case the local has none yet */
-    if (new_hook == NULL || new_slot == NULL) { /* nothing taken over: user_data_destroy won't run */
+    /* Nothing taken over: user_data_destroy won't run. */
+    if (new_hook == NULL || new_slot == NULL) {
       g_free(new_hook);
       g_free(new_slot);
       return _tl_fail(TL_ERR_NO_MEMORY, "out of memory setting an exit hook");
@@ -96,4 +98,3 @@ tl_local_set_exit_hook(TlLocal *local, TlExitHook hook, void *user_data,
   hook_unref(old_hook);
   return TL_OK;
 }
-

@@ -9,7 +9,8 @@
 
 typedef struct _TlEntry TlEntry;
 
-/* The per-thread initializer: a C callback, or a function of any signature called through libffi. */
+/* The per-thread initializer: a C callback, or a function of any signature called through
+ * libffi. */
 struct _TlInitializer {
   TlInitFunc fn;
   void *user_data;

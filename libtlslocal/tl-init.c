@@ -16,9 +16,9 @@ run_initializer(TlLocal *local)
 }
 
 /* The locals whose initializer this thread is running, or whose failed initializer's dictionary it
- * is dropping, innermost first: frames on the stack of _tl_entry_create_initialized(). An access that
- * would run such a local's initializer again fails instead. The initializer's own accesses find
- * the dictionary in place and never get that far: only those after it was freed meanwhile (a
+ * is dropping, innermost first: frames on the stack of _tl_entry_create_initialized(). An access
+ * that would run such a local's initializer again fails instead. The initializer's own accesses
+ * find the dictionary in place and never get that far: only those after it was freed meanwhile (a
  * destroy function calling tl_thread_clear()), or those of a failed initializer's destroy
  * functions, do, and running the initializer again from them would nest without bound. */
 typedef struct InitFrame {
@@ -80,8 +80,8 @@ _tl_entry_create_initialized(TlLocal *local, TlEntry **out, gboolean *out_create
   } else {
     _tl_entry_discard(entry); /* so the next access tries again */
     TL_THREAD_CHANGED();
-    status = _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread",
-                       result);
+    status =
+        _tl_failf(TL_ERR_INIT_FAILED, "the local's initializer returned %d in this thread", result);
   }
   busy_initializers = frame.outer;
   return status;

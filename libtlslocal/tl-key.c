@@ -2,8 +2,8 @@
  * is inline (_tl_key_prepare), on every access's path. */
 #include <string.h>
 #ifdef __linux__
-#include <sys/random.h>
-#include <unistd.h>
+#  include <sys/random.h>
+#  include <unistd.h>
 #endif
 
 #include "tl-dict-private.h"

@@ -16,12 +16,12 @@ typedef struct _TlHookSlot TlHookSlot;
 
 struct _TlLocal {
   guint32 magic;
-  guint32 id;    /* index into every thread's slots; reused after destruction */
-  gint refcount; /* atomic */
-  guint32 flags; /* TlLocalFlags; immutable */
+  guint32 id;          /* index into every thread's slots; reused after destruction */
+  gint refcount;       /* atomic */
+  guint32 flags;       /* TlLocalFlags; immutable */
   TlInitializer *init; /* NULL if none; immutable */
-  TlEntry *entries; /* every thread's entry for this local; registry lock */
-  TlHookSlot *hooks; /* NULL until an exit hook is first set; registry lock */
+  TlEntry *entries;    /* every thread's entry for this local; registry lock */
+  TlHookSlot *hooks;   /* NULL until an exit hook is first set; registry lock */
 };
 
 static inline gboolean
@@ -30,7 +30,8 @@ _tl_local_is_valid(const TlLocal *local)
   return local != NULL && local->magic == TL_LOCAL_MAGIC;
 }
 
-/* Records why local is not a valid TlLocal (NULL, destroyed, something else). @return the status. */
+/* Records why local is not a valid TlLocal (NULL, destroyed, something else). @return the
+ * status. */
 int _tl_local_fail_invalid(const TlLocal *local);
 /* Under the registry lock: a local with a new id and one reference. NULL if out of memory. */
 TlLocal *_tl_local_create_locked(guint32 flags, TlInitializer *init);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef _WIN32
-#include <malloc.h>
+#  include <malloc.h>
 #endif
 
 #include "tl-error-private.h"

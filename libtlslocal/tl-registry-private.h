@@ -20,7 +20,8 @@ void _tl_registry_thread_remove(TlThread *thread);
 
 /* Counts for introspection, changed on slow paths only, read without the lock. */
 extern gsize _tl_stats_locals, _tl_stats_dicts, _tl_stats_threads;
-#define TL_STAT_ADD(counter, delta) ((void) __atomic_fetch_add(&(counter), (gsize) (delta), __ATOMIC_RELAXED))
+#define TL_STAT_ADD(counter, delta)                                                                \
+  ((void) __atomic_fetch_add(&(counter), (gsize) (delta), __ATOMIC_RELAXED))
 void _tl_stats_values_add(int delta);
 
 /* The first of the threads with state, linked through next; registry lock. */

@@ -76,8 +76,10 @@ _tl_snapshot_read(const TlValue *snapshot, TlDict *out)
     TlValue *value = NULL, *replaced = NULL;
     TlKey k;
 
-    status = _tl_key_prepare(g_variant_get_string(key, NULL), &k); /* a GVariant string has no NUL */
-    if (status == TL_OK && (value = _tl_snapshot_resolve_child(snapshot, g_variant_get_variant(boxed))) == NULL)
+    /* A GVariant string has no NUL. */
+    status = _tl_key_prepare(g_variant_get_string(key, NULL), &k);
+    if (status == TL_OK &&
+        (value = _tl_snapshot_resolve_child(snapshot, g_variant_get_variant(boxed))) == NULL)
       status = tl_last_error();
     if (status == TL_OK && (status = _tl_dict_insert(out, &k, value, &replaced)) != TL_OK)
       tl_value_unref(value);
@@ -116,8 +118,8 @@ static gint32
 named_handle(const TlValue *snapshot, GVariant *variant)
 {
   GVariant *content = g_variant_get_variant(variant);
-  gint32 handle = g_variant_is_of_type(content, G_VARIANT_TYPE_HANDLE) ? g_variant_get_handle(content)
-                                                                          : -1;
+  gint32 handle =
+      g_variant_is_of_type(content, G_VARIANT_TYPE_HANDLE) ? g_variant_get_handle(content) : -1;
 
   g_variant_unref(content);
   return handle >= 0 && (guint32) handle < snapshot->n_handles ? handle : -1;
@@ -139,8 +141,10 @@ _tl_snapshot_part(const TlValue *parent, GVariant *child)
 
   if (g_variant_is_of_type(_tl_value_variant(parent), G_VARIANT_TYPE_VARIANT))
     return _tl_snapshot_resolve_child(parent, child); /* <handle 0> itself: the value */
-  if (strcmp(type, "{sv}") == 0) { /* an entry of the snapshot */
-    GVariant *key = g_variant_get_child_value(child, 0), *boxed = g_variant_get_child_value(child, 1);
+  if (strcmp(type, "{sv}") == 0) {
+    /* An entry of the snapshot. */
+    GVariant *key = g_variant_get_child_value(child, 0),
+             *boxed = g_variant_get_child_value(child, 1);
 
     if ((handle = named_handle(parent, boxed)) >= 0)
       part = g_variant_ref_sink(
@@ -194,12 +198,14 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
   if (!_tl_local_is_valid(local))
     return _tl_local_fail_invalid(local);
   if (!_tl_value_is_valid(snapshot))
-    return _tl_fail(TL_ERR_INVALID_ARGUMENT, snapshot == NULL ? "snapshot is NULL" : "snapshot is not a valid TlValue");
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT,
+                    snapshot == NULL ? "snapshot is NULL" : "snapshot is not a valid TlValue");
   if (mode != TL_APPLY_UPDATE && mode != TL_APPLY_REPLACE)
     return _tl_failf(TL_ERR_INVALID_ARGUMENT, "unknown mode %d", mode);
   if (snapshot->kind != TL_VALUE_VARIANT ||
       !g_variant_is_of_type(_tl_value_variant(snapshot), G_VARIANT_TYPE_VARDICT))
-    return _tl_failf(TL_ERR_WRONG_TYPE, "snapshot has type '%s', not 'a{sv}'", tl_value_type(snapshot));
+    return _tl_failf(TL_ERR_WRONG_TYPE, "snapshot has type '%s', not 'a{sv}'",
+                     tl_value_type(snapshot));
 
   /* All or nothing: every key copied, every value resolved and every byte of room made before
    * the dictionary changes; from there on nothing can fail. */
@@ -246,4 +252,3 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
   _tl_dict_free_contents(&incoming);
   return status;
 }
-

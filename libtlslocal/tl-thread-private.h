@@ -16,12 +16,14 @@ typedef struct _TlHookSlot TlHookSlot;
 
 /* One (local, thread) pair: that thread's dictionary for that local. */
 struct _TlEntry {
-  TlDict dict;     /* written by the owner thread only (under lock_word if the local is visitable) */
-  gint lock_word;  /* visitable locals: writers and visitors; a spin lock, uncontended but for visits */
+  /* Written by the owner thread only (under lock_word if the local is visitable). */
+  TlDict dict;
+  /* Visitable locals: writers and visitors; a spin lock, uncontended but for visits. */
+  gint lock_word;
   TlFreeReason free_reason; /* set when detached */
   guint64 thread_id;
   TlHookSlot *hooks; /* the local's, referenced when detached */
-  TlLocal *local;  /* registry lock */
+  TlLocal *local;    /* registry lock */
   TlThread *thread;
   TlEntry *local_prev, *local_next;   /* in local->entries; registry lock */
   TlEntry *thread_prev, *thread_next; /* in thread->entries; registry lock */
@@ -41,7 +43,7 @@ struct _TlThread {
    * no references left, under the lock. */
   TlEntry ***slot_pages;
   guint32 n_slot_pages;
-  TlEntry *entries;    /* registry lock */
+  TlEntry *entries;      /* registry lock */
   TlThread *prev, *next; /* in the registry's thread list; registry lock */
 };
 
@@ -69,8 +71,8 @@ void _tl_thread_free(TlThread *thread);
 /* Unregisters the calling thread if it holds no dictionary: a call that registered it and then
  * failed leaves things as they were. */
 void _tl_thread_release_if_empty(void);
-/* Whether the calling thread is freeing, after the first round of its exit or tl_thread_clear(), the
- * dictionaries that round's exit hooks and destroy functions made. */
+/* Whether the calling thread is freeing, after the first round of its exit or tl_thread_clear(),
+ * the dictionaries that round's exit hooks and destroy functions made. */
 gboolean _tl_thread_releasing(void);
 
 /* Under the registry lock: unlink entry from its local and its thread, clear the thread's slot, and

@@ -22,17 +22,20 @@ check_items(TlValue *const *items, size_t n_items, guint *out_deepest)
     if (!_tl_value_is_valid(items[i]))
       return _tl_failf(TL_ERR_INVALID_ARGUMENT, "item %zu is NULL or not a valid TlValue", i);
     if (items[i]->kind != TL_VALUE_VARIANT)
-      return _tl_failf(TL_ERR_INVALID_ARGUMENT, "item %zu is a pointer value, which containers cannot hold", i);
-    if (items[i]->handles != NULL)
       return _tl_failf(TL_ERR_INVALID_ARGUMENT,
-                       "item %zu is a snapshot carrying pointer values, which containers cannot hold", i);
+                       "item %zu is a pointer value, which containers cannot hold", i);
+    if (items[i]->handles != NULL)
+      return _tl_failf(
+          TL_ERR_INVALID_ARGUMENT,
+          "item %zu is a snapshot carrying pointer values, which containers cannot hold", i);
     depth = _tl_value_depth(items[i]); /* once: MAX() evaluates its arguments twice */
     *out_deepest = MAX(*out_deepest, depth);
   }
   return TL_OK;
 }
 
-/* @return TL_OK if a value depth levels deep may be made, else TL_ERR_INVALID_ARGUMENT (recorded). */
+/* @return TL_OK if a value depth levels deep may be made, else TL_ERR_INVALID_ARGUMENT
+ * (recorded). */
 static const char *
 element_type_or_first(const char *element_type, const TlValue *first, const char *what)
 {
@@ -84,8 +87,8 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
   size_t i;
 
   if (check_items(items, n_items, &deepest) != TL_OK ||
-      (element_type = element_type_or_first(element_type, n_items > 0 ? items[0] : NULL,
-                                            "array")) == NULL)
+      (element_type =
+           element_type_or_first(element_type, n_items > 0 ? items[0] : NULL, "array")) == NULL)
     return NULL;
   type = G_VARIANT_TYPE(element_type);
   boxed = g_variant_type_equal(type, G_VARIANT_TYPE_VARIANT);
@@ -106,7 +109,8 @@ tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_ite
     return NULL;
   }
   for (i = 0; i < n_items; i++)
-    children[i] = boxed ? g_variant_new_variant(_tl_value_variant(items[i])) : _tl_value_variant(items[i]);
+    children[i] =
+        boxed ? g_variant_new_variant(_tl_value_variant(items[i])) : _tl_value_variant(items[i]);
   value = _tl_value_take_variant_plain(g_variant_new_array(type, children, n_items), depth);
   g_free(children);
   return value;
@@ -132,7 +136,8 @@ tl_value_new_maybe(const char *element_type, TlValue *child)
   depth = 1 + (child != NULL ? deepest : _tl_type_nesting(element_type));
   if (_tl_value_check_depth(depth) != TL_OK)
     return NULL;
-  return _tl_value_take_variant_plain(g_variant_new_maybe(G_VARIANT_TYPE(element_type), child_variant), depth);
+  return _tl_value_take_variant_plain(
+      g_variant_new_maybe(G_VARIANT_TYPE(element_type), child_variant), depth);
 }
 
 /* The "a{sv}" value of dict's (key, value) pairs in order, each value 3 levels down (array, dict
@@ -162,11 +167,12 @@ vardict_from_dict(const TlDict *dict)
     const TlDictItem *item = &dict->items[i];
 
     if (item->value != NULL)
-      entries[n++] = g_variant_new_dict_entry(g_variant_new_string(_tl_item_key(item)),
-                                              g_variant_new_variant(_tl_value_variant(item->value)));
+      entries[n++] =
+          g_variant_new_dict_entry(g_variant_new_string(_tl_item_key(item)),
+                                   g_variant_new_variant(_tl_value_variant(item->value)));
   }
   value = _tl_value_take_variant_plain(g_variant_new_array(G_VARIANT_TYPE("{sv}"), entries, n),
-                             n > 0 ? deepest + 3 : 2);
+                                       n > 0 ? deepest + 3 : 2);
   g_free(entries);
   return value;
 }

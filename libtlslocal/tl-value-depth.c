@@ -9,8 +9,10 @@ _tl_value_check_depth(guint depth)
 {
   if (depth <= TL_VALUE_MAX_DEPTH)
     return TL_OK;
-  return _tl_failf(TL_ERR_INVALID_ARGUMENT, "the value would nest %u container levels deep; a "
-                   "value holds %d at most", depth, TL_VALUE_MAX_DEPTH);
+  return _tl_failf(TL_ERR_INVALID_ARGUMENT,
+                   "the value would nest %u container levels deep; a "
+                   "value holds %d at most",
+                   depth, TL_VALUE_MAX_DEPTH);
 }
 
 /* Checks element_type, or takes first's type when it is NULL (then first must be given).

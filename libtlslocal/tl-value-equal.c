@@ -19,7 +19,8 @@ shallow_equal(const TlValue *a, const TlValue *b)
       return strcmp(a->scalar.str, b->scalar.str) == 0;
     return memcmp(&a->scalar.u64, &b->scalar.u64, sizeof a->scalar.u64) == 0;
   }
-  return a->n_handles == b->n_handles && g_variant_equal(_tl_value_variant(a), _tl_value_variant(b));
+  return a->n_handles == b->n_handles &&
+         g_variant_equal(_tl_value_variant(a), _tl_value_variant(b));
 }
 
 typedef struct {

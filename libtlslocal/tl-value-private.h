@@ -32,8 +32,8 @@ struct _TlValue {
     gint64 i64;
     guint64 u64;
     double d;
-    const char *str;   /* into the serialised data */
-    const void *bytes; /* into the serialised data */
+    const char *str;            /* into the serialised data */
+    const void *bytes;          /* into the serialised data */
     struct _TlValue *free_next; /* once the last reference is gone: _tl_value_free's work list */
   } scalar;
   union {
@@ -109,7 +109,8 @@ _tl_value_unref_valid(TlValue *value)
     _tl_value_free(value);
 }
 
-/* The GVariant of a TL_VALUE_VARIANT value if it has been made yet, else NULL (a lazy basic value). */
+/* The GVariant of a TL_VALUE_VARIANT value if it has been made yet, else NULL (a lazy basic
+ * value). */
 static inline GVariant *
 _tl_value_variant_if_made(const TlValue *value)
 {
@@ -117,7 +118,8 @@ _tl_value_variant_if_made(const TlValue *value)
 }
 
 /* The GVariant of a valid TL_VALUE_VARIANT value, made on first need (borrowed: the value keeps
- * it). Any thread may ask: the first one to finish publishes its GVariant; the others drop theirs. */
+ * it). Any thread may ask: the first one to finish publishes its GVariant; the others drop
+ * theirs. */
 static inline GVariant *
 _tl_value_variant(const TlValue *value)
 {

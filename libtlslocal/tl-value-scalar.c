@@ -141,7 +141,8 @@ tl_value_get_string(const TlValue *value, const char **out)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
   if (value->kind != TL_VALUE_VARIANT ||
       (value->scalar_type != 's' && value->scalar_type != 'o' && value->scalar_type != 'g'))
-    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not a string type", tl_value_type(value));
+    return _tl_failf(TL_ERR_WRONG_TYPE, "value has type '%s', not a string type",
+                     tl_value_type(value));
   *out = value->scalar.str;
   return TL_OK;
 }

@@ -32,7 +32,7 @@ is_bad_unicode_escape(const char *escape)
 static int
 check_text(const char *text)
 {
-  guint opened[TL_VALUE_MAX_DEPTH + 1]; /* the levels each open bracket added */
+  guint opened[TL_VALUE_MAX_DEPTH + 1];        /* the levels each open bracket added */
   gboolean dictionary[TL_VALUE_MAX_DEPTH + 1]; /* a brace whose colon has counted its array */
   guint n_open = 0, depth = 0, deepest = 0, pending_justs = 0, annotated;
   const char *c = text;
@@ -127,8 +127,8 @@ tl_value_parse(const char *type, const char *text, TlValue **out)
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "text is NULL");
   /* Indefinite types ("m*", "a?") are refused up front: given one, GLib's parser can fail with a
    * critical and no error. */
-  if (type != NULL && (!g_variant_type_string_is_valid(type) ||
-                       !g_variant_type_is_definite(G_VARIANT_TYPE(type))))
+  if (type != NULL &&
+      (!g_variant_type_string_is_valid(type) || !g_variant_type_is_definite(G_VARIANT_TYPE(type))))
     return _tl_failf(TL_ERR_INVALID_ARGUMENT, "'%s' is not a definite GVariant type string", type);
   if (!g_utf8_validate(text, -1, NULL))
     return _tl_fail(TL_ERR_INVALID_UTF8, "text is not valid UTF-8");
@@ -136,7 +136,8 @@ tl_value_parse(const char *type, const char *text, TlValue **out)
     return TL_ERR_PARSE;
   variant = g_variant_parse(type != NULL ? G_VARIANT_TYPE(type) : NULL, text, NULL, NULL, &error);
   if (variant == NULL) {
-    int status = _tl_failf(TL_ERR_PARSE, "%s", error != NULL ? error->message : "text does not parse");
+    int status =
+        _tl_failf(TL_ERR_PARSE, "%s", error != NULL ? error->message : "text does not parse");
     g_clear_error(&error);
     return status;
   }

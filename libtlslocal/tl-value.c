@@ -1,6 +1,6 @@
-/* TlValue, the object: an immutable, atomically refcounted GVariant or native pointer; its references,
- * its freeing (without recursion) and its type. Every GLib call in the tl-value files is preceded by
- * the checks that GLib would otherwise report as a critical. */
+/* TlValue, the object: an immutable, atomically refcounted GVariant or native pointer; its
+ * references, its freeing (without recursion) and its type. Every GLib call in the tl-value files
+ * is preceded by the checks that GLib would otherwise report as a critical. */
 #include <string.h>
 
 #include "tl-error-private.h"

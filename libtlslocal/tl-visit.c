@@ -53,7 +53,7 @@ tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload)
       capacity *= 2;
     }
     status = _tl_dict_copy_items(&entry->dict, key != NULL ? &k : NULL, &visited[n_threads].items,
-                        &visited[n_threads].n_items);
+                                 &visited[n_threads].n_items);
     visited[n_threads].thread_id = entry->thread_id;
     if (status == TL_OK)
       n_threads++;
@@ -65,11 +65,10 @@ tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload)
   /* fn sees nothing unless every dictionary was copied: a visit is of one instant or none. */
   for (i = 0; i < n_threads; i++) {
     for (j = 0; j < visited[i].n_items && status == TL_OK; j++)
-      status = fn(visited[i].thread_id, _tl_item_key(&visited[i].items[j]), visited[i].items[j].value,
-                  payload);
+      status = fn(visited[i].thread_id, _tl_item_key(&visited[i].items[j]),
+                  visited[i].items[j].value, payload);
     _tl_dict_items_release(visited[i].items, visited[i].n_items);
   }
   g_free(visited);
   return status;
 }
-

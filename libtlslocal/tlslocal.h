@@ -2,8 +2,9 @@
  *
  * A TlLocal holds one separate dictionary per thread (string key -> TlValue). A thread's dictionary
  * is created on its first write (or, for a local with an initializer, its first access of any kind;
- * otherwise reads of a thread with no dictionary simply find nothing), freed when the thread exits, and freed in every thread at once when
- * the local's last reference is dropped. Locals are unlimited in number: a local is not a pthread key.
+ * otherwise reads of a thread with no dictionary simply find nothing), freed when the thread exits,
+ * and freed in every thread at once when the local's last reference is dropped. Locals are
+ * unlimited in number: a local is not a pthread key.
  *
  * This header is the whole contract. It needs no GLib header; GLib users may also include
  * <tlslocal-glib.h> for GVariant interop.
@@ -18,17 +19,17 @@
  *  - Memory: every allocation the library makes for itself (dictionaries, keys, locals, values,
  *    the thread's tables, snapshots' arrays) can fail with TL_ERR_NO_MEMORY, state unchanged. The
  *    lists below name TL_ERR_NO_MEMORY where a call allocates; besides, any access that gives a
- *    thread its dictionary of a local with an initializer (a read too) can return it. GLib aborts the process when
- *    its own allocations fail (GLib's policy, g_malloc()), and the library calls GLib for GVariants:
- *    making a container, bytes or parsed value, printing, giving a basic value its GVariant form
- *    (when a container, text, snapshot or tl_value_dup_gvariant() first needs it), taking a
- *    snapshot (tl_local_snapshot(), and the contents passed to exit hooks by tl_local_unref(),
- *    tl_thread_clear() and thread exit), reading one (tl_local_apply(), tl_value_lookup(),
- *    tl_value_get_child()), comparing containers, and unpacking tl_local_new_with_args()'s
- *    arguments. Those calls abort, not fail, when GLib runs out of memory (the suite in
- *    tests/fault lists every such site). Locals, keys, basic values and their storage (new, set,
- *    set_take and the typed setters, get, peek, delete, clear, keys, foreach, visit, open,
- *    unregister, set_exit_hook, a thread's first write) never allocate through GLib.
+ *    thread its dictionary of a local with an initializer (a read too) can return it. GLib aborts
+ *    the process when its own allocations fail (GLib's policy, g_malloc()), and the library calls
+ *    GLib for GVariants: making a container, bytes or parsed value, printing, giving a basic value
+ *    its GVariant form (when a container, text, snapshot or tl_value_dup_gvariant() first needs
+ *    it), taking a snapshot (tl_local_snapshot(), and the contents passed to exit hooks by
+ *    tl_local_unref(), tl_thread_clear() and thread exit), reading one (tl_local_apply(),
+ *    tl_value_lookup(), tl_value_get_child()), comparing containers, and unpacking
+ *    tl_local_new_with_args()'s arguments. Those calls abort, not fail, when GLib runs out of
+ *    memory (the suite in tests/fault lists every such site). Locals, keys, basic values and their
+ *    storage (new, set, set_take and the typed setters, get, peek, delete, clear, keys, foreach,
+ *    visit, open, unregister, set_exit_hook, a thread's first write) never allocate through GLib.
  *  - Thread safety: TlLocal and TlValue handles may be shared between threads freely. A tl_local_*
  *    call on a local always acts on the *calling* thread's dictionary. The caller of any tl_local_*
  *    function must hold a reference to that local for the duration of the call.
@@ -72,8 +73,8 @@ extern "C" {
  * TL_VERSION_STRING to detect a header/library mismatch. Thread-safe. */
 TL_API const char *tl_version(void);
 
-/* @return nonzero when the library loaded at run time is at least major.minor.micro and has the same
- * major version (the same ABI). Thread-safe. */
+/* @return nonzero when the library loaded at run time is at least major.minor.micro and has the
+ * same major version (the same ABI). Thread-safe. */
 TL_API int tl_version_check(unsigned int major, unsigned int minor, unsigned int micro);
 
 /* ------------------------------------------------------------------------------------------------
@@ -88,26 +89,29 @@ TL_API int tl_version_check(unsigned int major, unsigned int minor, unsigned int
   XX(ERR_PARSE, -5, "text does not parse as a value of the requested type")                        \
   XX(ERR_NO_MEMORY, -6, "out of memory")                                                           \
   XX(ERR_INVALID_UTF8, -7, "string is not valid UTF-8")                                            \
-  XX(ERR_OUT_OF_RANGE, -8, "index out of range")                                                  \
+  XX(ERR_OUT_OF_RANGE, -8, "index out of range")                                                   \
   XX(ERR_INIT_FAILED, -9, "the local's initializer failed in this thread")                         \
   XX(ERR_UNSUPPORTED, -10, "the local was not created with the option this call needs")
 
 typedef enum {
+/* clang-format off: the X-macro expansion looks like an expression to it */
 #define TL_STATUS_ENUM_ENTRY_(name, value, text) TL_##name = value,
   TL_STATUS_MAP(TL_STATUS_ENUM_ENTRY_)
 #undef TL_STATUS_ENUM_ENTRY_
-  TL_STATUS_END_ = 1 /* not a status: closes the list (C89 allows no trailing comma) */
+      TL_STATUS_END_ = 1 /* not a status: closes the list (C89 allows no trailing comma) */
+  /* clang-format on */
 } TlStatus;
 
 /* @return a static English sentence for status (never NULL; "unknown status" for unknown codes). */
 TL_API const char *tl_strerror(int status);
 
-/* @return the status's symbolic name such as "TL_ERR_NOT_FOUND" (static; "TL_UNKNOWN" if unknown). */
+/* @return the status's symbolic name such as "TL_ERR_NOT_FOUND" (static; "TL_UNKNOWN" if
+ * unknown). */
 TL_API const char *tl_status_name(int status);
 
 /* @return a description of the calling thread's most recent failure (borrowed, valid until the next
- * tl_* call on this thread; never NULL). Only meaningful right after a call reported failure: success
- * does not reset it. */
+ * tl_* call on this thread; never NULL). Only meaningful right after a call reported failure:
+ * success does not reset it. */
 TL_API const char *tl_last_error_message(void);
 
 /* @return the status code of the calling thread's most recent failure (TL_OK if none yet). */
@@ -125,9 +129,10 @@ typedef struct _TlLocal TlLocal;
  * and dictionaries. */
 typedef struct _TlValue TlValue;
 
-/* Called with the native pointer of a pointer value when its last reference is released, on whatever
- * thread releases it (a thread exit, a local's destruction, an overwrite, a delete, or an unref).
- * It may call into the library, but must not use a local whose last reference is being dropped. */
+/* Called with the native pointer of a pointer value when its last reference is released, on
+ * whatever thread releases it (a thread exit, a local's destruction, an overwrite, a delete, or an
+ * unref). It may call into the library, but must not use a local whose last reference is being
+ * dropped. */
 typedef void (*TlDestroyFunc)(void *ptr);
 
 /* Visitor for tl_local_foreach(): key and value are borrowed for the duration of the call.
@@ -182,13 +187,14 @@ TL_API TlLocal *tl_local_new_full(unsigned int flags, TlInitFunc init, void *use
 typedef void (*TlCallback)(void);
 
 /* Create a local whose per-thread initializer is a plain C function of any signature, called in
- * each thread's first access as fn(local, arg0, arg1, ...) with the arguments unpacked from the tuple
- * args: the C counterpart of MyLocal(color='red') replaying its arguments into __init__ in every
- * thread. At most 126 arguments (127 parameters with the local, the number C compilers must
- * accept; libffi copies them onto the calling thread's stack). Argument types: "b" int; "y" uint8_t; "n" int16_t; "q" uint16_t; "i" int32_t;
- * "u" uint32_t; "x" int64_t; "t" uint64_t; "d" double; "s", "o", "g" const char * (borrowed for the
- * call); any other type a borrowed const TlValue *.
- * @param fn the function; if fn_returns_int it must return int (0 for success, as TlInitFunc), else
+ * each thread's first access as fn(local, arg0, arg1, ...) with the arguments unpacked from the
+ * tuple args: the C counterpart of MyLocal(color='red') replaying its arguments into __init__ in
+ * every thread. At most 126 arguments (127 parameters with the local, the number C compilers must
+ * accept; libffi copies them onto the calling thread's stack). Argument types: "b" int; "y"
+ * uint8_t; "n" int16_t; "q" uint16_t; "i" int32_t; "u" uint32_t; "x" int64_t; "t" uint64_t; "d"
+ * double; "s", "o", "g" const char * (borrowed for the call); any other type a borrowed const
+ * TlValue *. @param fn the function; if fn_returns_int it must return int (0 for success, as
+ * TlInitFunc), else
  *        void (always succeeds).
  * @param args a tuple value (borrowed; the local keeps its own reference). "()" means no arguments.
  * @return new reference; NULL with TL_ERR_INVALID_ARGUMENT when fn is NULL (arguments without an
@@ -217,18 +223,18 @@ TL_API TlLocal *tl_local_ref(TlLocal *local);
  * the calling thread, with no library lock held). NULL is a no-op. Thread-safe. */
 TL_API void tl_local_unref(TlLocal *local);
 
-/* Store value under key in the calling thread's dictionary, creating the dictionary on first use and
- * replacing (and unreferencing) any previous value of that key. value is not stolen: the dictionary
- * takes its own reference.
- * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a NULL or invalid local or value; TL_ERR_INVALID_KEY for
- * a NULL or non-UTF-8 key; TL_ERR_INIT_FAILED; TL_ERR_NO_MEMORY. */
+/* Store value under key in the calling thread's dictionary, creating the dictionary on first use
+ * and replacing (and unreferencing) any previous value of that key. value is not stolen: the
+ * dictionary takes its own reference.
+ * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a NULL or invalid local or value; TL_ERR_INVALID_KEY
+ * for a NULL or non-UTF-8 key; TL_ERR_INIT_FAILED; TL_ERR_NO_MEMORY. */
 TL_API int tl_local_set(TlLocal *local, const char *key, TlValue *value);
 
 /* As tl_local_set(), but steals value: the dictionary takes over the caller's reference, on success
  * and on failure alike (then the value is released). Saves a ref/unref pair, and a call for
  * bindings: `tl_local_set_take(local, "n", tl_value_new_int64(5))`. A NULL value (a failed
- * constructor) is TL_ERR_INVALID_ARGUMENT. A failure's status and message are the call's own, whatever
- * the released value's destroy function does. */
+ * constructor) is TL_ERR_INVALID_ARGUMENT. A failure's status and message are the call's own,
+ * whatever the released value's destroy function does. */
 TL_API int tl_local_set_take(TlLocal *local, const char *key, TlValue *value);
 
 /* Typed setters: build the value and store it in one call. Same errors as tl_local_set();
@@ -242,14 +248,14 @@ TL_API int tl_local_set_string(TlLocal *local, const char *key, const char *valu
 
 /* Read key from the calling thread's dictionary.
  * @param out receives a new reference on success, NULL on any error.
- * @return TL_OK; TL_ERR_NOT_FOUND if this thread has no such key; TL_ERR_INVALID_ARGUMENT (local or out
- * NULL or invalid); TL_ERR_INVALID_KEY; TL_ERR_INIT_FAILED. */
+ * @return TL_OK; TL_ERR_NOT_FOUND if this thread has no such key; TL_ERR_INVALID_ARGUMENT (local or
+ * out NULL or invalid); TL_ERR_INVALID_KEY; TL_ERR_INIT_FAILED. */
 TL_API int tl_local_get(TlLocal *local, const char *key, TlValue **out);
 
 /* The fast read: no reference is taken.
  * @return borrowed pointer, valid until the calling thread changes or deletes that key, clears the
- * dictionary, exits or calls tl_thread_clear(), or the local is destroyed; NULL if absent (last error
- * TL_ERR_NOT_FOUND), on bad input (TL_ERR_INVALID_ARGUMENT, TL_ERR_INVALID_KEY) or with
+ * dictionary, exits or calls tl_thread_clear(), or the local is destroyed; NULL if absent (last
+ * error TL_ERR_NOT_FOUND), on bad input (TL_ERR_INVALID_ARGUMENT, TL_ERR_INVALID_KEY) or with
  * TL_ERR_INIT_FAILED. */
 TL_API TlValue *tl_local_peek(TlLocal *local, const char *key);
 
@@ -262,8 +268,8 @@ TL_API int tl_local_delete(TlLocal *local, const char *key);
  * TL_ERR_INVALID_KEY on bad input; TL_ERR_INIT_FAILED. */
 TL_API int tl_local_contains(TlLocal *local, const char *key);
 
-/* @param out_size receives the number of keys in the calling thread's dictionary (0 if it has none).
- * @return TL_OK, TL_ERR_INVALID_ARGUMENT or TL_ERR_INIT_FAILED. */
+/* @param out_size receives the number of keys in the calling thread's dictionary (0 if it has
+ * none). @return TL_OK, TL_ERR_INVALID_ARGUMENT or TL_ERR_INIT_FAILED. */
 TL_API int tl_local_size(TlLocal *local, size_t *out_size);
 
 /* Remove every key of the calling thread's dictionary (the dictionary itself stays).
@@ -289,9 +295,9 @@ TL_API int tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload);
 
 /* Why a dictionary is being freed, as told to an exit hook. */
 typedef enum {
-  TL_FREED_THREAD_EXIT = 1,     /* its thread is exiting (runs on that thread) */
-  TL_FREED_THREAD_CLEAR = 2,    /* its thread called tl_thread_clear() (runs on that thread) */
-  TL_FREED_LOCAL_DESTROYED = 3  /* the local's last reference was dropped (runs on that caller) */
+  TL_FREED_THREAD_EXIT = 1,    /* its thread is exiting (runs on that thread) */
+  TL_FREED_THREAD_CLEAR = 2,   /* its thread called tl_thread_clear() (runs on that thread) */
+  TL_FREED_LOCAL_DESTROYED = 3 /* the local's last reference was dropped (runs on that caller) */
 } TlFreeReason;
 
 /* Runs exactly once for each dictionary of the local that is about to be freed, without any library
@@ -318,18 +324,18 @@ typedef int (*TlVisitFunc)(uint64_t thread_id, const char *key, TlValue *value, 
  * dictionary of the local, e.g. to sum per-thread counters. Guarantee: the visit sees exactly the
  * threads that had a dictionary for the local at one instant during the call, each with the values
  * it held at that instant; threads that start or exit meanwhile are safe, and fn runs after that
- * instant with no lock held (so fn may use the library, and may see a thread that has since exited).
- * Order: unspecified between threads, insertion order within one.
+ * instant with no lock held (so fn may use the library, and may see a thread that has since
+ * exited). Order: unspecified between threads, insertion order within one.
  * @return TL_OK after a full visit; fn's nonzero return if it stopped the visit; TL_ERR_UNSUPPORTED
- * unless the local was created with TL_LOCAL_VISITABLE; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY;
- * TL_ERR_NO_MEMORY (then fn was not called). */
+ * unless the local was created with TL_LOCAL_VISITABLE; TL_ERR_INVALID_ARGUMENT;
+ * TL_ERR_INVALID_KEY; TL_ERR_NO_MEMORY (then fn was not called). */
 TL_API int tl_local_visit(TlLocal *local, const char *key, TlVisitFunc fn, void *payload);
 
-/* Snapshot the calling thread's dictionary as an "a{sv}" value (running the initializer first if the
- * thread has no dictionary yet). Pointer values, values of type "h", snapshots that carry values,
- * and values nested more than 124 levels deep (which a variant three levels down could not hold:
- * see the depth limit under Values) travel by reference: the snapshot shows them as <handle N> and
- * carries the values themselves, so tl_local_apply(), tl_value_lookup() and a walk with
+/* Snapshot the calling thread's dictionary as an "a{sv}" value (running the initializer first if
+ * the thread has no dictionary yet). Pointer values, values of type "h", snapshots that carry
+ * values, and values nested more than 124 levels deep (which a variant three levels down could not
+ * hold: see the depth limit under Values) travel by reference: the snapshot shows them as <handle
+ * N> and carries the values themselves, so tl_local_apply(), tl_value_lookup() and a walk with
  * tl_value_get_child() on the snapshot give back the very same value. A context that records its
  * parent (snapshot, store the snapshot, snapshot again) so stays whole at any depth, and freeing,
  * comparing or printing such a chain takes no stack in proportion to its length.
@@ -343,9 +349,9 @@ typedef enum {
   TL_APPLY_REPLACE = 1 /* delete them: the dictionary becomes equal to the snapshot */
 } TlApplyMode;
 
-/* Apply a snapshot (any "a{sv}": from tl_local_snapshot(), possibly of another thread, or parsed from
- * text) to the calling thread's dictionary of local: the producer-to-worker hand-off that Python's
- * contextvars.copy_context() gives. All or nothing: on error the dictionary is unchanged.
+/* Apply a snapshot (any "a{sv}": from tl_local_snapshot(), possibly of another thread, or parsed
+ * from text) to the calling thread's dictionary of local: the producer-to-worker hand-off that
+ * Python's contextvars.copy_context() gives. All or nothing: on error the dictionary is unchanged.
  * @return TL_OK; TL_ERR_WRONG_TYPE if snapshot is not "a{sv}"; TL_ERR_INVALID_ARGUMENT for a NULL
  * or invalid argument, an unknown mode, or a <handle N> the snapshot does not carry (text parsed
  * from a printed snapshot of pointer values); TL_ERR_INIT_FAILED; TL_ERR_NO_MEMORY. A key the
@@ -365,15 +371,15 @@ TL_API int tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode);
  * Snapshots carry values too deep to box by reference instead (tl_local_snapshot()).
  * --------------------------------------------------------------------------------------------- */
 
-TL_API TlValue *tl_value_new_bool(int value);                 /* "b"; any nonzero is true */
-TL_API TlValue *tl_value_new_byte(uint8_t value);             /* "y" */
-TL_API TlValue *tl_value_new_int16(int16_t value);            /* "n" */
-TL_API TlValue *tl_value_new_uint16(uint16_t value);          /* "q" */
-TL_API TlValue *tl_value_new_int32(int32_t value);            /* "i" */
-TL_API TlValue *tl_value_new_uint32(uint32_t value);          /* "u" */
-TL_API TlValue *tl_value_new_int64(int64_t value);            /* "x" */
-TL_API TlValue *tl_value_new_uint64(uint64_t value);          /* "t" */
-TL_API TlValue *tl_value_new_double(double value);            /* "d" */
+TL_API TlValue *tl_value_new_bool(int value);        /* "b"; any nonzero is true */
+TL_API TlValue *tl_value_new_byte(uint8_t value);    /* "y" */
+TL_API TlValue *tl_value_new_int16(int16_t value);   /* "n" */
+TL_API TlValue *tl_value_new_uint16(uint16_t value); /* "q" */
+TL_API TlValue *tl_value_new_int32(int32_t value);   /* "i" */
+TL_API TlValue *tl_value_new_uint32(uint32_t value); /* "u" */
+TL_API TlValue *tl_value_new_int64(int64_t value);   /* "x" */
+TL_API TlValue *tl_value_new_uint64(uint64_t value); /* "t" */
+TL_API TlValue *tl_value_new_double(double value);   /* "d" */
 /* "h": a D-Bus style index into an out-of-band array; in a snapshot (tl_local_snapshot) a "h" value
  * travels by reference like a pointer value, so tl_local_apply() gives back this very value. */
 TL_API TlValue *tl_value_new_handle(int32_t value);
@@ -385,9 +391,9 @@ TL_API TlValue *tl_value_new_string(const char *string);
 /* "ay": copies size bytes from data (data may be NULL only when size is 0). */
 TL_API TlValue *tl_value_new_bytes(const void *data, size_t size);
 
-/* A native pointer value (type "p", which is not a GVariant type). destroy (nullable) runs once, with
- * ptr, when the value's last reference is released, on the releasing thread. A pointer value cannot be
- * put inside a container and has no text form. */
+/* A native pointer value (type "p", which is not a GVariant type). destroy (nullable) runs once,
+ * with ptr, when the value's last reference is released, on the releasing thread. A pointer value
+ * cannot be put inside a container and has no text form. */
 TL_API TlValue *tl_value_new_pointer(void *ptr, TlDestroyFunc destroy);
 
 /* A tuple of n_items values (borrowed; each is copied by reference). n_items 0 gives the unit "()".
@@ -396,24 +402,25 @@ TL_API TlValue *tl_value_new_pointer(void *ptr, TlDestroyFunc destroy);
  * vardicts below. */
 TL_API TlValue *tl_value_new_tuple(TlValue *const *items, size_t n_items);
 
-/* An array of n_items values of one type. element_type is a GVariant type string such as "i" or "s";
- * if it is NULL the first item's type is used (then n_items must be > 0). With element_type "v" each
- * item is boxed as a variant, so items may have mixed types ("av").
+/* An array of n_items values of one type. element_type is a GVariant type string such as "i" or
+ * "s"; if it is NULL the first item's type is used (then n_items must be > 0). With element_type
+ * "v" each item is boxed as a variant, so items may have mixed types ("av").
  * NULL with TL_ERR_INVALID_ARGUMENT for an invalid type string, NULL or pointer item, or an empty
  * array without element_type; TL_ERR_WRONG_TYPE if an item has another type than element_type. */
 TL_API TlValue *tl_value_new_array(const char *element_type, TlValue *const *items, size_t n_items);
 
 /* A maybe, "m" + type: child (borrowed; copied by reference), or with child NULL the empty maybe
  * ("nothing") of element_type. element_type may be NULL when child is given (the child's type is
- * used). NULL with TL_ERR_INVALID_ARGUMENT for both NULL, an invalid or indefinite type string, or a
- * pointer child; TL_ERR_WRONG_TYPE if child's type is not element_type. */
+ * used). NULL with TL_ERR_INVALID_ARGUMENT for both NULL, an invalid or indefinite type string, or
+ * a pointer child; TL_ERR_WRONG_TYPE if child's type is not element_type. */
 TL_API TlValue *tl_value_new_maybe(const char *element_type, TlValue *child);
 
 /* An "a{sv}" dictionary of n_items pairs (keys copied, values borrowed and boxed as variants).
  * NULL on NULL or non-UTF-8 keys (TL_ERR_INVALID_KEY) or NULL or pointer values
  * (TL_ERR_INVALID_ARGUMENT). A key given twice keeps its last value in its first place, as
  * assigning twice to a dict would. */
-TL_API TlValue *tl_value_new_vardict(const char *const *keys, TlValue *const *values, size_t n_items);
+TL_API TlValue *tl_value_new_vardict(const char *const *keys, TlValue *const *values,
+                                     size_t n_items);
 
 /* Parse GVariant text format, e.g. "int64 5", "'hello'", "[1, 2]", "{'a': <1>}".
  * @param type (nullable) definite GVariant type string the result must have, e.g. "x" (not "m*");
@@ -443,14 +450,15 @@ TL_API void tl_value_unref(TlValue *value);
  * value, NULL for a NULL value. */
 TL_API const char *tl_value_type(const TlValue *value);
 
-/* @return 1 if both values have the same type and contents (pointer values: same pointer and destroy
- * function; snapshots: also equal carried values, however deep a chain of them), 0 otherwise;
- * TL_ERR_INVALID_ARGUMENT if either is NULL; TL_ERR_NO_MEMORY comparing long chains of snapshots. */
+/* @return 1 if both values have the same type and contents (pointer values: same pointer and
+ * destroy function; snapshots: also equal carried values, however deep a chain of them), 0
+ * otherwise; TL_ERR_INVALID_ARGUMENT if either is NULL; TL_ERR_NO_MEMORY comparing long chains of
+ * snapshots. */
 TL_API int tl_value_equal(const TlValue *a, const TlValue *b);
 
 /* Checked accessors. @return TL_OK; TL_ERR_WRONG_TYPE if value has another type (out untouched);
  * TL_ERR_INVALID_ARGUMENT if value or out is NULL. */
-TL_API int tl_value_get_bool(const TlValue *value, int *out);   /* *out is 0 or 1 */
+TL_API int tl_value_get_bool(const TlValue *value, int *out); /* *out is 0 or 1 */
 TL_API int tl_value_get_byte(const TlValue *value, uint8_t *out);
 TL_API int tl_value_get_int16(const TlValue *value, int16_t *out);
 TL_API int tl_value_get_uint16(const TlValue *value, uint16_t *out);
@@ -478,11 +486,11 @@ TL_API int tl_value_get_pointer(const TlValue *value, void **out);
  * NULL) or TL_ERR_WRONG_TYPE for a non-container. */
 TL_API int tl_value_n_children(const TlValue *value, size_t *out);
 
-/* @param out receives a new reference to child index (a variant "v" has one child: its contents). In
- * a snapshot, the parts that name a carried value carry it (as <handle 0>), and the innermost is
+/* @param out receives a new reference to child index (a variant "v" has one child: its contents).
+ * In a snapshot, the parts that name a carried value carry it (as <handle 0>), and the innermost is
  * the carried value itself, as tl_value_lookup() gives it.
- * @return TL_OK, TL_ERR_INVALID_ARGUMENT (value or out NULL), TL_ERR_WRONG_TYPE for a non-container,
- * TL_ERR_OUT_OF_RANGE, TL_ERR_NO_MEMORY. */
+ * @return TL_OK, TL_ERR_INVALID_ARGUMENT (value or out NULL), TL_ERR_WRONG_TYPE for a
+ * non-container, TL_ERR_OUT_OF_RANGE, TL_ERR_NO_MEMORY. */
 TL_API int tl_value_get_child(const TlValue *value, size_t index, TlValue **out);
 
 /* Look key up in a string-keyed dictionary ("a{sv}", "a{ss}", ...); variants are unboxed. A key the
@@ -498,17 +506,20 @@ TL_API int tl_value_lookup(const TlValue *value, const char *key, TlValue **out)
  * thread is changing them at the same time. Thread-safe.
  * --------------------------------------------------------------------------------------------- */
 
-TL_API size_t tl_stats_live_locals(void);   /* locals not yet destroyed */
-TL_API size_t tl_stats_live_dicts(void);    /* per-thread dictionaries, over all locals and threads */
-TL_API size_t tl_stats_live_threads(void);  /* threads that currently hold library state */
-TL_API size_t tl_stats_live_values(void);   /* TlValues not yet freed, in any thread or holder */
+TL_API size_t tl_stats_live_locals(void); /* locals not yet destroyed */
+/* Per-thread dictionaries, over all locals and threads. */
+TL_API size_t tl_stats_live_dicts(void);
+TL_API size_t tl_stats_live_threads(void); /* threads that currently hold library state */
+TL_API size_t tl_stats_live_values(void);  /* TlValues not yet freed, in any thread or holder */
 
 /* The calling thread's change counter: a number that grows whenever any dictionary of the calling
  * thread changes (a set, delete, clear or apply; a dictionary freed by this thread, by
- * tl_thread_clear() or by dropping a local's last reference), read with a plain load. (The last unref of a local on another thread frees this thread's dictionary of
- * it without a change here: a binding that holds a reference to the local never meets that case.) Bindings cache what they read from a local and trust the cache while the
- * counter stands still, so a read costs no call into the library.
- * @return pointer valid until the calling thread exits; only the calling thread may read it. */
+ * tl_thread_clear() or by dropping a local's last reference), read with a plain load. (The last
+ * unref of a local on another thread frees this thread's dictionary of it without a change here: a
+ * binding that holds a reference to the local never meets that case.) Bindings cache what they read
+ * from a local and trust the cache while the counter stands still, so a read costs no call into the
+ * library. @return pointer valid until the calling thread exits; only the calling thread may read
+ * it. */
 TL_API const volatile uint64_t *tl_thread_change_counter(void);
 
 /* @return the calling thread's id as the library sees it (and passes to exit hooks and visitors):
@@ -520,10 +531,10 @@ TL_API uint64_t tl_thread_id(void);
  * --------------------------------------------------------------------------------------------- */
 
 /* Free every dictionary of the calling thread, in every local, as its exit would. For thread pools
- * that reuse threads between tasks, and for the main thread before exit() (whose thread-exit cleanup
- * never runs). The thread may use locals again afterwards; it starts with no dictionaries. Destroy
- * functions that recreate dictionaries while this runs are cleaned up too, in a bounded number of
- * rounds. */
+ * that reuse threads between tasks, and for the main thread before exit() (whose thread-exit
+ * cleanup never runs). The thread may use locals again afterwards; it starts with no dictionaries.
+ * Destroy functions that recreate dictionaries while this runs are cleaned up too, in a bounded
+ * number of rounds. */
 TL_API void tl_thread_clear(void);
 
 /* Fork and unloading need no call. After fork() the child can use the library at once, even if
@@ -534,17 +545,19 @@ TL_API void tl_thread_clear(void);
  * enters no GLib code, since GLib does not reset its own locks in a child and another parent thread
  * may have held one: their pointer values are released (destroy functions run), their GVariant
  * values are abandoned (the parent's memory, copied on write; tl_stats_live_values still counts
- * them), and no exit hook runs (the thread lives on in the parent, where its hook will run). Reading
- * the forking thread's scalar and string values never enters GLib either. What the child does with
- * GLib itself is bound by GLib's rules: if another parent thread was inside GLib's GVariant type
- * cache or (before GLib 2.76) GSlice at the fork, building or freeing GVariants in the child may block.
- * The library is linked -z nodelete, so dlclose() never unmaps the code its thread-exit cleanup
- * runs: dlopen()/dlclose() cycles are safe while threads with values come and go. */
+ * them), and no exit hook runs (the thread lives on in the parent, where its hook will run).
+ * Reading the forking thread's scalar and string values never enters GLib either. What the child
+ * does with GLib itself is bound by GLib's rules: if another parent thread was inside GLib's
+ * GVariant type cache or (before GLib 2.76) GSlice at the fork, building or freeing GVariants in
+ * the child may block. The library is linked -z nodelete, so dlclose() never unmaps the code its
+ * thread-exit cleanup runs: dlopen()/dlclose() cycles are safe while threads with values come and
+ * go. */
 
 /* Free a string returned by the library (tl_value_print()). NULL is a no-op. */
 TL_API void tl_free(void *memory);
 
-/* Free a NULL-terminated string array returned by the library (tl_local_keys()). NULL is a no-op. */
+/* Free a NULL-terminated string array returned by the library (tl_local_keys()). NULL is a
+ * no-op. */
 TL_API void tl_strv_free(char **strings);
 
 #ifdef __cplusplus

@@ -249,7 +249,8 @@ assert_limit(WrapFunc wrap, int levels_per_step, const char *what)
 
   while ((steps + 1) * levels_per_step <= MAX_DEPTH) {
     wrapped = wrap(value);
-    ck_assert_msg(wrapped != NULL, "%s: step %d refused: %s", what, steps + 1, tl_last_error_message());
+    ck_assert_msg(wrapped != NULL, "%s: step %d refused: %s", what, steps + 1,
+                  tl_last_error_message());
     tl_value_unref(value);
     value = wrapped;
     steps++;
@@ -289,7 +290,8 @@ START_TEST(test_empty_containers_count_their_type)
   char *type = array_type(MAX_DEPTH - 1);
   TlValue *value = tl_value_new_array(type, NULL, 0);
 
-  /* An empty array of "a...ai" nests as deep as its type says: its printed annotation must parse. */
+  /* An empty array of "a...ai" nests as deep as its type says: its printed annotation must
+   * parse. */
   ck_assert_ptr_nonnull(value);
   assert_text_round_trip(value);
   tl_value_unref(value);
@@ -344,7 +346,7 @@ START_TEST(test_parse_refuses_past_the_limit)
   static const struct {
     const char *open, *close;
     int levels; /* per pair */
-  } forms[] = {{"[", "]", 1},        {"<", ">", 1},   {"(", ",)", 1},        {"[<", ">]", 2},
+  } forms[] = {{"[", "]", 1},        {"<", ">", 1},    {"(", ",)", 1},   {"[<", ">]", 2},
                {"{'k': <", ">}", 3}, {"{1: ", "}", 2}, {"{1, ", "}", 1}, /* lone dict entries */
                {"just ", "", 1}};
   size_t f;
@@ -447,7 +449,8 @@ START_TEST(test_parent_chain_kept_intact)
     ck_assert_int_eq(tl_value_get_int64(number, &seen), TL_OK);
     ck_assert_int_eq(seen, step);
     tl_value_unref(number);
-    ck_assert_int_eq(tl_value_lookup(current, "parent", &parent), step > 1 ? TL_OK : TL_ERR_NOT_FOUND);
+    ck_assert_int_eq(tl_value_lookup(current, "parent", &parent),
+                     step > 1 ? TL_OK : TL_ERR_NOT_FOUND);
     tl_value_unref(current);
     current = parent;
   }

@@ -20,11 +20,11 @@
 #include "tl-test.h"
 
 /* Keys and strings that are not valid UTF-8, each broken differently. */
-#define BAD_UTF8 "\xff\xfe"               /* bytes that never occur in UTF-8 */
-#define TRUNCATED_UTF8 "\xc3"             /* the first byte of a two-byte sequence, then the end */
-#define LONG_TRUNCATED_UTF8 "abcdefghij\xc3" /* past the 8-byte word loop of the key hash */
-#define OVERLONG_UTF8 "\xc0\x80"          /* NUL encoded in two bytes */
-#define SURROGATE_UTF8 "\xed\xa0\x80"     /* U+D800, a UTF-16 surrogate */
+#define BAD_UTF8 "\xff\xfe"   /* bytes that never occur in UTF-8 */
+#define TRUNCATED_UTF8 "\xc3" /* the first byte of a two-byte sequence, then the end */
+#define LONG_TRUNCATED_UTF8 "abcdefghij\xc3"   /* past the 8-byte word loop of the key hash */
+#define OVERLONG_UTF8 "\xc0\x80"               /* NUL encoded in two bytes */
+#define SURROGATE_UTF8 "\xed\xa0\x80"          /* U+D800, a UTF-16 surrogate */
 #define BEYOND_UNICODE_UTF8 "\xf4\x90\x80\x80" /* U+110000 */
 
 /* A status no function returns: what a pointer-returning function "returned" if it succeeded. */
@@ -292,11 +292,12 @@ fx_reset_outs(Fx *fx)
 static void
 fx_clear(Fx *fx)
 {
-  TlValue **values[] = {&fx->v_bool, &fx->v_byte, &fx->v_int16, &fx->v_uint16, &fx->v_int32,
-                        &fx->v_uint32, &fx->v_int64, &fx->v_uint64, &fx->v_double, &fx->v_handle, &fx->str,
-                        &fx->bytes, &fx->ptr, &fx->tuple, &fx->unit, &fx->dict, &fx->int_dict,
-                        &fx->nothing, &fx->variant, &fx->int_array, &fx->empty_array, &fx->present,
-                        &fx->bare_handle, &fx->string_dict};
+  TlValue **values[] = {&fx->v_bool,      &fx->v_byte,   &fx->v_int16,     &fx->v_uint16,
+                        &fx->v_int32,     &fx->v_uint32, &fx->v_int64,     &fx->v_uint64,
+                        &fx->v_double,    &fx->v_handle, &fx->str,         &fx->bytes,
+                        &fx->ptr,         &fx->tuple,    &fx->unit,        &fx->dict,
+                        &fx->int_dict,    &fx->nothing,  &fx->variant,     &fx->int_array,
+                        &fx->empty_array, &fx->present,  &fx->bare_handle, &fx->string_dict};
   size_t i;
 
   if (fx->out != SENTINEL_PTR)
@@ -524,7 +525,8 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, tl_local_set_exit_hook(NULL, no_op_hook, NULL, NULL), 1)              \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_set_exit_hook(fx->fake, no_op_hook, NULL, NULL), 1)          \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_set_exit_hook(fx->garbage, NULL, NULL, NULL), 1)             \
-  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_exit_hook(fx->value_as_local, no_op_hook, NULL, NULL), 1)\
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_exit_hook(fx->value_as_local, no_op_hook, NULL, NULL),   \
+    1)                                                                                             \
   /* tl_local_visit */                                                                             \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_visit(NULL, NULL, no_op_visitor, NULL), 1)                   \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_visit(fx->fake, NULL, no_op_visitor, NULL), 1)               \
@@ -666,10 +668,10 @@ borrowed_status(const void *pointer)
   X(TL_ERR_PARSE, tl_value_parse("x", "'five'", &fx->out), fx->out == NULL)                        \
   X(TL_ERR_PARSE, tl_value_parse("(i)", "(1, 2)", &fx->out), fx->out == NULL)                      \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("*", "5", &fx->out), fx->out == NULL)                  \
-  X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("m*", "nothing", &fx->out), fx->out == NULL)          \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("m*", "nothing", &fx->out), fx->out == NULL)           \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("a{?*}", "{}", &fx->out), fx->out == NULL)             \
   X(TL_ERR_PARSE, tl_value_parse(NULL, "'\\U22222222'", &fx->out), fx->out == NULL)                \
-  X(TL_ERR_PARSE, tl_value_parse("s", "'\\ud800'", &fx->out), fx->out == NULL)                       \
+  X(TL_ERR_PARSE, tl_value_parse("s", "'\\ud800'", &fx->out), fx->out == NULL)                     \
   X(TL_ERR_PARSE, tl_value_parse("a{sv}", "{'a': 1}", &fx->out), fx->out == NULL)                  \
   X(TL_ERR_PARSE, tl_value_parse(NULL, fx->text_128, &fx->out), fx->out == NULL)                   \
   /* tl_value_print */                                                                             \
@@ -1062,7 +1064,7 @@ START_TEST(test_status_text)
     const char *name;
   } known[] = {
 #define KNOWN_STATUS_(name, value, text) {value, "TL_" #name},
-    TL_STATUS_MAP(KNOWN_STATUS_)
+      TL_STATUS_MAP(KNOWN_STATUS_)
 #undef KNOWN_STATUS_
   };
   static const int unknown[] = {1, 2, 42, 1000, -1000, INT_MAX, INT_MIN, TL_STATUS_END_};

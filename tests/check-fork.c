@@ -1,16 +1,17 @@
 /* fork() from a multi-threaded parent, against the contract of tlslocal.h ("Fork and unloading")
- * and docs/design.md ("Fork"): the child uses the library at once, without deadlock, even when other
- * parent threads were inside its slow paths at the fork, and the forking thread's dictionaries
- * survive. Every other thread's dictionaries are only detached inside fork(); they are released at
- * the child's first call that creates or opens a local, gives a thread its first dictionary of a
- * local, reads a tl_stats_* count or is tl_thread_clear(). Then their pointer values are destroyed,
- * their GVariant values abandoned (still counted by tl_stats_live_values), and no exit hook runs for
- * them in the child: those threads live on in the parent, whose hooks run there when they exit.
+ * and docs/design.md ("Fork"): the child uses the library at once, without deadlock, even when
+ * other parent threads were inside its slow paths at the fork, and the forking thread's
+ * dictionaries survive. Every other thread's dictionaries are only detached inside fork(); they are
+ * released at the child's first call that creates or opens a local, gives a thread its first
+ * dictionary of a local, reads a tl_stats_* count or is tl_thread_clear(). Then their pointer
+ * values are destroyed, their GVariant values abandoned (still counted by tl_stats_live_values),
+ * and no exit hook runs for them in the child: those threads live on in the parent, whose hooks run
+ * there when they exit.
  *
  * Cases: "child", forks in known states, checked exactly (each release trigger too); "registry
  * load", hundreds of forks while other threads hammer the library's own locks and unlocked
- * dictionary writes, with pointer values only, so that no parent thread is inside GLib at a fork and
- * the child may use all of the library (GVariants, containers, snapshots, threads of its own);
+ * dictionary writes, with pointer values only, so that no parent thread is inside GLib at a fork
+ * and the child may use all of the library (GVariants, containers, snapshots, threads of its own);
  * "glib load", hundreds of forks while other parent threads are inside GLib, where the child does
  * what the contract promises there.
  *
@@ -18,18 +19,19 @@
  * locks in a fork() child. If another parent thread was inside GLib's GVariant type-info cache
  * (building or freeing containers, building exit-hook snapshots) or GSlice (GLib before 2.76; 2.74
  * here) at the fork, a child that builds or frees GVariant values may block; and threads the child
- * starts may block at their exit in GSlice (every thread that allocated through GSlice takes its lock
- * at exit, G_SLICE=always-malloc or not), which is why the earlier test that required child threads
- * to exit cleanly under GLib load is gone. So the "glib load" children make and free no GVariant
- * (the test keeps a reference to each of the forking thread's GVariant values, so the child's
- * tl_thread_clear() only drops references), run no exit hook of their own and start no thread: they
- * use locals, named locals, pointer values, visits, tl_stats_* and tl_thread_clear(), and read the
- * forking thread's scalar, string and bytes values even while parent threads were reading the very
- * same values through GLib at the fork. The "registry load" children do everything else.
+ * starts may block at their exit in GSlice (every thread that allocated through GSlice takes its
+ * lock at exit, G_SLICE=always-malloc or not), which is why the earlier test that required child
+ * threads to exit cleanly under GLib load is gone. So the "glib load" children make and free no
+ * GVariant (the test keeps a reference to each of the forking thread's GVariant values, so the
+ * child's tl_thread_clear() only drops references), run no exit hook of their own and start no
+ * thread: they use locals, named locals, pointer values, visits, tl_stats_* and tl_thread_clear(),
+ * and read the forking thread's scalar, string and bytes values even while parent threads were
+ * reading the very same values through GLib at the fork. The "registry load" children do everything
+ * else.
  *
  * Sanitizers (see TL_TEST_ASAN): this toolchain's ASan and TSan runtimes are not fork-safe, so
- * their builds run the "child" cases whole (their other threads idle at the fork; under TSan without
- * threads of the child's own) and, under load, the parent's side only.
+ * their builds run the "child" cases whole (their other threads idle at the fork; under TSan
+ * without threads of the child's own) and, under load, the parent's side only.
  *
  * Children never return into Check: with CK_FORK=no a failed ck_assert would longjmp back into the
  * runner and run the remaining tests a second time, in the child. They report on stderr and end in
@@ -92,12 +94,13 @@ static void
 child_fail(int line, const char *what)
 {
   char message[512];
-  int n = snprintf(message, sizeof message,
-                   "check-fork.c:%d: in fork child %ld: check failed: %s (last error: %s: %s)\n",
-                   line, (long) getpid(), what, tl_status_name(tl_last_error()),
-                   tl_last_error_message());
+  int n =
+      snprintf(message, sizeof message,
+               "check-fork.c:%d: in fork child %ld: check failed: %s (last error: %s: %s)\n", line,
+               (long) getpid(), what, tl_status_name(tl_last_error()), tl_last_error_message());
 
-  if (n > 0 && write(STDERR_FILENO, message, (size_t) n < sizeof message ? (size_t) n : sizeof message - 1) < 0)
+  if (n > 0 && write(STDERR_FILENO, message,
+                     (size_t) n < sizeof message ? (size_t) n : sizeof message - 1) < 0)
     _exit(CHILD_FAILED + 1);
   _exit(CHILD_FAILED);
 }
@@ -219,7 +222,8 @@ static int tags[N_TAGS] = {0, TAG_SHARED, TAG_PLAIN, TAG_CHURN};
 
 #define N_REASONS 4 /* TlFreeReason is 1..3; index 0 counts anything else */
 
-/* Calls by tag and reason, in this process (a child starts from the parent's counts at the fork). */
+/* Calls by tag and reason, in this process (a child starts from the parent's counts at the
+ * fork). */
 static int hook_calls[N_TAGS][N_REASONS]; /* atomic */
 
 /* The calls of the parked threads' locals' hooks (TAG_SHARED, TAG_PLAIN), one slot each. */
@@ -469,7 +473,8 @@ child_use_library(TlLocal *visitable, int forked_with_threads)
   text = tl_value_print(tl_local_peek(use.named, "k"), 1);
   CHILD_CHECK(text != NULL && strcmp(text, "int64 1") == 0);
   tl_free(text);
-  CHILD_CHECK(tl_value_parse("a{sv}", "{'k': <int64 1>, 't': <(1, 'x', [2.5])>}", &parsed) == TL_OK);
+  CHILD_CHECK(tl_value_parse("a{sv}", "{'k': <int64 1>, 't': <(1, 'x', [2.5])>}", &parsed) ==
+              TL_OK);
   CHILD_CHECK(tl_local_apply(use.named, parsed, TL_APPLY_UPDATE) == TL_OK);
   CHILD_CHECK(tl_local_size(use.named, &size) == TL_OK && size == 3);
   tl_value_unref(parsed);
@@ -508,10 +513,10 @@ child_use_library(TlLocal *visitable, int forked_with_threads)
 static int has_hammered_dict;
 
 /* What the contract promises a child whatever GLib state other parent threads left (see the GLib
- * limits above): locals (visitable too), named locals, pointer values set, read, shared, overwritten,
- * deleted and destroyed, keys, visits and tl_stats_*, on the forking thread alone. No GVariant is
- * made or freed and no thread started. Leaves the forking thread a dictionary in "fork-named-0",
- * the named local the parent's hammers use. */
+ * limits above): locals (visitable too), named locals, pointer values set, read, shared,
+ * overwritten, deleted and destroyed, keys, visits and tl_stats_*, on the forking thread alone. No
+ * GVariant is made or freed and no thread started. Leaves the forking thread a dictionary in
+ * "fork-named-0", the named local the parent's hammers use. */
 static void
 child_use_library_without_glib(TlLocal *visitable)
 {
@@ -650,7 +655,8 @@ END_TEST
 /* ---- other threads' dictionaries, exactly ---- */
 
 #define N_PARKED 3
-/* Each parked thread holds four pointer values (two counted by parked.destroyed) and GVariant ones. */
+/* Each parked thread holds four pointer values (two counted by parked.destroyed) and GVariant
+ * ones. */
 #define PARKED_POINTERS 4
 #define PARKED_COUNTED 2
 
@@ -662,11 +668,11 @@ typedef struct {
   int hooked;
   uint64_t ids[N_PARKED];
   /* Each thread's int64 value and container (if asked), made by parked_start() and then referenced
-   * by that thread's dictionary alone; the pointers stay here only so that valgrind finds the values
-   * reachable in a child, which abandons them. The threads make no GVariant: one that does gets
-   * GSlice state (GLib before 2.76) which a child can only leak, and GSlice's futex-based lock, in
-   * uninstrumented GLib, hides from ThreadSanitizer how two threads making values at once share a
-   * slab (a false race). */
+   * by that thread's dictionary alone; the pointers stay here only so that valgrind finds the
+   * values reachable in a child, which abandons them. The threads make no GVariant: one that does
+   * gets GSlice state (GLib before 2.76) which a child can only leak, and GSlice's futex-based
+   * lock, in uninstrumented GLib, hides from ThreadSanitizer how two threads making values at once
+   * share a slab (a false race). */
   TlValue *numbers[N_PARKED];
   TlValue *tuples[N_PARKED];
   int destroyed; /* atomic: pointer values of the parked threads */
@@ -692,7 +698,8 @@ parked_thread(void *data)
       try_set_pointer(parked.plain, "who", &who_ids[index]) != TL_OK ||
       try_set_counted(parked.quiet, "p", &parked.destroyed) != TL_OK ||
       tl_local_set(parked.quiet, "n", parked.numbers[index]) != TL_OK ||
-      (parked.tuples[index] != NULL && tl_local_set(parked.quiet, "tuple", parked.tuples[index]) != TL_OK))
+      (parked.tuples[index] != NULL &&
+       tl_local_set(parked.quiet, "tuple", parked.tuples[index]) != TL_OK))
     __atomic_fetch_add(&parked.failures, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_lock(&parked.mutex);
   parked.ids[index] = tl_thread_id();
@@ -722,10 +729,12 @@ parked_start(int hooked, int containers)
     parked.numbers[i] = tl_value_new_int64(i);
     parked.tuples[i] = NULL;
     if (containers)
-      ck_assert_int_eq(tl_value_parse(NULL, "(1, 'x', [2, 3], {'d': <4>})", &parked.tuples[i]), TL_OK);
+      ck_assert_int_eq(tl_value_parse(NULL, "(1, 'x', [2, 3], {'d': <4>})", &parked.tuples[i]),
+                       TL_OK);
   }
   for (i = 0; i < N_PARKED; i++)
-    ck_assert_int_eq(pthread_create(&parked.threads[i], NULL, parked_thread, (void *) (intptr_t) i), 0);
+    ck_assert_int_eq(pthread_create(&parked.threads[i], NULL, parked_thread, (void *) (intptr_t) i),
+                     0);
   pthread_mutex_lock(&parked.mutex);
   while (parked.n_ready < N_PARKED)
     pthread_cond_wait(&parked.cond, &parked.mutex);
@@ -1000,19 +1009,19 @@ static const struct {
   int new_values;   /* values it made (or freed: the forking thread's pointer value) */
   int own_hooks;    /* hook calls for the forking thread's own dictionaries */
 } triggers[] = {
-  {"tl_local_new", trigger_local_new, 0, 0, 0},
-  {"tl_local_new_full", trigger_local_new_full, 0, 0, 0},
-  {"tl_local_new_with_args", trigger_local_new_with_args, 0, 0, 0},
-  {"tl_local_open", trigger_local_open, 0, 0, 0},
-  {"a thread's first dictionary of a local, by a write", trigger_first_write, 1, 0, 0},
-  {"a thread's first dictionary of a local, by a read (its initializer stores a value)",
-   trigger_first_read, 1, 1, 0},
-  {"tl_stats_live_locals", trigger_stats_locals, 0, 0, 0},
-  {"tl_stats_live_dicts", trigger_stats_dicts, 0, 0, 0},
-  {"tl_stats_live_threads", trigger_stats_threads, 0, 0, 0},
-  {"tl_stats_live_values", trigger_stats_values, 0, 0, 0},
-  /* The forking thread's two dictionaries go too, through their hooks; its int64 is kept. */
-  {"tl_thread_clear", trigger_thread_clear, CLEARED, -1, 2},
+    {"tl_local_new", trigger_local_new, 0, 0, 0},
+    {"tl_local_new_full", trigger_local_new_full, 0, 0, 0},
+    {"tl_local_new_with_args", trigger_local_new_with_args, 0, 0, 0},
+    {"tl_local_open", trigger_local_open, 0, 0, 0},
+    {"a thread's first dictionary of a local, by a write", trigger_first_write, 1, 0, 0},
+    {"a thread's first dictionary of a local, by a read (its initializer stores a value)",
+     trigger_first_read, 1, 1, 0},
+    {"tl_stats_live_locals", trigger_stats_locals, 0, 0, 0},
+    {"tl_stats_live_dicts", trigger_stats_dicts, 0, 0, 0},
+    {"tl_stats_live_threads", trigger_stats_threads, 0, 0, 0},
+    {"tl_stats_live_values", trigger_stats_values, 0, 0, 0},
+    /* The forking thread's two dictionaries go too, through their hooks; its int64 is kept. */
+    {"tl_thread_clear", trigger_thread_clear, CLEARED, -1, 2},
 };
 
 static void
@@ -1034,9 +1043,8 @@ trigger_child(void *data)
   CHILD_CHECK(tl_stats_live_threads() == (new_dicts == CLEARED ? 0 : 1)); /* a clear drops all */
   CHILD_CHECK(tl_stats_live_dicts() ==
               (new_dicts == CLEARED ? 0 : trigger.forker_dicts + (size_t) new_dicts));
-  CHILD_CHECK((long) tl_stats_live_values() == (long) trigger.values -
-                                                   PARKED_POINTERS * N_PARKED +
-                                                   triggers[index].new_values);
+  CHILD_CHECK((long) tl_stats_live_values() ==
+              (long) trigger.values - PARKED_POINTERS * N_PARKED + triggers[index].new_values);
   tl_local_unref(trigger.made);
   child_exit(0);
 }
@@ -1157,18 +1165,31 @@ END_TEST
 /* ---- forks while other threads hammer the library, or GLib ---- */
 
 enum {
-  H_LOCALS, H_NAMED, H_SPAWN, H_CLEAR, H_VISIT, H_WRITES, /* the library's own work */
-  H_CONTAINERS, H_READS, H_SPAWN_GVARIANT,               /* GLib's */
+  H_LOCALS,
+  H_NAMED,
+  H_SPAWN,
+  H_CLEAR,
+  H_VISIT,
+  H_WRITES, /* the library's own work */
+  H_CONTAINERS,
+  H_READS,
+  H_SPAWN_GVARIANT, /* GLib's */
   N_HAMMERS
 };
-static const char *const hammer_names[N_HAMMERS] = {
-  "create/destroy locals", "tl_local_open", "thread start/exit", "tl_thread_clear", "visits",
-  "dictionary writes", "container values", "reads of shared values",
-  "thread start/exit with GVariant values"};
+static const char *const hammer_names[N_HAMMERS] = {"create/destroy locals",
+                                                    "tl_local_open",
+                                                    "thread start/exit",
+                                                    "tl_thread_clear",
+                                                    "visits",
+                                                    "dictionary writes",
+                                                    "container values",
+                                                    "reads of shared values",
+                                                    "thread start/exit with GVariant values"};
 
 /* What fork_under_load() sets up besides the hammers. */
 enum {
-  LOAD_PARKED_HOOKS = 1 << 0,     /* the parked threads' locals have exit hooks (run in the parent) */
+  /* The parked threads' locals have exit hooks (run in the parent). */
+  LOAD_PARKED_HOOKS = 1 << 0,
   LOAD_HAMMER_HOOKS = 1 << 1,     /* the hammers' locals too: snapshots built during the forks */
   LOAD_GLIB = 1 << 2,             /* hammers inside GLib: the child keeps to what needs none */
   LOAD_PARKED_CONTAINERS = 1 << 3 /* the parked threads hold container values */
@@ -1181,20 +1202,20 @@ static const char shared_string[] = "seventy-seven";
 static const unsigned char shared_bytes[] = {0, 7, 7, 0x80, 0xfe, 0xff};
 
 typedef struct {
-  int stop;                 /* atomic */
+  int stop; /* atomic */
   unsigned int flags;
-  long rounds[N_HAMMERS];   /* atomic: progress */
-  int failures[N_HAMMERS];  /* atomic */
-  TlLocal *shared;          /* every hammer thread's dictionaries come and go in it */
+  long rounds[N_HAMMERS];  /* atomic: progress */
+  int failures[N_HAMMERS]; /* atomic */
+  TlLocal *shared;         /* every hammer thread's dictionaries come and go in it */
   TlLocal *visitable;
   TlLocal *initialized;
-  TlLocal *toggled;         /* its hook is replaced over and over; no thread has a dictionary */
+  TlLocal *toggled; /* its hook is replaced over and over; no thread has a dictionary */
   TlValue *shared_values[N_SHARED]; /* in main_locals[0] of the forking thread */
-  int churn_destroyed;      /* atomic */
-  int main_destroyed;       /* atomic */
+  int churn_destroyed;              /* atomic */
+  int main_destroyed;               /* atomic */
   TlLocal *main_locals[4];
   size_t main_dicts;
-  int main_hooked;          /* the forking thread's dictionaries in hooked locals */
+  int main_hooked; /* the forking thread's dictionaries in hooked locals */
 } Load;
 
 static Load load;
@@ -1292,7 +1313,7 @@ short_thread_gvariant(void *data)
 }
 
 static void
-spawn_loop(int hammer, void *(*fn)(void *))
+spawn_loop(int hammer, void *(*fn)(void *) )
 {
   while (!load_stopping()) {
     pthread_t thread;
@@ -1366,7 +1387,8 @@ hammer_writes(void *data)
     ok = try_set_counted(own, key, &load.churn_destroyed) == TL_OK &&
          try_set_sentinel(load.visitable, key) == TL_OK;
     if (i % 3 == 0)
-      ok = ok && tl_local_delete(own, key) == TL_OK && tl_local_delete(load.visitable, key) == TL_OK;
+      ok =
+          ok && tl_local_delete(own, key) == TL_OK && tl_local_delete(load.visitable, key) == TL_OK;
     if (i % 101 == 0)
       ok = ok && tl_local_clear(own) == TL_OK;
     hammer_progress(H_WRITES, ok);
@@ -1385,10 +1407,11 @@ hammer_containers(void *data)
   while (!load_stopping()) {
     TlValue *parsed = NULL, *snapshot = NULL;
     char *text = NULL;
-    int ok = tl_value_parse(NULL, "{'a': <(1, ['x', 'y'], @mi nothing)>, 'b': <[2.5]>}",
-                            &parsed) == TL_OK &&
+    int ok = tl_value_parse(NULL, "{'a': <(1, ['x', 'y'], @mi nothing)>, 'b': <[2.5]>}", &parsed) ==
+                 TL_OK &&
              tl_local_apply(own, parsed, TL_APPLY_REPLACE) == TL_OK &&
-             tl_local_snapshot(own, &snapshot) == TL_OK && (text = tl_value_print(snapshot, 1)) != NULL;
+             tl_local_snapshot(own, &snapshot) == TL_OK &&
+             (text = tl_value_print(snapshot, 1)) != NULL;
 
     tl_free(text);
     tl_value_unref(snapshot);
@@ -1410,10 +1433,8 @@ shared_value_ok(const TlValue *value, int i)
   size_t size = 0;
 
   switch (i) {
-  case SHARED_INT:
-    return tl_value_get_int64(value, &number) == TL_OK && number == 77;
-  case SHARED_DOUBLE:
-    return tl_value_get_double(value, &real) == TL_OK && real == 7.25;
+  case SHARED_INT: return tl_value_get_int64(value, &number) == TL_OK && number == 77;
+  case SHARED_DOUBLE: return tl_value_get_double(value, &real) == TL_OK && real == 7.25;
   case SHARED_STRING:
     return tl_value_get_string(value, &string) == TL_OK && strcmp(string, shared_string) == 0;
   default:
@@ -1435,15 +1456,9 @@ shared_value_ok_through_glib(const TlValue *value, int i)
   if (variant == NULL)
     return 0;
   switch (i) {
-  case SHARED_INT:
-    ok = g_variant_get_int64(variant) == 77;
-    break;
-  case SHARED_DOUBLE:
-    ok = g_variant_get_double(variant) == 7.25;
-    break;
-  case SHARED_STRING:
-    ok = strcmp(g_variant_get_string(variant, NULL), shared_string) == 0;
-    break;
+  case SHARED_INT: ok = g_variant_get_int64(variant) == 77; break;
+  case SHARED_DOUBLE: ok = g_variant_get_double(variant) == 7.25; break;
+  case SHARED_STRING: ok = strcmp(g_variant_get_string(variant, NULL), shared_string) == 0; break;
   default:
     data = g_variant_get_fixed_array(variant, &size, 1);
     ok = size == sizeof shared_bytes && memcmp(data, shared_bytes, size) == 0;
@@ -1478,8 +1493,8 @@ hammer_reads(void *data)
 }
 
 static void *(*const hammer_fns[N_HAMMERS])(void *) = {
-  hammer_locals, hammer_named, hammer_spawn, hammer_clear, hammer_visit, hammer_writes,
-  hammer_containers, hammer_reads, hammer_spawn_gvariant};
+    hammer_locals, hammer_named,      hammer_spawn, hammer_clear,         hammer_visit,
+    hammer_writes, hammer_containers, hammer_reads, hammer_spawn_gvariant};
 
 static void
 load_child(void *data)
@@ -1491,7 +1506,8 @@ load_child(void *data)
    * (see TL_TEST_ASAN) the child may deadlock in the sanitizer's own allocator, whatever the
    * library does (google/sanitizers#453, #836, #1814; llvm-project#96600). Those builds check the
    * parent's side under load (the fork handlers against the hammers) and the exact children above,
-   * whose parent threads are idle at the fork; the plain build and valgrind check these children. */
+   * whose parent threads are idle at the fork; the plain build and valgrind check these
+   * children. */
   if (TL_TEST_TSAN || TL_TEST_ASAN)
     child_exit(0);
 
@@ -1593,7 +1609,8 @@ fork_under_load(const int *use, size_t n_use, int n_forks, unsigned int flags)
   }
   for (i = 0; i < N_SHARED; i++) {
     ck_assert_ptr_nonnull(load.shared_values[i]);
-    ck_assert_int_eq(tl_local_set(load.main_locals[0], shared_keys[i], load.shared_values[i]), TL_OK);
+    ck_assert_int_eq(tl_local_set(load.main_locals[0], shared_keys[i], load.shared_values[i]),
+                     TL_OK);
   }
   set_kept_int64(load.visitable, "main", 1001);
   ck_assert_ptr_eq(peek_pointer(load.initialized, "who"), &sentinel);
@@ -1640,13 +1657,14 @@ fork_under_load(const int *use, size_t n_use, int n_forks, unsigned int flags)
   ck_assert_msg(ok, "fork #%d of %d: %s", fork_number, n_forks, failure);
   for (i = 0; i < n_use; i++) {
     ck_assert_msg(load.rounds[use[i]] > 0, "hammer '%s' never ran", hammer_names[use[i]]);
-    ck_assert_msg(load.failures[use[i]] == 0, "hammer '%s' failed %d times",
-                  hammer_names[use[i]], load.failures[use[i]]);
+    ck_assert_msg(load.failures[use[i]] == 0, "hammer '%s' failed %d times", hammer_names[use[i]],
+                  load.failures[use[i]]);
   }
   if (flags & LOAD_HAMMER_HOOKS) /* the snapshots were built, during the forks */
     ck_assert_int_gt(hook_calls[TAG_CHURN][TL_FREED_THREAD_EXIT] +
                          hook_calls[TAG_CHURN][TL_FREED_THREAD_CLEAR] +
-                         hook_calls[TAG_CHURN][TL_FREED_LOCAL_DESTROYED], 0);
+                         hook_calls[TAG_CHURN][TL_FREED_LOCAL_DESTROYED],
+                     0);
   ck_assert_int_eq(main_destroyed, 0);
   ck_assert_int_eq(read_counter(&load.main_destroyed), (int) N_ELEMENTS(load.main_locals));
 }

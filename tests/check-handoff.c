@@ -113,8 +113,8 @@ dict_matches(TlLocal *local, const TlValue *snapshot)
 
       actual = tl_local_peek(local, name);
       ok = actual != NULL && tl_value_equal(actual, expected) == 1;
-      if (ok && (strcmp(tl_value_type(expected), "p") == 0 ||
-                 strcmp(tl_value_type(expected), "h") == 0))
+      if (ok &&
+          (strcmp(tl_value_type(expected), "p") == 0 || strcmp(tl_value_type(expected), "h") == 0))
         ok = actual == expected;
       ok = ok && tl_local_keys(local, &keys, NULL) == TL_OK && strcmp(keys[i], name) == 0;
       tl_strv_free(keys);
@@ -154,7 +154,7 @@ START_TEST(test_snapshot_contents_and_order)
   ck_assert_int_eq(set_take(local, "bytes", tl_value_new_bytes("\0\1", 2)), TL_OK);
   ck_assert_int_eq(set_take(local, "arr", parse("ai", "[1, 2]")), TL_OK);
   ck_assert_int_eq(tl_local_delete(local, "b"), TL_OK);
-  ck_assert_int_eq(set_take(local, "b", tl_value_new_int32(3)), TL_OK); /* now last */
+  ck_assert_int_eq(set_take(local, "b", tl_value_new_int32(3)), TL_OK);    /* now last */
   ck_assert_int_eq(set_take(local, "a", tl_value_new_string("y")), TL_OK); /* keeps its place */
 
   snapshot = snapshot_of(local);
@@ -462,8 +462,8 @@ START_TEST(test_pointer_lifetime)
 {
   enum { PRODUCER, SNAPSHOT, WORKER };
   static const int orders[6][3] = {
-    {PRODUCER, SNAPSHOT, WORKER}, {PRODUCER, WORKER, SNAPSHOT}, {SNAPSHOT, PRODUCER, WORKER},
-    {SNAPSHOT, WORKER, PRODUCER}, {WORKER, PRODUCER, SNAPSHOT}, {WORKER, SNAPSHOT, PRODUCER},
+      {PRODUCER, SNAPSHOT, WORKER}, {PRODUCER, WORKER, SNAPSHOT}, {SNAPSHOT, PRODUCER, WORKER},
+      {SNAPSHOT, WORKER, PRODUCER}, {WORKER, PRODUCER, SNAPSHOT}, {WORKER, SNAPSHOT, PRODUCER},
   };
   size_t order;
 
@@ -493,9 +493,7 @@ START_TEST(test_pointer_lifetime)
         sem_post(&lifetime.release_worker);
         ck_assert_int_eq(pthread_join(worker, NULL), 0);
         break;
-      default:
-        tl_value_unref(lifetime.snapshot);
-        break;
+      default: tl_value_unref(lifetime.snapshot); break;
       }
       ck_assert_msg(count_of(&lifetime.destroyed) == (step == 2 ? 1 : 0),
                     "order %zu step %d: destroyed %d times", order, step,
@@ -670,8 +668,10 @@ END_TEST
 START_TEST(test_apply_wrong_type)
 {
   static const char *const types[][2] = {
-    {"a{ss}", "{'a': 'x'}"}, {"i", "5"}, {"as", "['a']"}, {"a{si}", "{'a': 1}"},
-    {"v", "<{'a': <1>}>"}, {"(a{sv})", "({'a': <1>},)"}, {"a{sv}", "@a{sv} {}"},
+      {"a{ss}", "{'a': 'x'}"}, {"i", "5"},
+      {"as", "['a']"},         {"a{si}", "{'a': 1}"},
+      {"v", "<{'a': <1>}>"},   {"(a{sv})", "({'a': <1>},)"},
+      {"a{sv}", "@a{sv} {}"},
   };
   static const char *const before[] = {"k"};
   TlLocal *local = tl_local_new(), *untouched = tl_local_new();
@@ -812,8 +812,9 @@ START_TEST(test_snapshot_equality_sees_carried_values)
   tl_value_unref(parsed);
   tl_local_unref(local);
   ck_assert_msg(different == 0, "snapshots carrying different pointer values compare equal");
-  ck_assert_msg(unappliable == 0,
-                "a snapshot compares equal to the parsed text of its print, which cannot be applied");
+  ck_assert_msg(
+      unappliable == 0,
+      "a snapshot compares equal to the parsed text of its print, which cannot be applied");
 }
 END_TEST
 
@@ -995,7 +996,8 @@ START_TEST(test_nested_snapshot_keeps_carried_values)
 
   /* Released before asserting, so a failure leaks nothing under valgrind or ASan. */
   ck_assert_msg(strcmp(found_type, "p") == 0 || strcmp(found_type, "h") == 0 ||
-                    strcmp(found_type, "(none)") == 0, "unexpected type %s", found_type);
+                    strcmp(found_type, "(none)") == 0,
+                "unexpected type %s", found_type);
   {
     int found_is_pointer = strcmp(found_type, "p") == 0;
     int inner_is_pointer = inner != NULL && strcmp(tl_value_type(inner), "p") == 0;
@@ -1220,9 +1222,7 @@ pool_worker(void *arg)
     /* Tasks leave keys behind; replace drops them, as clear-then-update does. */
     TL_CHECK(set_take(pool->local, "leftover", tl_value_new_int32(task)) == TL_OK);
     switch (task % 3) {
-    case 0:
-      TL_CHECK(tl_local_apply(pool->local, context, TL_APPLY_REPLACE) == TL_OK);
-      break;
+    case 0: TL_CHECK(tl_local_apply(pool->local, context, TL_APPLY_REPLACE) == TL_OK); break;
     case 1:
       TL_CHECK(tl_local_clear(pool->local) == TL_OK);
       TL_CHECK(tl_local_apply(pool->local, context, TL_APPLY_UPDATE) == TL_OK);

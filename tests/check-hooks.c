@@ -52,10 +52,10 @@ enum { MAX_CALLS = 64 };
 
 typedef struct {
   int reason;
-  uint64_t thread_id;    /* the argument */
-  uint64_t caller_id;    /* tl_thread_id() inside the hook */
-  pthread_t caller;      /* pthread_self() inside the hook */
-  int contents_ok;       /* contents is an "a{sv}" */
+  uint64_t thread_id; /* the argument */
+  uint64_t caller_id; /* tl_thread_id() inside the hook */
+  pthread_t caller;   /* pthread_self() inside the hook */
+  int contents_ok;    /* contents is an "a{sv}" */
   size_t n_keys;
   int32_t index;         /* contents "index", or -1 */
   void *pointer;         /* contents "p", or NULL */
@@ -184,13 +184,13 @@ count_hook(int reason, uint64_t thread_id, TlValue *contents, void *user_data)
 typedef struct {
   TlLocal *local;
   int32_t index;
-  int destroyed;              /* the "p" value's */
+  int destroyed; /* the "p" value's */
   uint64_t id;
   pthread_t self;
   pthread_barrier_t *barrier; /* waited on `waits` times after setting the values */
   int waits;
-  int spin;                   /* yields before exiting */
-  int clear_first;            /* tl_thread_clear(), then set the values again as index + 100 */
+  int spin;        /* yields before exiting */
+  int clear_first; /* tl_thread_clear(), then set the values again as index + 100 */
   int second_destroyed;
 } Worker;
 
@@ -580,7 +580,7 @@ typedef struct {
   int init_calls;
   int calls, reason;
   uint64_t thread_id, caller_id;
-  int inner_calls;   /* the hook of a local made and destroyed inside the hook */
+  int inner_calls; /* the hook of a local made and destroyed inside the hook */
   int chained_calls;
   int locals_seen;
 } Reentrant;
@@ -649,10 +649,10 @@ START_TEST(test_hook_uses_library)
   memset(&reentrant, 0, sizeof reentrant);
   reentrant.other = tl_local_new();
   reentrant.chained = tl_local_new();
-  reentrant.initialized = tl_local_new_full(TL_LOCAL_DEFAULT, init_ready, &reentrant.init_calls,
-                                            NULL);
-  ck_assert_int_eq(tl_local_set_exit_hook(reentrant.chained, count_hook, &reentrant.chained_calls,
-                                          NULL), TL_OK);
+  reentrant.initialized =
+      tl_local_new_full(TL_LOCAL_DEFAULT, init_ready, &reentrant.init_calls, NULL);
+  ck_assert_int_eq(
+      tl_local_set_exit_hook(reentrant.chained, count_hook, &reentrant.chained_calls, NULL), TL_OK);
   ck_assert_int_eq(tl_local_set_exit_hook(local, hook_uses_library, &reentrant, NULL), TL_OK);
 
   switch (reason) {
@@ -686,8 +686,7 @@ START_TEST(test_hook_uses_library)
     tl_thread_clear();
     ck_assert_int_eq(reentrant.chained_calls, 1);
     break;
-  default:
-    ck_abort();
+  default: ck_abort();
   }
   tl_test_assert_no_failure();
   ck_assert_int_eq(reentrant.calls, 1);
@@ -752,8 +751,9 @@ START_TEST(test_hook_replaces_itself)
   hook_log_init(&next);
   self.local = tl_local_new();
   self.next = remove ? NULL : &next;
-  ck_assert_int_eq(tl_local_set_exit_hook(self.local, self_replacing_hook, &self,
-                                          self_replacing_destroy), TL_OK);
+  ck_assert_int_eq(
+      tl_local_set_exit_hook(self.local, self_replacing_hook, &self, self_replacing_destroy),
+      TL_OK);
   if (on_thread) {
     tl_test_run_threads(1, set_and_exit, self.local);
   } else {
@@ -884,8 +884,8 @@ START_TEST(test_hook_drops_last_reference)
 
   hook_log_init(&dropping.log);
   dropping.local = tl_local_new();
-  ck_assert_int_eq(tl_local_set_exit_hook(dropping.local, dropping_hook, &dropping,
-                                          dropping_destroy), TL_OK);
+  ck_assert_int_eq(
+      tl_local_set_exit_hook(dropping.local, dropping_hook, &dropping, dropping_destroy), TL_OK);
   workers_init(workers, 2, dropping.local);
   workers[1].id = tl_thread_id();
   /* The dictionary of the thread that does not drop the reference: index 1. */
@@ -1167,12 +1167,8 @@ START_TEST(test_destroy_waits_for_running_hook)
   /* No lock is held by the blocked hook: these return at once. (Nothing is asserted until the
    * hook is released, lest a failure leave it blocked.) */
   switch (what) {
-  case DURING_REPLACE:
-    status = tl_local_set_exit_hook(local, log_hook, &next, log_destroy);
-    break;
-  case DURING_REMOVE:
-    status = tl_local_set_exit_hook(local, NULL, NULL, NULL);
-    break;
+  case DURING_REPLACE: status = tl_local_set_exit_hook(local, log_hook, &next, log_destroy); break;
+  case DURING_REMOVE: status = tl_local_set_exit_hook(local, NULL, NULL, NULL); break;
   default:
     tl_local_unref(local);
     local = NULL;
@@ -1388,9 +1384,9 @@ END_TEST
 typedef struct {
   TlLocal *slow[4]; /* made around hooked: two before it, two after */
   TlLocal *hooked;
-  int exiting;      /* a destroy function of the exiting thread has started */
-  int removed;      /* tl_local_set_exit_hook(hooked, NULL, ...) has returned */
-  int late_calls;   /* calls of the hook that found removed set */
+  int exiting;    /* a destroy function of the exiting thread has started */
+  int removed;    /* tl_local_set_exit_hook(hooked, NULL, ...) has returned */
+  int late_calls; /* calls of the hook that found removed set */
 } Removal;
 
 static void

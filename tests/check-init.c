@@ -131,9 +131,9 @@ join_threads(pthread_t *threads, int n)
 
 /* user_data of init_color: counts calls, can fail the first fail_calls of them. */
 typedef struct {
-  int calls;          /* atomic: every call, any thread */
-  int fail_calls;     /* the first fail_calls calls set their values, then fail */
-  int fail_code;      /* what a failing call returns */
+  int calls;      /* atomic: every call, any thread */
+  int fail_calls; /* the first fail_calls calls set their values, then fail */
+  int fail_code;  /* what a failing call returns */
   void *user_data_seen;
   int user_data_destroyed;
   int value_destroyed; /* destroy count of the pointer values the initializer stores as "p" */
@@ -210,8 +210,7 @@ access_local(TlLocal *local, int kind)
   int status, n = 0;
 
   switch (kind) {
-  case ACCESS_PEEK:
-    return tl_local_peek(local, "color") != NULL ? TL_OK : tl_last_error();
+  case ACCESS_PEEK: return tl_local_peek(local, "color") != NULL ? TL_OK : tl_last_error();
   case ACCESS_GET:
     status = tl_local_get(local, "color", &value);
     tl_value_unref(value);
@@ -221,20 +220,15 @@ access_local(TlLocal *local, int kind)
     status = tl_local_set(local, "seven", value);
     tl_value_unref(value);
     return status;
-  case ACCESS_DELETE:
-    return tl_local_delete(local, "color");
-  case ACCESS_CONTAINS:
-    return tl_local_contains(local, "color");
-  case ACCESS_SIZE:
-    return tl_local_size(local, &size);
+  case ACCESS_DELETE: return tl_local_delete(local, "color");
+  case ACCESS_CONTAINS: return tl_local_contains(local, "color");
+  case ACCESS_SIZE: return tl_local_size(local, &size);
   case ACCESS_KEYS:
     status = tl_local_keys(local, &keys, NULL);
     tl_strv_free(keys);
     return status;
-  case ACCESS_FOREACH:
-    return tl_local_foreach(local, count_item, &n);
-  case ACCESS_CLEAR:
-    return tl_local_clear(local);
+  case ACCESS_FOREACH: return tl_local_foreach(local, count_item, &n);
+  case ACCESS_CLEAR: return tl_local_clear(local);
   case ACCESS_SNAPSHOT:
     status = tl_local_snapshot(local, &value);
     tl_value_unref(value);
@@ -247,14 +241,13 @@ access_local(TlLocal *local, int kind)
     tl_value_unref(snapshot);
     return status;
   }
-  default:
-    return TL_ERR_INVALID_ARGUMENT;
+  default: return TL_ERR_INVALID_ARGUMENT;
   }
 }
 
-static const char *const access_names[N_ACCESSES] = {
-    "peek", "get", "set", "delete", "contains", "size", "keys", "foreach", "clear", "snapshot",
-    "apply"};
+static const char *const access_names[N_ACCESSES] = {"peek",     "get",      "set",  "delete",
+                                                     "contains", "size",     "keys", "foreach",
+                                                     "clear",    "snapshot", "apply"};
 
 /* ---- when the initializer runs ---- */
 
@@ -312,9 +305,7 @@ START_TEST(test_first_access_runs_init)
     ck_assert_int_eq(tl_local_contains(local, "color"), 0);
     ck_assert_uint_eq(tl_test_local_size(local), 1);
     break;
-  case ACCESS_CONTAINS:
-    ck_assert_int_eq(tl_local_contains(local, "color"), 1);
-    break;
+  case ACCESS_CONTAINS: ck_assert_int_eq(tl_local_contains(local, "color"), 1); break;
   case ACCESS_SIZE:
     ck_assert_int_eq(tl_local_size(local, &size), TL_OK);
     ck_assert_uint_eq(size, 2);
@@ -355,8 +346,7 @@ START_TEST(test_first_access_runs_init)
     ck_assert_int_eq(access_local(local, kind), TL_OK);
     tl_test_assert_keys(local, color_p_applied, 3);
     break;
-  default:
-    ck_abort();
+  default: ck_abort();
   }
   ck_assert_int_eq(init.calls, 1);
   ck_assert_ptr_eq(init.user_data_seen, &init);
@@ -902,15 +892,11 @@ START_TEST(test_failure_each_access)
     tl_value_unref(stored);
     ck_assert_int_eq(stored_destroyed, 1);
     break;
-  case ACCESS_DELETE:
-    ck_assert_int_eq(tl_local_delete(local, "color"), TL_ERR_INIT_FAILED);
-    break;
+  case ACCESS_DELETE: ck_assert_int_eq(tl_local_delete(local, "color"), TL_ERR_INIT_FAILED); break;
   case ACCESS_CONTAINS:
     ck_assert_int_eq(tl_local_contains(local, "color"), TL_ERR_INIT_FAILED);
     break;
-  case ACCESS_SIZE:
-    ck_assert_int_eq(tl_local_size(local, &size), TL_ERR_INIT_FAILED);
-    break;
+  case ACCESS_SIZE: ck_assert_int_eq(tl_local_size(local, &size), TL_ERR_INIT_FAILED); break;
   case ACCESS_KEYS:
     ck_assert_int_eq(tl_local_keys(local, &keys, &size), TL_ERR_INIT_FAILED);
     ck_assert_ptr_null(keys);
@@ -919,18 +905,13 @@ START_TEST(test_failure_each_access)
     ck_assert_int_eq(tl_local_foreach(local, count_item, &walked), TL_ERR_INIT_FAILED);
     ck_assert_int_eq(walked, 0);
     break;
-  case ACCESS_CLEAR:
-    ck_assert_int_eq(tl_local_clear(local), TL_ERR_INIT_FAILED);
-    break;
+  case ACCESS_CLEAR: ck_assert_int_eq(tl_local_clear(local), TL_ERR_INIT_FAILED); break;
   case ACCESS_SNAPSHOT:
     ck_assert_int_eq(tl_local_snapshot(local, &snapshot), TL_ERR_INIT_FAILED);
     ck_assert_ptr_null(snapshot);
     break;
-  case ACCESS_APPLY:
-    ck_assert_int_eq(access_local(local, kind), TL_ERR_INIT_FAILED);
-    break;
-  default:
-    ck_abort();
+  case ACCESS_APPLY: ck_assert_int_eq(access_local(local, kind), TL_ERR_INIT_FAILED); break;
+  default: ck_abort();
   }
   ck_assert_int_eq(tl_last_error(), TL_ERR_INIT_FAILED);
   ck_assert_ptr_nonnull(strstr(tl_last_error_message(), "-42"));
@@ -1123,8 +1104,8 @@ destroy_reads_local(void *ptr)
   Rereading *rereading = ptr;
 
   rereading->destroyed++;
-  rereading->read_status = tl_local_peek(rereading->local, "verbose") != NULL ? TL_OK
-                                                                              : tl_last_error();
+  rereading->read_status =
+      tl_local_peek(rereading->local, "verbose") != NULL ? TL_OK : tl_last_error();
 }
 
 static int
@@ -1167,9 +1148,9 @@ typedef struct {
   TlLocal *local; /* this round's, set before start */
   int round;
   int n_rounds;
-  int slow;       /* the initializer yields and sleeps while others initialize (bpo-3088) */
-  int inits;      /* atomic: this round's initializer calls */
-  int destroyed;  /* atomic: user_data_destroy calls, over all rounds */
+  int slow;      /* the initializer yields and sleeps while others initialize (bpo-3088) */
+  int inits;     /* atomic: this round's initializer calls */
+  int destroyed; /* atomic: user_data_destroy calls, over all rounds */
   int value_destroyed;
 } Race;
 
@@ -1272,8 +1253,7 @@ run_race(int n_rounds, int slow)
       tl_test_record_failure(__FILE__, __LINE__, text);
     }
     tl_local_unref(race.local);
-    if (race.destroyed != race.round + 1 ||
-        race.value_destroyed != (race.round + 1) * RACE_THREADS)
+    if (race.destroyed != race.round + 1 || race.value_destroyed != (race.round + 1) * RACE_THREADS)
       tl_test_record_failure(__FILE__, __LINE__, "user_data and values destroyed once each");
   }
   pthread_barrier_wait(&race.start);
@@ -1373,8 +1353,8 @@ tuple_take(TlValue **items, size_t n)
 }
 
 static int
-init_all(TlLocal *local, int b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u,
-         int64_t x, uint64_t t, double d, const char *s, const char *o, const char *g)
+init_all(TlLocal *local, int b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x,
+         uint64_t t, double d, const char *s, const char *o, const char *g)
 {
   thread_init_calls++;
   put(local, "self", tl_value_new_pointer(local, NULL));
@@ -1520,8 +1500,8 @@ init_mixed(TlLocal *local, int32_t a0, double d0, int64_t a1, double d1, uint8_t
   return 0;
 }
 
-static const double mixed_doubles[12] = {0.5,     -1.25,   DBL_MAX, -DBL_MIN, 1e-310, 3.0e100,
-                                         -0.0,    INFINITY, 42.0,   -INFINITY, 1.0 / 3, 2.5e-7};
+static const double mixed_doubles[12] = {0.5,  -1.25,    DBL_MAX, -DBL_MIN,  1e-310,  3.0e100,
+                                         -0.0, INFINITY, 42.0,    -INFINITY, 1.0 / 3, 2.5e-7};
 
 START_TEST(test_args_register_pressure)
 {
@@ -1603,8 +1583,8 @@ init_stack(TlLocal *local, double d0, double d1, double d2, double d3, double d4
 
 START_TEST(test_args_stack_small_types)
 {
-  static const int64_t smalls[12] = {-1, 0xff, INT16_MIN, 0x80, INT16_MAX, 0, -300, 0x7f,
-                                     0xffff, 1, -2, 0xfe};
+  static const int64_t smalls[12] = {-1,   0xff, INT16_MIN, 0x80, INT16_MAX, 0,
+                                     -300, 0x7f, 0xffff,    1,    -2,        0xfe};
   TlValue *items[28];
   TlLocal *local;
   char key[8];
@@ -1932,7 +1912,7 @@ END_TEST
 /* The most an initializer takes: 126 arguments after the local (127 parameters, what C compilers
  * must accept), nearly all of them on the stack. X is applied to 0 .. 125, comma-separated. */
 #define ARGS_TEN(X, tens)                                                                          \
-  X(tens##0), X(tens##1), X(tens##2), X(tens##3), X(tens##4), X(tens##5), X(tens##6), X(tens##7), \
+  X(tens##0), X(tens##1), X(tens##2), X(tens##3), X(tens##4), X(tens##5), X(tens##6), X(tens##7),  \
       X(tens##8), X(tens##9)
 #define ARGS_126(X)                                                                                \
   X(0), X(1), X(2), X(3), X(4), X(5), X(6), X(7), X(8), X(9), ARGS_TEN(X, 1), ARGS_TEN(X, 2),      \
@@ -2043,10 +2023,10 @@ replay_worker(void *arg)
   TL_CHECK(value != NULL && tl_value_get_uint64(value, &d) == TL_OK && d == expected->d_bits);
   value = tl_local_peek(replay->local, "s");
   TL_CHECK(value != NULL && tl_value_get_string(value, &string) == TL_OK &&
-         strcmp(string, expected->s) == 0);
+           strcmp(string, expected->s) == 0);
   value = tl_local_peek(replay->local, "g");
   TL_CHECK(value != NULL && tl_value_get_string(value, &string) == TL_OK &&
-         strcmp(string, expected->g) == 0);
+           strcmp(string, expected->g) == 0);
   TL_CHECK(thread_init_calls == 1);
   return NULL;
 }
@@ -2096,10 +2076,10 @@ check_strings(void *arg)
   const char *string = NULL;
 
   TL_CHECK(value != NULL && tl_value_get_string(value, &string) == TL_OK &&
-         strcmp(string, LONG_STRING) == 0);
+           strcmp(string, LONG_STRING) == 0);
   value = tl_local_peek(arg, "o");
   TL_CHECK(value != NULL && tl_value_get_string(value, &string) == TL_OK &&
-         strcmp(string, "/a/path/long/enough/to/be/allocated/on/its/own") == 0);
+           strcmp(string, "/a/path/long/enough/to/be/allocated/on/its/own") == 0);
   return NULL;
 }
 

@@ -235,10 +235,10 @@ typedef struct {
   char keys[16][32]; /* visited, in order */
   int32_t numbers[16];
   size_t n_visited;
-  size_t stop_at;   /* return stop_value when visiting this index */
+  size_t stop_at; /* return stop_value when visiting this index */
   int stop_value;
-  int mutation;     /* what to do to the dictionary on the first visit */
-  int *destroyed;   /* destroyed[0..3): counters of pointer values, read while they are visited */
+  int mutation;   /* what to do to the dictionary on the first visit */
+  int *destroyed; /* destroyed[0..3): counters of pointer values, read while they are visited */
   int destroyed_seen[16];
 } Walk;
 
@@ -287,17 +287,10 @@ walk_visit(const char *key, TlValue *value, void *payload)
       tl_local_delete(walk->local, "b");
       tl_local_delete(walk->local, "c");
       break;
-    case MUTATE_CLEAR:
-      tl_local_clear(walk->local);
-      break;
-    case MUTATE_OVERWRITE:
-      tl_test_set_int(walk->local, "b", 200);
-      break;
-    case MUTATE_DELETE_OTHER:
-      tl_local_delete(walk->other, "p");
-      break;
-    default:
-      break;
+    case MUTATE_CLEAR: tl_local_clear(walk->local); break;
+    case MUTATE_OVERWRITE: tl_test_set_int(walk->local, "b", 200); break;
+    case MUTATE_DELETE_OTHER: tl_local_delete(walk->other, "p"); break;
+    default: break;
     }
   }
   return i == walk->stop_at ? walk->stop_value : 0;
@@ -660,10 +653,31 @@ START_TEST(test_key_shapes)
   /* Lengths around the hash's 8-byte words, prefixes of one another, keys differing only in their
    * last byte or past the first word, and multibyte UTF-8. */
   static const char *const fixed[] = {
-    "", "a", "abcdefg", "abcdefgh", "abcdefghi", "abcdefgi", "abcdefghijklmno", "abcdefghijklmnop",
-    "abcdefghijklmnopq", "abcdefgh1", "abcdefgh2", "bbcdefgh1", "\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87",
-    "\xe9\x8d\xb5", "\xf0\x9f\x94\x91", "\xc3\xa9", "e\xcc\x81", "12345678\xc3\xa9", " ", "  ",
-    "key with spaces", "tab\tnewline\n", "\x7f", "A", "a\xc2\x80",
+      "",
+      "a",
+      "abcdefg",
+      "abcdefgh",
+      "abcdefghi",
+      "abcdefgi",
+      "abcdefghijklmno",
+      "abcdefghijklmnop",
+      "abcdefghijklmnopq",
+      "abcdefgh1",
+      "abcdefgh2",
+      "bbcdefgh1",
+      "\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87",
+      "\xe9\x8d\xb5",
+      "\xf0\x9f\x94\x91",
+      "\xc3\xa9",
+      "e\xcc\x81",
+      "12345678\xc3\xa9",
+      " ",
+      "  ",
+      "key with spaces",
+      "tab\tnewline\n",
+      "\x7f",
+      "A",
+      "a\xc2\x80",
   };
   enum { N_FIXED = N_ELEMENTS(fixed), N_REPEATED = 40 };
   const char *all[N_FIXED + N_REPEATED + 1];
@@ -774,8 +788,9 @@ END_TEST
 START_TEST(test_invalid_keys)
 {
   static const char *const invalid[] = {
-    "\xff", "abc\xff", "\xc3", "\xc0\x80", "\xc1\xbf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-    "\x80", "abcdefgh\xfe", "abcdefghijklmnop\xc3", "\xe2\x82", "ok\xf0\x9f\x94",
+      "\xff",         "abc\xff",          "\xc3", "\xc0\x80",     "\xc1\xbf",
+      "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "abcdefgh\xfe", "abcdefghijklmnop\xc3",
+      "\xe2\x82",     "ok\xf0\x9f\x94",
   };
   TlLocal *local = tl_local_new();
   TlValue *value = tl_value_new_int32(1), *out;
@@ -912,10 +927,10 @@ END_TEST
 /* The native pointer of a pointer value whose destroy function uses the library. Statuses are
  * recorded, not asserted, inside the destroy function: it runs deep in library code. */
 typedef struct {
-  TlLocal *local;   /* the local the destroy function acts on */
+  TlLocal *local; /* the local the destroy function acts on */
   const char *key;
-  int n_keys;       /* set key-0 .. key-(n_keys-1), enough to make the dictionary grow */
-  TlValue *value;   /* (nullable) set this instead of an int; a reference this struct owns */
+  int n_keys;     /* set key-0 .. key-(n_keys-1), enough to make the dictionary grow */
+  TlValue *value; /* (nullable) set this instead of an int; a reference this struct owns */
   int calls;
   int status;
   int32_t seen;
@@ -1168,7 +1183,10 @@ START_TEST(test_destroy_unrefs_local)
     case 0: ck_assert_int_eq(tl_local_delete(holder, "p"), TL_OK); break;
     case 1: tl_test_set_int(holder, "p", 0); break;
     case 2: ck_assert_int_eq(tl_local_clear(holder), TL_OK); break;
-    default: tl_local_unref(holder); holder = NULL; break;
+    default:
+      tl_local_unref(holder);
+      holder = NULL;
+      break;
     }
     ck_assert_int_eq(reentry.calls, 1);
     ck_assert_int_eq(destroyed, 1);
@@ -1324,14 +1342,17 @@ START_TEST(test_set_take_steals_the_reference)
   TlLocal *local = tl_local_new();
   int destroyed = 0;
 
-  ck_assert_int_eq(tl_local_set_take(local, "p", tl_value_new_pointer(&destroyed, tl_test_count_destroy)), TL_OK);
+  ck_assert_int_eq(
+      tl_local_set_take(local, "p", tl_value_new_pointer(&destroyed, tl_test_count_destroy)),
+      TL_OK);
   ck_assert_int_eq(destroyed, 0);
   ck_assert_int_eq(tl_local_delete(local, "p"), TL_OK);
   ck_assert_int_eq(destroyed, 1); /* the dictionary held the only reference */
 
   /* On failure the value is released too, not leaked. */
-  ck_assert_int_eq(tl_local_set_take(local, NULL, tl_value_new_pointer(&destroyed, tl_test_count_destroy)),
-                   TL_ERR_INVALID_KEY);
+  ck_assert_int_eq(
+      tl_local_set_take(local, NULL, tl_value_new_pointer(&destroyed, tl_test_count_destroy)),
+      TL_ERR_INVALID_KEY);
   ck_assert_int_eq(destroyed, 2);
   tl_local_unref(local);
 }

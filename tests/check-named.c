@@ -74,8 +74,13 @@ visit_nothing(uint64_t thread_id, const char *key, TlValue *value, void *payload
 START_TEST(test_open_different_names)
 {
   static const char *const names[] = {
-    "tl-test.named.a", "tl-test.named.A", "tl-test.named.a ", "tl-test.named.ä", "",
-    "tl-test.named.a.b", "tl-test.named.\xe2\x82\xac",
+      "tl-test.named.a",
+      "tl-test.named.A",
+      "tl-test.named.a ",
+      "tl-test.named.ä",
+      "",
+      "tl-test.named.a.b",
+      "tl-test.named.\xe2\x82\xac",
   };
   TlLocal *locals[N_ELEMENTS(names)];
   size_t live = tl_stats_live_locals(), i, j;
@@ -131,7 +136,7 @@ opener_thread(void *arg)
   TL_CHECK(set_int32(local, "mine", index) == TL_OK);
   TL_CHECK(peek_int32(local, "mine") == index);
   pthread_barrier_wait(&openers->barrier); /* all set before any exits */
-  return NULL; /* the handle is released by the runner */
+  return NULL;                             /* the handle is released by the runner */
 }
 
 START_TEST(test_open_race)

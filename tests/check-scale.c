@@ -165,7 +165,7 @@ END_TEST
 /* ---- thread churn while the locals are destroyed and recreated ---- */
 
 #define CHURN_THREADS 10000
-#define CHURN_WAVE 64 /* threads alive at once */
+#define CHURN_WAVE 64  /* threads alive at once */
 #define CHURN_ROUNDS 2 /* passes over the locals per thread */
 #define CHURN_LOCALS 4
 #define CHURN_KEYS 3
@@ -174,10 +174,10 @@ static const struct {
   unsigned int flags;
   int hooked;
 } churn_kinds[CHURN_LOCALS] = {
-  {TL_LOCAL_DEFAULT, 0},
-  {TL_LOCAL_VISITABLE, 0},
-  {TL_LOCAL_DEFAULT, 1},
-  {TL_LOCAL_VISITABLE, 1},
+    {TL_LOCAL_DEFAULT, 0},
+    {TL_LOCAL_VISITABLE, 0},
+    {TL_LOCAL_DEFAULT, 1},
+    {TL_LOCAL_VISITABLE, 1},
 };
 
 static const char *const churn_keys[CHURN_KEYS] = {"p0", "p1", "p2"};
@@ -185,7 +185,7 @@ static const char *const churn_keys[CHURN_KEYS] = {"p0", "p1", "p2"};
 typedef struct {
   pthread_mutex_t lock; /* guards slots: workers take their own reference under it */
   struct {
-    TlLocal *local;        /* the slot's reference */
+    TlLocal *local;          /* the slot's reference */
     unsigned int generation; /* bumped with every new local, so a thread knows one it never wrote */
   } slots[CHURN_LOCALS];
   sem_t tick; /* one swap per post: the destroyer keeps pace with the workers, not the clock */
@@ -219,7 +219,8 @@ churn_unref(TlLocal *local)
   in_unref--;
 }
 
-/* Counts the call for the dictionary its "id" names, and checks the reason against where it runs. */
+/* Counts the call for the dictionary its "id" names, and checks the reason against where it
+ * runs. */
 static void
 churn_hook(int reason, uint64_t thread_id, TlValue *contents, void *user_data)
 {
@@ -265,8 +266,8 @@ churn_make_local(ChurnShared *shared, int slot)
   return local;
 }
 
-/* Destroys the slot's local (unless a worker still holds it: then that worker's unref does) and puts
- * a new one in its place, most likely with the same id. */
+/* Destroys the slot's local (unless a worker still holds it: then that worker's unref does) and
+ * puts a new one in its place, most likely with the same id. */
 static void
 churn_swap(ChurnShared *shared, int slot)
 {
@@ -333,9 +334,9 @@ churn_use(ChurnArg *arg, int slot)
   }
   for (k = 0; k < CHURN_KEYS; k++) {
     add(&shared->values_made, 1);
-    TL_CHECK(tl_local_set_take(local, churn_keys[k],
-                               tl_value_new_pointer(&shared->values_destroyed,
-                                                    tl_test_count_destroy)) == TL_OK);
+    TL_CHECK(tl_local_set_take(
+                 local, churn_keys[k],
+                 tl_value_new_pointer(&shared->values_destroyed, tl_test_count_destroy)) == TL_OK);
   }
   if ((arg->index + slot) % 3 == 0)
     TL_CHECK(tl_local_delete(local, churn_keys[0]) == TL_OK);
@@ -468,8 +469,8 @@ scale_suite(void)
     const char *name;
     const TTest *test;
   } tests[] = {
-    {"million locals memory", test_million_locals_memory},
-    {"thread churn with local destruction", test_thread_churn_with_local_destruction},
+      {"million locals memory", test_million_locals_memory},
+      {"thread churn with local destruction", test_thread_churn_with_local_destruction},
   };
   size_t i;
 

@@ -94,7 +94,7 @@ check_sees_nothing(TlLocal *local, const char *key)
   TL_CHECK(tl_local_get(local, key, &out) == TL_ERR_NOT_FOUND && out == NULL);
   TL_CHECK(size_of(local) == 0);
   TL_CHECK(tl_local_keys(local, &keys, &n_keys) == TL_OK && n_keys == 0 && keys != NULL &&
-        keys[0] == NULL);
+           keys[0] == NULL);
   tl_strv_free(keys);
 }
 
@@ -169,7 +169,7 @@ iso_verify(TlLocal *local, int thread, int round, int first_key)
     TL_CHECK(has_int64(local, iso_keys[k], iso_value(thread, k, round)));
     TL_CHECK(tl_local_get(local, iso_keys[k], &out) == TL_OK);
     TL_CHECK(out != NULL && tl_value_get_int64(out, &number) == TL_OK &&
-          number == iso_value(thread, k, round));
+             number == iso_value(thread, k, round));
     tl_value_unref(out);
     TL_CHECK(tl_local_contains(local, iso_keys[k]) == 1);
   }
@@ -191,12 +191,14 @@ iso_writer(void *data)
   int k;
 
   for (k = 0; k < ISO_KEYS; k++)
-    TL_CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 0))) == TL_OK);
+    TL_CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 0))) ==
+             TL_OK);
   barrier_wait(&arg->shared->written);
   /* Every writer's values exist now: each still sees only its own. */
   iso_verify(local, arg->index, 0, 0);
   for (k = 0; k < ISO_KEYS; k++)
-    TL_CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 1))) == TL_OK);
+    TL_CHECK(set_owned(local, iso_keys[k], tl_value_new_int64(iso_value(arg->index, k, 1))) ==
+             TL_OK);
   TL_CHECK(tl_local_delete(local, iso_keys[0]) == TL_OK);
   iso_verify(local, arg->index, 1, 1);
   barrier_wait(&arg->shared->checked);
@@ -693,7 +695,7 @@ pool_worker(void *data)
 
       snprintf(key, sizeof key, "k%d", k);
       TL_CHECK(set_counted(k % 2 ? queue->second : queue->first, key, &queue->destroyed[task]) ==
-            TL_OK);
+               TL_OK);
     }
     TL_CHECK(set_owned(queue->second, "task", tl_value_new_int64(task)) == TL_OK);
     TL_CHECK(has_int64(queue->second, "task", task));
@@ -765,8 +767,8 @@ chain_destroy(void *ptr)
     int next = 1 - link->which;
 
     TL_CHECK(set_owned(link->locals[next], "chain",
-                    chain_new(link->locals[0], link->locals[1], next, link->depth - 1,
-                              link->counter)) == TL_OK);
+                       chain_new(link->locals[0], link->locals[1], next, link->depth - 1,
+                                 link->counter)) == TL_OK);
   }
   g_free(link);
 }
@@ -785,8 +787,8 @@ chain_worker(void *data)
   ChainShared *shared = data;
 
   TL_CHECK(set_owned(shared->first, "chain",
-                  chain_new(shared->first, shared->second, 0, shared->depth, &shared->destroyed)) ==
-        TL_OK);
+                     chain_new(shared->first, shared->second, 0, shared->depth,
+                               &shared->destroyed)) == TL_OK);
   if (shared->use_clear) {
     tl_thread_clear();
     /* Recreated state is freed within the clear's rounds. */
@@ -843,7 +845,7 @@ unref_local(void *ptr)
 #define DROP_PARKED 4
 
 typedef struct {
-  TlLocal *holder;  /* the exiting thread's value in it owns the last reference to victim */
+  TlLocal *holder; /* the exiting thread's value in it owns the last reference to victim */
   TlLocal *victim;
   TlLocal *survivor;
   pthread_barrier_t set, exited;
@@ -883,7 +885,7 @@ drop_exiting(void *data)
   barrier_wait(&shared->set);
   /* The main thread has given its reference to the victim to this value. */
   TL_CHECK(set_owned(shared->holder, "owner", tl_value_new_pointer(shared->victim, unref_local)) ==
-        TL_OK);
+           TL_OK);
   return NULL;
 }
 
@@ -969,7 +971,7 @@ END_TEST
 typedef struct {
   TlLocal *locals[STRESS_LOCALS];
   pthread_mutex_t hot_lock;
-  TlLocal *hot; /* replaced by the main thread while the workers use it */
+  TlLocal *hot;        /* replaced by the main thread while the workers use it */
   int made, destroyed; /* pointer values */
   int workers_done;
   int n_ops;
@@ -988,8 +990,8 @@ typedef struct {
   int64_t number;
 } Expect;
 
-static const char *const stress_keys[STRESS_KEYS] = {"a", "b", "c", "d", "e", "long key number f",
-                                                     "g", "\xc3\xa9"};
+static const char *const stress_keys[STRESS_KEYS] = {
+    "a", "b", "c", "d", "e", "long key number f", "g", "\xc3\xa9"};
 
 static void
 stress_destroy(void *ptr)
@@ -1016,11 +1018,10 @@ stress_expect(StressArg *arg, TlValue *value, const Expect *expect)
   void *pointer;
 
   switch (expect->kind) {
-  case ABSENT:
-    TL_CHECK(value == NULL);
-    break;
+  case ABSENT: TL_CHECK(value == NULL); break;
   case NUMBER:
-    TL_CHECK(value != NULL && tl_value_get_int64(value, &number) == TL_OK && number == expect->number);
+    TL_CHECK(value != NULL && tl_value_get_int64(value, &number) == TL_OK &&
+             number == expect->number);
     break;
   case POINTER:
     TL_CHECK(value != NULL && tl_value_get_pointer(value, &pointer) == TL_OK && pointer == arg);
@@ -1043,7 +1044,7 @@ stress_hot(StressArg *arg, int64_t stamp)
   /* Whatever this thread finds there, it is its own. */
   value = tl_local_peek(hot, "n");
   TL_CHECK(value == NULL ||
-        (tl_value_get_int64(value, &number) == TL_OK && number >> 40 == arg->index));
+           (tl_value_get_int64(value, &number) == TL_OK && number >> 40 == arg->index));
   TL_CHECK(set_owned(hot, "n", tl_value_new_int64(stamp)) == TL_OK);
   TL_CHECK(has_int64(hot, "n", stamp));
   add(&shared->made, 1);
@@ -1091,9 +1092,7 @@ stress_worker(void *data)
       tl_value_unref(out);
       break;
     case 4:
-    case 5:
-      stress_expect(arg, tl_local_peek(local, key), e);
-      break;
+    case 5: stress_expect(arg, tl_local_peek(local, key), e); break;
     case 6:
       TL_CHECK(tl_local_delete(local, key) == (e->kind == ABSENT ? TL_ERR_NOT_FOUND : TL_OK));
       e->kind = ABSENT;
@@ -1104,9 +1103,7 @@ stress_worker(void *data)
         present += expect[l][i].kind != ABSENT;
       TL_CHECK(size_of(local) == present);
       break;
-    case 8:
-      stress_hot(arg, stamp);
-      break;
+    case 8: stress_hot(arg, stamp); break;
     case 9:
       if (r % 64 == 0) {
         TL_CHECK(tl_local_clear(local) == TL_OK);
@@ -1158,7 +1155,7 @@ START_TEST(test_stress)
     TL_CHECK(set_owned(temp, "n", tl_value_new_int64(stamp)) == TL_OK);
     add(&shared.made, 1);
     TL_CHECK(set_owned(temp, "p", tl_value_new_pointer(&args[STRESS_WORKERS], stress_destroy)) ==
-          TL_OK);
+             TL_OK);
     TL_CHECK(has_int64(temp, "n", stamp));
     if (cycles % 2 == 0)
       TL_CHECK(tl_local_delete(temp, "p") == TL_OK);
@@ -1262,7 +1259,8 @@ END_TEST
 /* ---- one value shared by many threads' dictionaries ---- */
 
 /* Many threads read one container value at once: the library serialises every GVariant when it
- * wraps it, so these reads never race on GLib's lazy serialisation (ThreadSanitizer would see it). */
+ * wraps it, so these reads never race on GLib's lazy serialisation (ThreadSanitizer would see
+ * it). */
 #define SHARE_THREADS 6
 
 typedef struct {
@@ -1301,7 +1299,7 @@ share_worker(void *data)
 
     TL_CHECK(tree == shared->tree);
     TL_CHECK(tl_value_get_child(tree, 0, &child) == TL_OK &&
-          tl_value_get_int32(child, &number) == TL_OK && number == 42);
+             tl_value_get_int32(child, &number) == TL_OK && number == 42);
     tl_value_unref(child);
     text = tl_value_print(tree, 1);
     TL_CHECK(text != NULL && strcmp(text, shared->tree_text) == 0);
@@ -1425,16 +1423,13 @@ lazy_race_worker(void *data)
 
   pthread_barrier_wait(&race->start);
   switch (index % 3) {
-  case 0:
-    race->text[index] = tl_value_print(race->value, 1);
-    break;
+  case 0: race->text[index] = tl_value_print(race->value, 1); break;
   case 1:
     tuple = tl_value_new_tuple(&race->value, 1);
     TL_CHECK(tuple != NULL);
     tl_value_unref(tuple);
     break;
-  default:
-    break; /* straight to GLib */
+  default: break; /* straight to GLib */
   }
   race->seen[index] = tl_value_dup_gvariant(race->value);
   return NULL;
@@ -1478,20 +1473,20 @@ threads_suite(void)
     const char *name;
     const TTest *test;
   } tests[] = {
-    {"isolation", test_isolation},
-    {"cleanup at thread exit", test_cleanup_at_thread_exit},
-    {"cleanup at local destruction", test_cleanup_at_local_destruction},
-    {"exit races destruction", test_exit_races_destruction},
-    {"id reuse", test_id_reuse},
-    {"pool thread clear", test_pool_thread_clear},
-    {"pool threads clear", test_pool_threads_clear},
-    {"destroy recreates state at exit", test_exit_destroy_recreates_state},
-    {"destroy drops last ref at exit", test_exit_destroy_drops_last_ref},
-    {"destroy drops own local at exit", test_exit_destroy_drops_own_local},
-    {"stress", test_stress},
-    {"refcount across threads", test_refcount_across_threads},
-    {"shared value", test_shared_value},
-    {"lazy variant race", test_lazy_variant_race},
+      {"isolation", test_isolation},
+      {"cleanup at thread exit", test_cleanup_at_thread_exit},
+      {"cleanup at local destruction", test_cleanup_at_local_destruction},
+      {"exit races destruction", test_exit_races_destruction},
+      {"id reuse", test_id_reuse},
+      {"pool thread clear", test_pool_thread_clear},
+      {"pool threads clear", test_pool_threads_clear},
+      {"destroy recreates state at exit", test_exit_destroy_recreates_state},
+      {"destroy drops last ref at exit", test_exit_destroy_drops_last_ref},
+      {"destroy drops own local at exit", test_exit_destroy_drops_own_local},
+      {"stress", test_stress},
+      {"refcount across threads", test_refcount_across_threads},
+      {"shared value", test_shared_value},
+      {"lazy variant race", test_lazy_variant_race},
   };
   size_t i;
 

@@ -78,8 +78,8 @@ END_TEST
 
 START_TEST(test_double)
 {
-  double doubles[] = {0.0, -0.0, 1.5, -2.25, DBL_MAX, -DBL_MAX, DBL_MIN, DBL_TRUE_MIN, DBL_EPSILON,
-                      INFINITY, -INFINITY, NAN, 1.0 / 3.0};
+  double doubles[] = {0.0,          -0.0,        1.5,      -2.25,     DBL_MAX, -DBL_MAX, DBL_MIN,
+                      DBL_TRUE_MIN, DBL_EPSILON, INFINITY, -INFINITY, NAN,     1.0 / 3.0};
   TlValue *value;
   double got = 0.0;
 
@@ -183,23 +183,23 @@ START_TEST(test_wrong_type)
     TlValue *value;
     Access own;
   } cases[] = {
-    {tl_value_new_bool(1), ACCESS_BOOL},
-    {tl_value_new_byte(7), ACCESS_BYTE},
-    {tl_value_new_int16(-7), ACCESS_INT16},
-    {tl_value_new_uint16(7), ACCESS_UINT16},
-    {tl_value_new_int32(-7), ACCESS_INT32},
-    {tl_value_new_uint32(7), ACCESS_UINT32},
-    {tl_value_new_int64(-7), ACCESS_INT64},
-    {tl_value_new_uint64(7), ACCESS_UINT64},
-    {tl_value_new_double(7.5), ACCESS_DOUBLE},
-    {tl_value_new_string("seven"), ACCESS_STRING},
-    {tl_value_new_bytes("seven", 5), ACCESS_BYTES},
-    {tl_value_new_pointer(&target, NULL), ACCESS_POINTER},
-    {tl_value_new_tuple(NULL, 0), ACCESS_NONE},
-    {parse_or_null("objectpath '/a/b'"), ACCESS_STRING},
-    {parse_or_null("signature 'a{sv}'"), ACCESS_STRING},
-    {parse_or_null("[1, 2]"), ACCESS_NONE}, /* an array of int32 is no int32 */
-    {parse_or_null("<1>"), ACCESS_NONE},    /* nor is a boxed one */
+      {tl_value_new_bool(1), ACCESS_BOOL},
+      {tl_value_new_byte(7), ACCESS_BYTE},
+      {tl_value_new_int16(-7), ACCESS_INT16},
+      {tl_value_new_uint16(7), ACCESS_UINT16},
+      {tl_value_new_int32(-7), ACCESS_INT32},
+      {tl_value_new_uint32(7), ACCESS_UINT32},
+      {tl_value_new_int64(-7), ACCESS_INT64},
+      {tl_value_new_uint64(7), ACCESS_UINT64},
+      {tl_value_new_double(7.5), ACCESS_DOUBLE},
+      {tl_value_new_string("seven"), ACCESS_STRING},
+      {tl_value_new_bytes("seven", 5), ACCESS_BYTES},
+      {tl_value_new_pointer(&target, NULL), ACCESS_POINTER},
+      {tl_value_new_tuple(NULL, 0), ACCESS_NONE},
+      {parse_or_null("objectpath '/a/b'"), ACCESS_STRING},
+      {parse_or_null("signature 'a{sv}'"), ACCESS_STRING},
+      {parse_or_null("[1, 2]"), ACCESS_NONE}, /* an array of int32 is no int32 */
+      {parse_or_null("<1>"), ACCESS_NONE},    /* nor is a boxed one */
   };
   size_t n_cases = G_N_ELEMENTS(cases), i;
 
@@ -249,9 +249,11 @@ END_TEST
 START_TEST(test_string)
 {
   static const char *const strings[] = {
-    "", "hello", "h\xc3\xa9llo \xe2\x82\xac \xf0\x9d\x84\x9e", /* 2-, 3- and 4-byte sequences */
-    "\xf4\x8f\xbf\xbf",                                         /* U+10FFFF, the last code point */
-    "line\nbreak\ttab 'quote' \"dq\" \\",
+      "",
+      "hello",
+      "h\xc3\xa9llo \xe2\x82\xac \xf0\x9d\x84\x9e", /* 2-, 3- and 4-byte sequences */
+      "\xf4\x8f\xbf\xbf",                           /* U+10FFFF, the last code point */
+      "line\nbreak\ttab 'quote' \"dq\" \\",
   };
   char buffer[] = "mutable";
   TlValue *value;
@@ -281,12 +283,12 @@ END_TEST
 START_TEST(test_string_invalid)
 {
   static const char *const invalid[] = {
-    "\xff",             /* never valid */
-    "ok\xc3",           /* truncated sequence */
-    "\xc0\xaf",         /* overlong '/' */
-    "\xed\xa0\x80",     /* UTF-16 surrogate */
-    "\xf4\x90\x80\x80", /* above U+10FFFF */
-    "abcdefgh\x80",     /* lone continuation byte after a whole word */
+      "\xff",             /* never valid */
+      "ok\xc3",           /* truncated sequence */
+      "\xc0\xaf",         /* overlong '/' */
+      "\xed\xa0\x80",     /* UTF-16 surrogate */
+      "\xf4\x90\x80\x80", /* above U+10FFFF */
+      "abcdefgh\x80",     /* lone continuation byte after a whole word */
   };
   size_t i;
 
@@ -748,8 +750,8 @@ END_TEST
 
 START_TEST(test_lookup)
 {
-  static const char *const not_dicts[] = {"5", "'s'", "[1, 2]", "('a', 1)", "{1: 'one'}",
-                                          "<{'a': <1>}>", "[('a', 1)]", "@mi nothing"};
+  static const char *const not_dicts[] = {
+      "5", "'s'", "[1, 2]", "('a', 1)", "{1: 'one'}", "<{'a': <1>}>", "[('a', 1)]", "@mi nothing"};
   TlValue *value = NULL, *found = NULL;
   const char *text = NULL;
   int target = 0;
@@ -775,8 +777,8 @@ START_TEST(test_lookup)
   for (i = 0; i < G_N_ELEMENTS(not_dicts); i++) {
     ck_assert_int_eq(tl_value_parse(NULL, not_dicts[i], &value), TL_OK);
     found = value;
-    ck_assert_msg(tl_value_lookup(value, "a", &found) == TL_ERR_WRONG_TYPE,
-                  "lookup in '%s' (%s)", not_dicts[i], tl_value_type(value));
+    ck_assert_msg(tl_value_lookup(value, "a", &found) == TL_ERR_WRONG_TYPE, "lookup in '%s' (%s)",
+                  not_dicts[i], tl_value_type(value));
     ck_assert_last_error(TL_ERR_WRONG_TYPE);
     ck_assert_ptr_null(found);
     tl_value_unref(value);
@@ -793,8 +795,9 @@ START_TEST(test_children)
     const char *text;
     size_t n_children;
   } containers[] = {
-    {"<42>", 1}, {"@mi nothing", 0}, {"@mi 5", 1}, {"()", 0}, {"(1, 2, 3, 4)", 4},
-    {"@as []", 0}, {"[[1], [2, 3]]", 2}, {"{'a': 1, 'b': 2}", 2}, {"b'xy'", 3},
+      {"<42>", 1},         {"@mi nothing", 0}, {"@mi 5", 1},         {"()", 0},
+      {"(1, 2, 3, 4)", 4}, {"@as []", 0},      {"[[1], [2, 3]]", 2}, {"{'a': 1, 'b': 2}", 2},
+      {"b'xy'", 3},
   };
   static const char *const scalars[] = {"true", "byte 1", "5", "2.5", "'s'", "objectpath '/'"};
   TlValue *value = NULL, *child = NULL;
@@ -853,43 +856,43 @@ END_TEST
 static const struct {
   const char *text, *type, *printed;
 } round_trips[] = {
-  {"int64 5", "x", NULL},
-  {"'hello'", "s", NULL},
-  {"''", "s", NULL},
-  {"'h\xc3\xa9llo \xe2\x82\xac \xf0\x9d\x84\x9e'", "s", NULL},
-  {"'it\\'s'", "s", "\"it's\""},
-  {"[1, 2, 3]", "ai", NULL},
-  {"{'a': <1>, 'b': <'x'>}", "a{sv}", NULL},
-  {"(1, 'two', 3.0)", "(isd)", NULL},
-  {"@ay []", "ay", NULL},
-  {"b'abc'", "ay", NULL},
-  {"[byte 0x61, 0x00, 0x62]", "ay", NULL},
-  {"true", "b", NULL},
-  {"byte 0xff", "y", NULL},
-  {"int16 -32768", "n", NULL},
-  {"uint16 65535", "q", NULL},
-  {"-2147483648", "i", NULL},
-  {"uint32 4294967295", "u", NULL},
-  {"int64 -9223372036854775808", "x", NULL},
-  {"uint64 18446744073709551615", "t", NULL},
-  {"3.0", "d", NULL},
-  {"-0.0", "d", NULL},
-  {"1.7976931348623157e+308", "d", NULL},
-  {"2.2250738585072014e-308", "d", NULL},
-  {"inf", "d", NULL},
-  {"-inf", "d", NULL},
-  {"nan", "d", NULL},
-  {"objectpath '/a/b'", "o", NULL},
-  {"signature 'a{sv}'", "g", NULL},
-  {"<42>", "v", NULL},
-  {"@mi nothing", "mi", NULL},
-  {"just 5", "mi", "@mi 5"},
-  {"()", "()", NULL},
-  {"[<1>, <'a'>]", "av", NULL},
-  {"{'k': 'v'}", "a{ss}", NULL},
-  {"@a{sv} {}", "a{sv}", NULL},
-  {"{1: 'one'}", "a{is}", NULL},
-  {"([1], {'x': (true, @as [])})", "(aia{s(bas)})", NULL},
+    {"int64 5", "x", NULL},
+    {"'hello'", "s", NULL},
+    {"''", "s", NULL},
+    {"'h\xc3\xa9llo \xe2\x82\xac \xf0\x9d\x84\x9e'", "s", NULL},
+    {"'it\\'s'", "s", "\"it's\""},
+    {"[1, 2, 3]", "ai", NULL},
+    {"{'a': <1>, 'b': <'x'>}", "a{sv}", NULL},
+    {"(1, 'two', 3.0)", "(isd)", NULL},
+    {"@ay []", "ay", NULL},
+    {"b'abc'", "ay", NULL},
+    {"[byte 0x61, 0x00, 0x62]", "ay", NULL},
+    {"true", "b", NULL},
+    {"byte 0xff", "y", NULL},
+    {"int16 -32768", "n", NULL},
+    {"uint16 65535", "q", NULL},
+    {"-2147483648", "i", NULL},
+    {"uint32 4294967295", "u", NULL},
+    {"int64 -9223372036854775808", "x", NULL},
+    {"uint64 18446744073709551615", "t", NULL},
+    {"3.0", "d", NULL},
+    {"-0.0", "d", NULL},
+    {"1.7976931348623157e+308", "d", NULL},
+    {"2.2250738585072014e-308", "d", NULL},
+    {"inf", "d", NULL},
+    {"-inf", "d", NULL},
+    {"nan", "d", NULL},
+    {"objectpath '/a/b'", "o", NULL},
+    {"signature 'a{sv}'", "g", NULL},
+    {"<42>", "v", NULL},
+    {"@mi nothing", "mi", NULL},
+    {"just 5", "mi", "@mi 5"},
+    {"()", "()", NULL},
+    {"[<1>, <'a'>]", "av", NULL},
+    {"{'k': 'v'}", "a{ss}", NULL},
+    {"@a{sv} {}", "a{sv}", NULL},
+    {"{1: 'one'}", "a{is}", NULL},
+    {"([1], {'x': (true, @as [])})", "(aia{s(bas)})", NULL},
 };
 
 START_TEST(test_parse_print_round_trip)
@@ -1011,21 +1014,21 @@ START_TEST(test_parse_with_type)
   static const struct {
     const char *type, *text, *printed;
   } typed[] = {
-    {"x", "5", "int64 5"},
-    {"y", "255", "byte 0xff"},
-    {"d", "1", "1.0"},
-    {"ay", "[]", "@ay []"},
-    {"as", "[]", "@as []"},
-    {"a{sv}", "{}", "@a{sv} {}"},
-    {"mi", "nothing", "@mi nothing"},
-    {"v", "<'x'>", "<'x'>"},
-    {"(yqs)", "(1, 2, 'x')", "(byte 0x01, uint16 2, 'x')"},
+      {"x", "5", "int64 5"},
+      {"y", "255", "byte 0xff"},
+      {"d", "1", "1.0"},
+      {"ay", "[]", "@ay []"},
+      {"as", "[]", "@as []"},
+      {"a{sv}", "{}", "@a{sv} {}"},
+      {"mi", "nothing", "@mi nothing"},
+      {"v", "<'x'>", "<'x'>"},
+      {"(yqs)", "(1, 2, 'x')", "(byte 0x01, uint16 2, 'x')"},
   };
   static const struct {
     const char *type, *text;
   } mismatched[] = {
-    {"s", "int64 5"}, {"i", "uint32 4294967295"}, {"s", "5"}, {"ai", "['a']"}, {"y", "256"},
-    {"b", "1"}, {"(ii)", "(1,)"}, {"i", "'5'"},
+      {"s", "int64 5"}, {"i", "uint32 4294967295"}, {"s", "5"},   {"ai", "['a']"}, {"y", "256"},
+      {"b", "1"},       {"(ii)", "(1,)"},           {"i", "'5'"},
   };
   TlValue *value, *sentinel;
   size_t i;
@@ -1056,9 +1059,14 @@ END_TEST
 
 START_TEST(test_parse_errors)
 {
-  static const char *const bad_texts[] = {"", "   ", "[1,", "'unterminated", "[1, 'a']",
-                                          "int32 99999999999", "'a' 'b'", "{", "<", "[]", "{}",
-                                          "truthy", "@i 'x'", "(1, 2", "1 +", "b'\\"};
+  static const char *const bad_texts[] = {"",         "   ",
+                                          "[1,",      "'unterminated",
+                                          "[1, 'a']", "int32 99999999999",
+                                          "'a' 'b'",  "{",
+                                          "<",        "[]",
+                                          "{}",       "truthy",
+                                          "@i 'x'",   "(1, 2",
+                                          "1 +",      "b'\\"};
   static const char *const bad_types[] = {"", "z", "a", "(i", "ii", "{vs}", "a{s}", "m", "i)"};
   TlValue *sentinel = tl_value_new_int32(0), *value;
   size_t i;
@@ -1118,18 +1126,17 @@ START_TEST(test_parse_deep_text)
     const char *type, *prefix, *open, *middle, *close, *suffix;
     int n;
   } deep[] = {
-    {NULL, "", "{1:", "1", "}", "", 65},        /* the type: 130 levels */
-    {"av", "[<", "{1:", "1", "}", ">]", 65},    /* inside a variant, a shallow type given */
-    {NULL, "", "{1:", annotation, "}", "", 20}, /* 40 levels around a 101-level annotation */
-    {NULL, "just ", "{1:", "1", "}", "", 64},   /* "m" around 128 levels */
-    {NULL, "", "just ", "7", "", "", 129},
-    {NULL, "", "<", "7", ">", "", 129},
+      {NULL, "", "{1:", "1", "}", "", 65},        /* the type: 130 levels */
+      {"av", "[<", "{1:", "1", "}", ">]", 65},    /* inside a variant, a shallow type given */
+      {NULL, "", "{1:", annotation, "}", "", 20}, /* 40 levels around a 101-level annotation */
+      {NULL, "just ", "{1:", "1", "}", "", 64},   /* "m" around 128 levels */
+      {NULL, "", "just ", "7", "", "", 129},      {NULL, "", "<", "7", ">", "", 129},
   };
   size_t i;
 
   for (i = 0; i < N_ELEMENTS(deep); i++) {
-    char *text = nested_text(deep[i].prefix, deep[i].open, deep[i].n, deep[i].middle,
-                             deep[i].close, deep[i].suffix);
+    char *text = nested_text(deep[i].prefix, deep[i].open, deep[i].n, deep[i].middle, deep[i].close,
+                             deep[i].suffix);
     TlValue *value = NULL;
     int status = tl_value_parse(deep[i].type, text, &value);
 
@@ -1393,9 +1400,17 @@ END_TEST
 /* The typed constructors make no GVariant until one is needed (tl-value.c). Case i of
  * lazy_cases: a fresh value from a typed constructor, and the text GLib parses to its twin. */
 static const char *const lazy_texts[] = {
-  "true", "byte 0xc8", "int16 -3", "uint16 65535", "-2147483648", "uint32 4294967295",
-  "int64 -9223372036854775808", "uint64 18446744073709551615", "-0.5", "handle -2",
-  "'h\xc3\xa9 \"q\"'",
+    "true",
+    "byte 0xc8",
+    "int16 -3",
+    "uint16 65535",
+    "-2147483648",
+    "uint32 4294967295",
+    "int64 -9223372036854775808",
+    "uint64 18446744073709551615",
+    "-0.5",
+    "handle -2",
+    "'h\xc3\xa9 \"q\"'",
 };
 
 static TlValue *
@@ -1543,7 +1558,7 @@ START_TEST(test_status_strings)
     const char *name, *text;
   } statuses[] = {
 #define STATUS_ENTRY(name, value, text) {TL_##name, "TL_" #name, text},
-    TL_STATUS_MAP(STATUS_ENTRY)
+      TL_STATUS_MAP(STATUS_ENTRY)
 #undef STATUS_ENTRY
   };
   static const int unknown[] = {1, 2, -100, -1000, 1000, INT_MIN, INT_MAX, TL_STATUS_END_};

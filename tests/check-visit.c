@@ -842,8 +842,8 @@ START_TEST(test_visit_sees_one_instant)
   tl_local_unref(token.local);
 
   ck_assert_msg(violations == 0,
-                "%d of %d visits saw values no instant had: A's n = %" PRId64 " with B's n = %" PRId64
-                " (at every instant B's n <= A's n <= B's n + 1)",
+                "%d of %d visits saw values no instant had: A's n = %" PRId64
+                " with B's n = %" PRId64 " (at every instant B's n <= A's n <= B's n + 1)",
                 violations, rounds, first_bad.a, first_bad.b);
 }
 END_TEST
@@ -861,7 +861,7 @@ typedef struct {
   int next_index;
   int finished;
   int destroyed;
-  uint64_t ids[EXIT_THREADS + 1];   /* [EXIT_THREADS]: the runner, which writes too */
+  uint64_t ids[EXIT_THREADS + 1]; /* [EXIT_THREADS]: the runner, which writes too */
   int64_t last_seen[EXIT_THREADS + 1];
   int64_t visits_seen;
 } Exits;
@@ -906,7 +906,8 @@ exits_visit(uint64_t thread_id, const char *key, TlValue *value, void *payload)
     TL_CHECK(tracked != NULL);
     if (tracked != NULL) {
       TL_CHECK(tracked->number / 1000000 <= EXIT_THREADS);
-      TL_CHECK(__atomic_load_n(&exits->ids[tracked->number / 1000000], __ATOMIC_ACQUIRE) == thread_id);
+      TL_CHECK(__atomic_load_n(&exits->ids[tracked->number / 1000000], __ATOMIC_ACQUIRE) ==
+               thread_id);
     }
   } else {
     TL_CHECK(!"unexpected key");
@@ -935,9 +936,8 @@ START_TEST(test_visit_races_thread_exit)
      * few times after. */
     while (__atomic_load_n(&exits.finished, __ATOMIC_SEQ_CST) < EXIT_THREADS || n_visits < 3) {
       ck_assert_int_eq(set_int64(exits.local, "count", EXIT_THREADS * 1000000 + ++own), TL_OK);
-      ck_assert_int_eq(tl_local_visit(exits.local, (n_visits & 1) ? "count" : NULL, exits_visit,
-                                      &exits),
-                       TL_OK);
+      ck_assert_int_eq(
+          tl_local_visit(exits.local, (n_visits & 1) ? "count" : NULL, exits_visit, &exits), TL_OK);
       ck_assert_int_eq(exits.last_seen[EXIT_THREADS], own); /* its own value, exactly */
       n_visits++;
     }
@@ -1070,9 +1070,9 @@ START_TEST(test_visit_while_owners_write)
 
   for (round = 0; round < rounds; round++) {
     memset(monotonic.seen, 0, sizeof monotonic.seen);
-    ck_assert_int_eq(tl_local_visit(writers.local, (round & 1) ? NULL : "count", monotonic_visit,
-                                    &monotonic),
-                     TL_OK);
+    ck_assert_int_eq(
+        tl_local_visit(writers.local, (round & 1) ? NULL : "count", monotonic_visit, &monotonic),
+        TL_OK);
     for (i = 0; i < WRITERS; i++) {
       ck_assert_int_eq(monotonic.seen[i], 1);
       monotonic.last[i] = monotonic.now[i];
@@ -1119,7 +1119,7 @@ applier_thread(void *arg)
   while (!load_int(&applier->stop)) {
     i++;
     TL_CHECK(tl_local_apply(applier->local, applier->snapshots[i % 2],
-                         i % 4 < 2 ? TL_APPLY_REPLACE : TL_APPLY_UPDATE) == TL_OK);
+                            i % 4 < 2 ? TL_APPLY_REPLACE : TL_APPLY_UPDATE) == TL_OK);
   }
   return NULL;
 }

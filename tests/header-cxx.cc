@@ -1,6 +1,6 @@
 // Both public headers must compile as C++ (extern "C", no C-only constructs).
-#include <tlslocal.h>
 #include <tlslocal-glib.h>
+#include <tlslocal.h>
 
 int
 main()

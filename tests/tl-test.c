@@ -47,7 +47,7 @@ tl_test_heap_in_use(void)
   info2 = mallinfo2();
   if (info2.arena != 0 || info2.hblkhd != 0)
     return info2.uordblks + info2.hblkhd;
-  /* glibc's malloc never ran: something replaced it. Valgrind 3.19 intercepts mallinfo(), giving
+    /* glibc's malloc never ran: something replaced it. Valgrind 3.19 intercepts mallinfo(), giving
    * its own bytes on loan less its freed-block queue, but not mallinfo2(). Its fields are int: a
    * cast to unsigned reads right up to 4 GiB. */
 #pragma GCC diagnostic push

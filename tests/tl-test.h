@@ -34,10 +34,11 @@ size_t tl_test_heap_in_use(void);
 /* A destroy function for pointer values: atomically increments the int that ptr points to. */
 void tl_test_count_destroy(void *ptr);
 
-/* Failures seen where Check cannot report them: ck_assert may only fail on the test's own thread (with
- * CK_FORK=no it longjmps), and code that runs deep in the library (initializers, hooks, destroy
- * functions) or on worker threads must not jump out. Such code records failures with TL_CHECK; the
- * test calls tl_test_assert_no_failure() once its threads are joined. Each test starts clean. */
+/* Failures seen where Check cannot report them: ck_assert may only fail on the test's own thread
+ * (with CK_FORK=no it longjmps), and code that runs deep in the library (initializers, hooks,
+ * destroy functions) or on worker threads must not jump out. Such code records failures with
+ * TL_CHECK; the test calls tl_test_assert_no_failure() once its threads are joined. Each test
+ * starts clean. */
 void tl_test_record_failure(const char *file, int line, const char *what);
 #define TL_CHECK(condition)                                                                        \
   ((condition) ? (void) 0 : tl_test_record_failure(__FILE__, __LINE__, #condition))

@@ -136,9 +136,9 @@ typedef struct {
 } Request;
 
 static const Request requests[] = {
-  {"req-101", "ada", 250},  {"req-102", "linus", 100},     {"req-103", "grace", 500},
-  {"req-104", "ken", 250},  {"req-105", "barbara", 1000},  {"req-106", "dennis", 100},
-  {"req-107", "margaret", 750},  {"req-108", "alan", 250},
+    {"req-101", "ada", 250},      {"req-102", "linus", 100},    {"req-103", "grace", 500},
+    {"req-104", "ken", 250},      {"req-105", "barbara", 1000}, {"req-106", "dennis", 100},
+    {"req-107", "margaret", 750}, {"req-108", "alan", 250},
 };
 #define N_REQUESTS (sizeof requests / sizeof requests[0])
 
@@ -218,9 +218,10 @@ step_pool(void)
   size_t i, right = 0, fresh = 0;
 
   section(1, "Worker pool with per-request context");
-  printf("   %zu requests on %d worker threads; a function deep in each handler reads the request's\n"
-         "   context from one shared local, where each worker has its own dictionary\n\n",
-         N_REQUESTS, POOL_WORKERS);
+  printf(
+      "   %zu requests on %d worker threads; a function deep in each handler reads the request's\n"
+      "   context from one shared local, where each worker has its own dictionary\n\n",
+      N_REQUESTS, POOL_WORKERS);
   pthread_barrier_init(&pool_busy, NULL, POOL_WORKERS + 1);
   for (i = 0; i < POOL_WORKERS; i++)
     pthread_create(&threads[i], NULL, pool_worker, NULL);
@@ -363,9 +364,11 @@ step_counters(void)
   int status;
 
   section(2, "Per-thread counters, summed across threads");
-  printf("   %d threads count into their own dictionary (no lock, no shared cache line); the main\n"
-         "   thread sums them with tl_local_visit(), and an exit hook folds in each thread's counts\n"
-         "   as it ends\n\n", COUNTER_THREADS);
+  printf(
+      "   %d threads count into their own dictionary (no lock, no shared cache line); the main\n"
+      "   thread sums them with tl_local_visit(), and an exit hook folds in each thread's counts\n"
+      "   as it ends\n\n",
+      COUNTER_THREADS);
   pthread_barrier_init(&all_counted, NULL, COUNTER_THREADS + 1);
   for (i = 0; i < COUNTER_THREADS; i++) {
     pthread_create(&threads[i], NULL, counter_thread, (void *) (intptr_t) i);
@@ -393,8 +396,8 @@ step_counters(void)
   printf("   %-6s  %6s  %8" PRId64 "  %6" PRId64 "   (exit hooks, after the threads ended)\n",
          "folded", "", folded_requests, folded_errors);
   check(status == TL_OK && !visit.unexpected && visit.n_rows == COUNTER_THREADS &&
-          sum_requests + sum_errors == expected_events && sum_errors == expected_events / 10 &&
-          folded_requests == sum_requests && folded_errors == sum_errors,
+            sum_requests + sum_errors == expected_events && sum_errors == expected_events / 10 &&
+            folded_requests == sum_requests && folded_errors == sum_errors,
         "the visit summed %" PRId64 " events of %zu threads (expected %" PRId64
         "); the exit hooks agree",
         sum_requests + sum_errors, visit.n_rows, expected_events);
@@ -469,7 +472,8 @@ producer(void *arg)
   tl_local_set_int64(handoff, "deadline_ms", 1000);
   tl_local_set_take(handoff, "trace", tl_value_new_pointer(produced_trace, trace_free));
   for (k = 0; k < N_HANDOFF_KEYS; k++)
-    describe(tl_local_peek(handoff, handoff_keys[k]), report.producer[k], sizeof report.producer[k]);
+    describe(tl_local_peek(handoff, handoff_keys[k]), report.producer[k],
+             sizeof report.producer[k]);
 
   tl_local_snapshot(handoff, &snapshot);
   if ((text = tl_value_print(snapshot, 1)) != NULL) {
@@ -504,7 +508,7 @@ consumer(void *arg)
   if ((value = tl_local_peek(handoff, "trace")) != NULL &&
       tl_value_get_pointer(value, &pointer) == TL_OK && pointer != NULL) {
     report.same_trace = pointer == (void *) produced_trace;
-    snprintf(((Trace *) pointer)->text, sizeof ((Trace *) pointer)->text, "queued, handled");
+    snprintf(((Trace *) pointer)->text, sizeof((Trace *) pointer)->text, "queued, handled");
   }
   for (k = 0; k < N_HANDOFF_KEYS; k++) {
     value = tl_local_peek(handoff, handoff_keys[k]);
@@ -527,8 +531,9 @@ step_handoff(void)
   size_t k, equal = 0;
 
   section(3, "Context handed from a producer to a worker");
-  printf("   the producer thread sets a request's context, takes a snapshot and queues it; the\n"
-         "   worker applies it over its own dictionary (TL_APPLY_REPLACE drops its stale keys)\n\n");
+  printf(
+      "   the producer thread sets a request's context, takes a snapshot and queues it; the\n"
+      "   worker applies it over its own dictionary (TL_APPLY_REPLACE drops its stale keys)\n\n");
   pthread_barrier_init(&handed_off, NULL, 3);
   pthread_create(&threads[0], NULL, consumer, NULL);
   pthread_create(&threads[1], NULL, producer, NULL);
@@ -561,7 +566,7 @@ step_handoff(void)
 
 typedef struct {
   const char *language, *request_id;
-  int ran;          /* 0 when the language could not run at all: why says why */
+  int ran; /* 0 when the language could not run at all: why says why */
   char c_read[128], c_reply[128], read_back[128], why[256];
 } LanguageRow;
 
@@ -594,9 +599,8 @@ static char **
 child_environment(void)
 {
   static const char *const ours[] = {
-    "TLSLOCAL_LIBRARY=" TL_DEMO_LIBRARY,
-    "PYTHONPATH=" TL_DEMO_SOURCE_ROOT "/bindings/python",
-    "PYTHONDONTWRITEBYTECODE=1", /* no __pycache__ in the source tree */
+      "TLSLOCAL_LIBRARY=" TL_DEMO_LIBRARY, "PYTHONPATH=" TL_DEMO_SOURCE_ROOT "/bindings/python",
+      "PYTHONDONTWRITEBYTECODE=1", /* no __pycache__ in the source tree */
   };
   size_t n = 0, i, k;
   char **env;
@@ -638,7 +642,8 @@ field(const char *line, int index, char *out, size_t size)
 }
 
 /* Run argv (argv[0] looked up in PATH unless it is a path) with the binding's environment, and fill
- * row from its "RESULT\twrote\tc_read\tc_reply\tread_back" line, or say in row->why what went wrong. */
+ * row from its "RESULT\twrote\tc_read\tc_reply\tread_back" line, or say in row->why what went
+ * wrong. */
 static void
 run_language(LanguageRow *row, char *const argv[])
 {
@@ -702,14 +707,19 @@ static void
 step_languages(void)
 {
   LanguageRow rows[] = {
-    {.language = "C", .request_id = "c-300"},
-    {.language = "Python", .request_id = "py-301"},
-    {.language = "Node", .request_id = "node-302"},
+      {.language = "C", .request_id = "c-300"},
+      {.language = "Python", .request_id = "py-301"},
+      {.language = "Node", .request_id = "node-302"},
   };
-  char *python[] = {TL_DEMO_PYTHON, TL_DEMO_SCRIPT_DIR "/demo-python.py", TL_DEMO_HELPER,
-                    NAMED_LOCAL, "py-301", NULL};
-  char *node[] = {TL_DEMO_NODE, TL_DEMO_SCRIPT_DIR "/demo-node.js",
-                  TL_DEMO_SOURCE_ROOT "/bindings/node", TL_DEMO_HELPER, NAMED_LOCAL, "node-302",
+  char *python[] = {TL_DEMO_PYTHON, TL_DEMO_SCRIPT_DIR "/demo-python.py",
+                    TL_DEMO_HELPER, NAMED_LOCAL,
+                    "py-301",       NULL};
+  char *node[] = {TL_DEMO_NODE,
+                  TL_DEMO_SCRIPT_DIR "/demo-node.js",
+                  TL_DEMO_SOURCE_ROOT "/bindings/node",
+                  TL_DEMO_HELPER,
+                  NAMED_LOCAL,
+                  "node-302",
                   NULL};
   pthread_t thread;
   size_t i;
@@ -723,7 +733,8 @@ step_languages(void)
   sample("named local: C's thread ended", 1);
   if (TL_DEMO_SANITIZED) {
     for (i = 1; i < 3; i++)
-      snprintf(rows[i].why, sizeof rows[i].why, "not run: in a sanitizer build the library "
+      snprintf(rows[i].why, sizeof rows[i].why,
+               "not run: in a sanitizer build the library "
                "cannot be loaded into an uninstrumented interpreter");
   } else {
     run_language(&rows[1], python);
@@ -734,8 +745,8 @@ step_languages(void)
          "C wrote reply", "read back");
   for (i = 0; i < 3; i++) {
     if (rows[i].ran)
-      printf("   %-9s %-17s %-10s %-14s %s\n", rows[i].language, rows[i].request_id,
-             rows[i].c_read, rows[i].c_reply, rows[i].read_back);
+      printf("   %-9s %-17s %-10s %-14s %s\n", rows[i].language, rows[i].request_id, rows[i].c_read,
+             rows[i].c_reply, rows[i].read_back);
     else
       printf("   %-9s %-17s %s\n", rows[i].language, rows[i].request_id,
              TL_DEMO_SANITIZED ? "(not run)" : "(FAILED, see below)");
@@ -749,8 +760,8 @@ step_languages(void)
             rows[i].why);
     else
       check(strcmp(rows[i].c_read, rows[i].request_id) == 0 &&
-              strcmp(rows[i].c_reply, expected_reply) == 0 &&
-              strcmp(rows[i].read_back, expected_reply) == 0,
+                strcmp(rows[i].c_reply, expected_reply) == 0 &&
+                strcmp(rows[i].read_back, expected_reply) == 0,
             "%s: the helper read what %s wrote, and %s read back the helper's reply",
             rows[i].language, rows[i].language, rows[i].language);
   }
@@ -787,15 +798,15 @@ step_counts(void)
   printf("   %-16s  %7s  %20s  %15s\n", "local", "created", "freed at thread exit",
          "freed otherwise");
   for (i = 0; i < sizeof tallies / sizeof tallies[0]; i++) {
-    int otherwise = tallies[i]->freed[TL_FREED_THREAD_CLEAR] +
-                    tallies[i]->freed[TL_FREED_LOCAL_DESTROYED];
+    int otherwise =
+        tallies[i]->freed[TL_FREED_THREAD_CLEAR] + tallies[i]->freed[TL_FREED_LOCAL_DESTROYED];
 
     printf("   %-16s  %7d  %20d  %15d\n", tallies[i]->name, tallies[i]->created,
            tallies[i]->freed[TL_FREED_THREAD_EXIT], otherwise);
     leaked += tallies[i]->created != tallies[i]->freed[TL_FREED_THREAD_EXIT] || otherwise != 0;
   }
   check(dicts_left == 0 && leaked == 0 && end->locals == 0 && end->dicts == 0 &&
-          end->threads == 0 && end->values == 0,
+            end->threads == 0 && end->values == 0,
         "no dictionary outlived its thread; every count is back to 0");
 }
 

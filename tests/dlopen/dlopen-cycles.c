@@ -76,7 +76,7 @@ resolve(void *handle, const char *name, void *out_fn, size_t fn_size)
   memcpy(out_fn, &symbol.fn, fn_size);
 }
 
-#define RESOLVE(handle, api, field) resolve(handle, "tl_" #field, &(api)->field, sizeof (api)->field)
+#define RESOLVE(handle, api, field) resolve(handle, "tl_" #field, &(api)->field, sizeof(api)->field)
 
 static void *
 load(const char *path, Api *api)
@@ -140,9 +140,9 @@ set_counted(const Api *api, TlLocal *local, const char *key)
 /* ---- one cycle ---- */
 
 typedef struct {
-  Api api; /* a copy: late threads never touch the library after the dlclose() */
-  TlLocal *cycle;  /* made and destroyed this cycle */
-  TlLocal *named;  /* the registry keeps it across cycles */
+  Api api;        /* a copy: late threads never touch the library after the dlclose() */
+  TlLocal *cycle; /* made and destroyed this cycle */
+  TlLocal *named; /* the registry keeps it across cycles */
   pthread_mutex_t mutex;
   pthread_cond_t cond;
   int n_ready, closed, failures;
@@ -252,7 +252,7 @@ main(int argc, char **argv)
 
   /* Load it once more to check what is left, and clean up. */
   handle = load(argv[1], &api);
-  CHECK(api.stats_live_threads() <= 1); /* the main thread at most */
+  CHECK(api.stats_live_threads() <= 1);        /* the main thread at most */
   CHECK(api.local_unregister(NAMED) == TL_OK); /* the last reference */
   api.thread_clear();
   CHECK(api.stats_live_dicts() == 0);
@@ -260,7 +260,8 @@ main(int argc, char **argv)
   CHECK(api.stats_live_values() == 0);
   CHECK(dlclose(handle) == 0);
 
-  CHECK(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST) == __atomic_load_n(&created, __ATOMIC_SEQ_CST));
+  CHECK(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST) ==
+        __atomic_load_n(&created, __ATOMIC_SEQ_CST));
   /* Every thread's dictionary of the named local ran the hook at the thread's exit. */
   CHECK(exit_hook_calls == n_cycles * (N_EARLY + N_LATE));
   /* The main thread's: at each odd cycle's clear, and at the end. */

@@ -50,8 +50,8 @@
 
 #include <tlslocal.h>
 
-#define MAX_K 10000       /* a call making more allocations than this is a bug of its own */
-#define CHILD_SECONDS 20  /* a child still running then is hung */
+#define MAX_K 10000      /* a call making more allocations than this is a bug of its own */
+#define CHILD_SECONDS 20 /* a child still running then is hung */
 
 /* ------------------------------------------------------------------------------------------------
  * The allocator: glibc's, counted and failed on demand. No stdio, no locks: it runs inside libc.
@@ -74,20 +74,20 @@ typedef struct {
 } Site;
 
 enum { STAGE_START, STAGE_SETUP, STAGE_CALL, STAGE_CHECK, STAGE_RELEASE, STAGE_DONE };
-static const char *const stage_names[] = {"start", "setup", "the call", "the checks", "release",
-                                          "exit"};
+static const char *const stage_names[] = {"start",      "setup",   "the call",
+                                          "the checks", "release", "exit"};
 
 /* What a child tells its parent, through a MAP_SHARED mapping made before the fork. */
 typedef struct {
   unsigned long n_allocs; /* allocations in the armed window, failed ones included */
   unsigned long n_failed;
-  Site first, last;       /* the k-th allocation, and the last one failed */
-  int glib_failed;        /* one of GLib's own failed: glib is where */
+  Site first, last; /* the k-th allocation, and the last one failed */
+  int glib_failed;  /* one of GLib's own failed: glib is where */
   Site glib;
   int stage;
-  int status;             /* what the call returned */
-  int failed;             /* a check failed: text says which */
-  long block_delta;       /* heap blocks left after release, against before setup */
+  int status;       /* what the call returned */
+  int failed;       /* a check failed: text says which */
+  long block_delta; /* heap blocks left after release, against before setup */
   int n_crash_frames;
   void *crash_frames[MAX_FRAMES];
   char text[2048];
@@ -678,8 +678,8 @@ static int
 op_set_string(Fixture *f, int twin)
 {
   window_open();
-  return closed(f, tl_local_set_string(f->local[twin], f->key,
-                                       "a string value longer than sixteen bytes"));
+  return closed(
+      f, tl_local_set_string(f->local[twin], f->key, "a string value longer than sixteen bytes"));
 }
 
 static int
@@ -890,8 +890,8 @@ check_foreach(Fixture *f, int status)
              f->walk[0].calls, f->walk[1].calls))
     return;
   for (i = 0; i < f->walk[0].calls && i < MAX_KEYS; i++)
-    CHECK(strcmp(f->walk[0].keys[i], f->walk[1].keys[i]) == 0, "walk %d saw '%s', expected '%s'",
-          i, f->walk[0].keys[i], f->walk[1].keys[i]);
+    CHECK(strcmp(f->walk[0].keys[i], f->walk[1].keys[i]) == 0, "walk %d saw '%s', expected '%s'", i,
+          f->walk[0].keys[i], f->walk[1].keys[i]);
 }
 
 static void
@@ -1154,8 +1154,9 @@ static int
 op_parse(Fixture *f, int twin)
 {
   window_open();
-  return closed(f, tl_value_parse(NULL, "{'a': <1>, 'b': <[1, 2, 3]>, 'c': <('x', 2.5)>, "
-                                        "'a-long-key-in-parsed-text': <@mi nothing>}",
+  return closed(f, tl_value_parse(NULL,
+                                  "{'a': <1>, 'b': <[1, 2, 3]>, 'c': <('x', 2.5)>, "
+                                  "'a-long-key-in-parsed-text': <@mi nothing>}",
                                   &f->out[twin]));
 }
 
@@ -1208,8 +1209,7 @@ check_print(Fixture *f, int status)
     return;
   }
   CHECK(f->scenario->op(f, 1) == TL_OK, "printing without injection failed");
-  CHECK(f->printed[0] != NULL && f->printed[1] != NULL &&
-            strcmp(f->printed[0], f->printed[1]) == 0,
+  CHECK(f->printed[0] != NULL && f->printed[1] != NULL && strcmp(f->printed[0], f->printed[1]) == 0,
         "printed '%s', without injection '%s'", f->printed[0], f->printed[1]);
 }
 
@@ -1294,8 +1294,8 @@ static int
 op_local_new_full(Fixture *f, int twin)
 {
   window_open();
-  f->made[twin] = tl_local_new_full(TL_LOCAL_VISITABLE, init_from_full, &f->user_destroyed,
-                                    count_destroy);
+  f->made[twin] =
+      tl_local_new_full(TL_LOCAL_VISITABLE, init_from_full, &f->user_destroyed, count_destroy);
   return closed(f, made_status(f->made[twin]));
 }
 
@@ -1852,111 +1852,112 @@ check_visit(Fixture *f, int status)
  * --------------------------------------------------------------------------------------------- */
 
 static const Scenario scenarios[] = {
-  {"locals", "set/new-key-grows-index", "tl_local_set", setup_set_grows_index, op_set, NULL, NULL,
-   1},
-  {"locals", "set/new-key-compacts", "tl_local_set", setup_set_compacts, op_set, NULL, NULL, 1},
-  {"locals", "set/existing-key", "tl_local_set", setup_set_existing, op_set, NULL, NULL, 1},
-  {"locals", "set/visitable-new-key", "tl_local_set", setup_set_visitable, op_set, NULL, NULL, 1},
-  {"locals", "set/first-write-of-local", "tl_local_set", setup_set_first_of_local, op_set, NULL,
-   NULL, 1},
-  {"locals", "set_take/last-reference", "tl_local_set_take", setup_set_take, op_set_take_last,
-   check_set_take_last, after_set_take_last, 1},
-  {"locals", "set_take/new-long-key", "tl_local_set_take", setup_set_take, op_set_take, NULL, NULL,
-   1},
-  {"locals", "set_int64/new-key", "tl_local_set_int64", setup_set_int64, op_set_int64, NULL, NULL,
-   1},
-  {"locals", "set_string/new-long-key", "tl_local_set_string", setup_set_string, op_set_string,
-   NULL, NULL, 1},
-  {"locals", "delete/long-key", "tl_local_delete", setup_mixed_8, op_delete, NULL, NULL, 1},
-  {"locals", "clear/mixed", "tl_local_clear", setup_mixed_8, op_clear, NULL, NULL, 1},
-  {"locals", "keys/mixed", "tl_local_keys", setup_mixed_deleted, op_keys, check_keys, NULL, 1},
-  {"locals", "foreach/mixed", "tl_local_foreach", setup_mixed_deleted, op_foreach, check_foreach,
-   NULL, 1},
-  {"locals", "snapshot/mixed", "tl_local_snapshot", setup_snapshot, op_snapshot, check_snapshot,
-   NULL, 1},
-  {"locals", "peek/initializer-first-access", "tl_local_peek", setup_init_local, op_peek,
-   check_init_op, NULL, 1},
-  {"locals", "delete/initializer-first-access", "tl_local_delete", setup_init_local, op_delete,
-   check_init_op, NULL, 1},
+    {"locals", "set/new-key-grows-index", "tl_local_set", setup_set_grows_index, op_set, NULL, NULL,
+     1},
+    {"locals", "set/new-key-compacts", "tl_local_set", setup_set_compacts, op_set, NULL, NULL, 1},
+    {"locals", "set/existing-key", "tl_local_set", setup_set_existing, op_set, NULL, NULL, 1},
+    {"locals", "set/visitable-new-key", "tl_local_set", setup_set_visitable, op_set, NULL, NULL, 1},
+    {"locals", "set/first-write-of-local", "tl_local_set", setup_set_first_of_local, op_set, NULL,
+     NULL, 1},
+    {"locals", "set_take/last-reference", "tl_local_set_take", setup_set_take, op_set_take_last,
+     check_set_take_last, after_set_take_last, 1},
+    {"locals", "set_take/new-long-key", "tl_local_set_take", setup_set_take, op_set_take, NULL,
+     NULL, 1},
+    {"locals", "set_int64/new-key", "tl_local_set_int64", setup_set_int64, op_set_int64, NULL, NULL,
+     1},
+    {"locals", "set_string/new-long-key", "tl_local_set_string", setup_set_string, op_set_string,
+     NULL, NULL, 1},
+    {"locals", "delete/long-key", "tl_local_delete", setup_mixed_8, op_delete, NULL, NULL, 1},
+    {"locals", "clear/mixed", "tl_local_clear", setup_mixed_8, op_clear, NULL, NULL, 1},
+    {"locals", "keys/mixed", "tl_local_keys", setup_mixed_deleted, op_keys, check_keys, NULL, 1},
+    {"locals", "foreach/mixed", "tl_local_foreach", setup_mixed_deleted, op_foreach, check_foreach,
+     NULL, 1},
+    {"locals", "snapshot/mixed", "tl_local_snapshot", setup_snapshot, op_snapshot, check_snapshot,
+     NULL, 1},
+    {"locals", "peek/initializer-first-access", "tl_local_peek", setup_init_local, op_peek,
+     check_init_op, NULL, 1},
+    {"locals", "delete/initializer-first-access", "tl_local_delete", setup_init_local, op_delete,
+     check_init_op, NULL, 1},
 
-  {"apply", "apply-update/snapshot", "tl_local_apply", setup_apply_update, op_apply, NULL, NULL, 1},
-  {"apply", "apply-replace/snapshot", "tl_local_apply", setup_apply_replace, op_apply, NULL, NULL,
-   1},
-  {"apply", "apply-update/parsed-duplicate-key", "tl_local_apply", setup_apply_update_parsed,
-   op_apply, NULL, NULL, 1},
-  {"apply", "apply-replace/parsed-duplicate-key", "tl_local_apply", setup_apply_replace_parsed,
-   op_apply, NULL, NULL, 1},
-  {"apply", "apply-update/first-write-of-local", "tl_local_apply", setup_apply_first, op_apply,
-   NULL, NULL, 1},
-  {"apply", "apply-replace/first-write-of-local", "tl_local_apply", setup_apply_replace_first,
-   op_apply, NULL, NULL, 1},
+    {"apply", "apply-update/snapshot", "tl_local_apply", setup_apply_update, op_apply, NULL, NULL,
+     1},
+    {"apply", "apply-replace/snapshot", "tl_local_apply", setup_apply_replace, op_apply, NULL, NULL,
+     1},
+    {"apply", "apply-update/parsed-duplicate-key", "tl_local_apply", setup_apply_update_parsed,
+     op_apply, NULL, NULL, 1},
+    {"apply", "apply-replace/parsed-duplicate-key", "tl_local_apply", setup_apply_replace_parsed,
+     op_apply, NULL, NULL, 1},
+    {"apply", "apply-update/first-write-of-local", "tl_local_apply", setup_apply_first, op_apply,
+     NULL, NULL, 1},
+    {"apply", "apply-replace/first-write-of-local", "tl_local_apply", setup_apply_replace_first,
+     op_apply, NULL, NULL, 1},
 
-  {"values", "value_new_string/long", "tl_value_new_string", setup_nothing, op_new_string,
-   check_value_op, NULL, 1},
-  {"values", "value_new_bytes", "tl_value_new_bytes", setup_nothing, op_new_bytes, check_value_op,
-   NULL, 1},
-  {"values", "value_new_tuple/lazy-items", "tl_value_new_tuple", setup_items, op_new_tuple,
-   check_value_op, NULL, 1},
-  {"values", "value_new_array/boxed", "tl_value_new_array", setup_items, op_new_array_boxed,
-   check_value_op, NULL, 1},
-  {"values", "value_new_array/strings", "tl_value_new_array", setup_strings, op_new_array_typed,
-   check_value_op, NULL, 1},
-  {"values", "value_new_maybe", "tl_value_new_maybe", setup_items, op_new_maybe, check_value_op,
-   NULL, 1},
-  {"values", "value_new_vardict/duplicate-key", "tl_value_new_vardict", setup_items,
-   op_new_vardict, check_value_op, NULL, 1},
-  {"values", "value_parse/dict", "tl_value_parse", setup_nothing, op_parse, check_value_op, NULL,
-   1},
-  {"values", "value_lookup/carried-pointer", "tl_value_lookup", setup_lookup, op_lookup_pointer,
-   check_value_op, NULL, 1},
-  {"values", "value_lookup/string", "tl_value_lookup", setup_lookup, op_lookup_string,
-   check_value_op, NULL, 1},
-  {"values", "value_get_child", "tl_value_get_child", setup_items, op_get_child, check_value_op,
-   NULL, 1},
-  {"values", "value_print/snapshot", "tl_value_print", setup_lookup, op_print, check_print, NULL,
-   0},
-  {"values", "value_equal/lazy-strings", "tl_value_equal", setup_equal_lazy, op_equal, check_equal,
-   NULL, 1},
-  {"values", "value_equal/snapshots-carrying-values", "tl_value_equal", setup_equal, op_equal,
-   check_equal, NULL, 1},
+    {"values", "value_new_string/long", "tl_value_new_string", setup_nothing, op_new_string,
+     check_value_op, NULL, 1},
+    {"values", "value_new_bytes", "tl_value_new_bytes", setup_nothing, op_new_bytes, check_value_op,
+     NULL, 1},
+    {"values", "value_new_tuple/lazy-items", "tl_value_new_tuple", setup_items, op_new_tuple,
+     check_value_op, NULL, 1},
+    {"values", "value_new_array/boxed", "tl_value_new_array", setup_items, op_new_array_boxed,
+     check_value_op, NULL, 1},
+    {"values", "value_new_array/strings", "tl_value_new_array", setup_strings, op_new_array_typed,
+     check_value_op, NULL, 1},
+    {"values", "value_new_maybe", "tl_value_new_maybe", setup_items, op_new_maybe, check_value_op,
+     NULL, 1},
+    {"values", "value_new_vardict/duplicate-key", "tl_value_new_vardict", setup_items,
+     op_new_vardict, check_value_op, NULL, 1},
+    {"values", "value_parse/dict", "tl_value_parse", setup_nothing, op_parse, check_value_op, NULL,
+     1},
+    {"values", "value_lookup/carried-pointer", "tl_value_lookup", setup_lookup, op_lookup_pointer,
+     check_value_op, NULL, 1},
+    {"values", "value_lookup/string", "tl_value_lookup", setup_lookup, op_lookup_string,
+     check_value_op, NULL, 1},
+    {"values", "value_get_child", "tl_value_get_child", setup_items, op_get_child, check_value_op,
+     NULL, 1},
+    {"values", "value_print/snapshot", "tl_value_print", setup_lookup, op_print, check_print, NULL,
+     0},
+    {"values", "value_equal/lazy-strings", "tl_value_equal", setup_equal_lazy, op_equal,
+     check_equal, NULL, 1},
+    {"values", "value_equal/snapshots-carrying-values", "tl_value_equal", setup_equal, op_equal,
+     check_equal, NULL, 1},
 
-  {"lifecycle", "local_new", "tl_local_new", setup_nothing, op_local_new, check_made_local, NULL,
-   1},
-  {"lifecycle", "local_new/id-table-grows", "tl_local_new", setup_id_table_full, op_local_new,
-   check_made_local, NULL, 1},
-  {"lifecycle", "local_new_full/initializer", "tl_local_new_full", setup_nothing,
-   op_local_new_full, check_new_full, after_new_full, 1},
-  {"lifecycle", "local_new_with_args", "tl_local_new_with_args", setup_with_args,
-   op_local_new_with_args, check_with_args, NULL, 1},
-  {"lifecycle", "local_open/new-name", "tl_local_open", setup_open_new, op_open, check_open, NULL,
-   1},
-  {"lifecycle", "local_open/registry-grows", "tl_local_open", setup_open_grows, op_open,
-   check_open, NULL, 1},
-  {"lifecycle", "local_open/id-table-grows", "tl_local_open", setup_open_id_table_full, op_open,
-   check_open, NULL, 1},
-  {"lifecycle", "local_open/existing-name", "tl_local_open", setup_open_existing, op_open,
-   check_open, NULL, 1},
-  {"lifecycle", "local_unregister", "tl_local_unregister", setup_open_existing, op_unregister,
-   check_unregister, NULL, 0},
-  {"lifecycle", "local_set_exit_hook/replace", "tl_local_set_exit_hook", setup_exit_hook,
-   op_set_exit_hook, check_set_exit_hook, after_set_exit_hook, 1},
-  {"lifecycle", "local_unref/hooked", "tl_local_unref", setup_unref_hooked, op_unref, check_unref,
-   NULL, 0},
-  {"lifecycle", "thread_clear/hooked", "tl_thread_clear", setup_clear_hooked, op_thread_clear,
-   check_thread_clear, NULL, 0},
+    {"lifecycle", "local_new", "tl_local_new", setup_nothing, op_local_new, check_made_local, NULL,
+     1},
+    {"lifecycle", "local_new/id-table-grows", "tl_local_new", setup_id_table_full, op_local_new,
+     check_made_local, NULL, 1},
+    {"lifecycle", "local_new_full/initializer", "tl_local_new_full", setup_nothing,
+     op_local_new_full, check_new_full, after_new_full, 1},
+    {"lifecycle", "local_new_with_args", "tl_local_new_with_args", setup_with_args,
+     op_local_new_with_args, check_with_args, NULL, 1},
+    {"lifecycle", "local_open/new-name", "tl_local_open", setup_open_new, op_open, check_open, NULL,
+     1},
+    {"lifecycle", "local_open/registry-grows", "tl_local_open", setup_open_grows, op_open,
+     check_open, NULL, 1},
+    {"lifecycle", "local_open/id-table-grows", "tl_local_open", setup_open_id_table_full, op_open,
+     check_open, NULL, 1},
+    {"lifecycle", "local_open/existing-name", "tl_local_open", setup_open_existing, op_open,
+     check_open, NULL, 1},
+    {"lifecycle", "local_unregister", "tl_local_unregister", setup_open_existing, op_unregister,
+     check_unregister, NULL, 0},
+    {"lifecycle", "local_set_exit_hook/replace", "tl_local_set_exit_hook", setup_exit_hook,
+     op_set_exit_hook, check_set_exit_hook, after_set_exit_hook, 1},
+    {"lifecycle", "local_unref/hooked", "tl_local_unref", setup_unref_hooked, op_unref, check_unref,
+     NULL, 0},
+    {"lifecycle", "thread_clear/hooked", "tl_thread_clear", setup_clear_hooked, op_thread_clear,
+     check_thread_clear, NULL, 0},
 
-  {"threads", "first-write/new-thread", "tl_local_set", setup_first_write_new, op_first_write,
-   check_first_write, NULL, 1},
-  {"threads", "first-write/new-thread-high-id", "tl_local_set", setup_first_write_high,
-   op_first_write, check_first_write, NULL, 1},
-  {"threads", "first-write/slot-table-grows", "tl_local_set", setup_first_write_grows,
-   op_first_write, check_first_write, NULL, 1},
-  {"threads", "thread-exit/hooked", "thread exit", setup_thread_exit, op_thread_exit,
-   check_thread_exit, NULL, 0},
-  {"threads", "visit/3-threads", "tl_local_visit", setup_visit_3, op_visit, check_visit, NULL, 1},
-  {"threads", "visit/3-threads-one-key", "tl_local_visit", setup_visit_3_key, op_visit,
-   check_visit, NULL, 1},
-  {"threads", "visit/9-threads", "tl_local_visit", setup_visit_9, op_visit, check_visit, NULL, 1},
+    {"threads", "first-write/new-thread", "tl_local_set", setup_first_write_new, op_first_write,
+     check_first_write, NULL, 1},
+    {"threads", "first-write/new-thread-high-id", "tl_local_set", setup_first_write_high,
+     op_first_write, check_first_write, NULL, 1},
+    {"threads", "first-write/slot-table-grows", "tl_local_set", setup_first_write_grows,
+     op_first_write, check_first_write, NULL, 1},
+    {"threads", "thread-exit/hooked", "thread exit", setup_thread_exit, op_thread_exit,
+     check_thread_exit, NULL, 0},
+    {"threads", "visit/3-threads", "tl_local_visit", setup_visit_3, op_visit, check_visit, NULL, 1},
+    {"threads", "visit/3-threads-one-key", "tl_local_visit", setup_visit_3_key, op_visit,
+     check_visit, NULL, 1},
+    {"threads", "visit/9-threads", "tl_local_visit", setup_visit_9, op_visit, check_visit, NULL, 1},
 };
 
 /* ------------------------------------------------------------------------------------------------
@@ -2149,8 +2150,8 @@ static int
 is_glib_side(const char *path)
 {
   static const char *const prefixes[] = {"libglib-2.0.so", "libgobject-2.0.so", "libgio-2.0.so",
-                                         "libffi.so", "libc.so", "ld-linux", "libpcre2",
-                                         "libgcc_s.so", "libm.so"};
+                                         "libffi.so",      "libc.so",           "ld-linux",
+                                         "libpcre2",       "libgcc_s.so",       "libm.so"};
   const char *base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
   size_t i;
 
@@ -2505,8 +2506,8 @@ run_scenario(const Scenario *s)
 static int
 find_own_code(struct dl_phdr_info *info, size_t size, void *data)
 {
-  const char *base = strrchr(info->dlpi_name, '/') != NULL ? strrchr(info->dlpi_name, '/') + 1
-                                                          : info->dlpi_name;
+  const char *base =
+      strrchr(info->dlpi_name, '/') != NULL ? strrchr(info->dlpi_name, '/') + 1 : info->dlpi_name;
   int i;
 
   (void) size;
@@ -2574,7 +2575,8 @@ warm_up(void)
   tl_local_unref(local);
   tl_thread_clear();
   if (tl_stats_live_values() + tl_stats_live_dicts() + tl_stats_live_locals() +
-          tl_stats_live_threads() != 0) {
+          tl_stats_live_threads() !=
+      0) {
     fprintf(stderr, "fault-inject: the warm-up left state behind\n");
     exit(2);
   }

@@ -29,6 +29,7 @@ fuzz_fail(const char *file, int line, const char *what, const char *text)
   fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
   if (text != NULL)
     fprintf(stderr, "  text: %s\n", text);
-  fprintf(stderr, "  last error: %s: %s\n", tl_status_name(tl_last_error()), tl_last_error_message());
+  fprintf(stderr, "  last error: %s: %s\n", tl_status_name(tl_last_error()),
+          tl_last_error_message());
   abort();
 }

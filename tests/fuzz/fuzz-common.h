@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Reports a failed check (with the text it concerns, if any) and aborts, so that libFuzzer saves
  * the input. */
 void fuzz_fail(const char *file, int line, const char *what, const char *text)
-  __attribute__((noreturn));
+    __attribute__((noreturn));
 
 #define FUZZ_CHECK(cond)                                                                           \
   do {                                                                                             \

@@ -29,16 +29,26 @@
 #include "fuzz-common.h"
 
 enum {
-  OP_SET, OP_SET_POINTER, OP_DELETE, OP_CLEAR, OP_SNAPSHOT, OP_REPARSE, OP_PARSE, OP_APPLY,
-  OP_LOOKUP, OP_SET_SLOT, OP_SWITCH, N_OPS
+  OP_SET,
+  OP_SET_POINTER,
+  OP_DELETE,
+  OP_CLEAR,
+  OP_SNAPSHOT,
+  OP_REPARSE,
+  OP_PARSE,
+  OP_APPLY,
+  OP_LOOKUP,
+  OP_SET_SLOT,
+  OP_SWITCH,
+  N_OPS
 };
 
 #define N_SLOTS 4
 #define MAX_KEYS 64
 
 static const char *const keys[] = {"a", "b", "key", "ключ", "", "a b"};
-static const char *const types[] = {NULL, "i", "s", "x", "d", "v", "ay", "a{sv}", "(is)", "h",
-                                    "mi", "as", "a{ss}", "a{sv}"};
+static const char *const types[] = {NULL,    "i",    "s", "x",  "d",  "v",     "ay",
+                                    "a{sv}", "(is)", "h", "mi", "as", "a{ss}", "a{sv}"};
 
 typedef struct {
   const uint8_t *data;
@@ -334,8 +344,8 @@ run_op(Program *program, Reader *reader)
     TlValue *value = tl_value_new_pointer(&program->destroyed, count_destroy);
 
     program->created++;
-    FUZZ_CHECK(tl_local_set(local, key, value) == (g_utf8_validate(key, -1, NULL) ? TL_OK
-                                                                                  : TL_ERR_INVALID_KEY));
+    FUZZ_CHECK(tl_local_set(local, key, value) ==
+               (g_utf8_validate(key, -1, NULL) ? TL_OK : TL_ERR_INVALID_KEY));
     tl_value_unref(value);
     g_free(key);
     break;
@@ -413,9 +423,8 @@ run_op(Program *program, Reader *reader)
     int slot = read_byte(reader) % N_SLOTS;
     char *key = read_key(reader);
     TlValue *found = NULL;
-    int status = program->slots[slot] != NULL
-                     ? tl_value_lookup(program->slots[slot], key, &found)
-                     : TL_ERR_INVALID_ARGUMENT;
+    int status = program->slots[slot] != NULL ? tl_value_lookup(program->slots[slot], key, &found)
+                                              : TL_ERR_INVALID_ARGUMENT;
 
     FUZZ_CHECK((status == TL_OK) == (found != NULL));
     if (status == TL_OK)
@@ -435,11 +444,8 @@ run_op(Program *program, Reader *reader)
     g_free(key);
     break;
   }
-  case OP_SWITCH:
-    program->current = !program->current;
-    break;
-  default:
-    abort();
+  case OP_SWITCH: program->current = !program->current; break;
+  default: abort();
   }
 }
 

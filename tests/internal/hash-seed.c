@@ -48,9 +48,9 @@ hash_in_new_process(const char *self, guint64 *out_keys)
   CHECK(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &output, NULL,
                      &status, NULL));
   CHECK(g_spawn_check_wait_status(status, NULL));
-  CHECK(output != NULL && sscanf(output, "%x %" G_GINT64_MODIFIER "x %" G_GINT64_MODIFIER "x %"
-                                         G_GINT64_MODIFIER "x", &hash, &out_keys[0], &out_keys[1],
-                                 &out_keys[2]) == 4);
+  CHECK(output != NULL &&
+        sscanf(output, "%x %" G_GINT64_MODIFIER "x %" G_GINT64_MODIFIER "x %" G_GINT64_MODIFIER "x",
+               &hash, &out_keys[0], &out_keys[1], &out_keys[2]) == 4);
   g_free(output);
   return hash;
 }

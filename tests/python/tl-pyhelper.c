@@ -170,7 +170,8 @@ helper_delete(TlLocal *local, const char *key)
   return tl_local_delete(local, key);
 }
 
-/* The calling thread's keys, comma-separated, in the dictionary's order. Free with helper_free(). */
+/* The calling thread's keys, comma-separated, in the dictionary's order. Free with
+ * helper_free(). */
 HELPER_API char *helper_keys(TlLocal *local);
 char *
 helper_keys(TlLocal *local)

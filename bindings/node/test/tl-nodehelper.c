@@ -53,7 +53,8 @@ helper_read_string(const char *local_name, const char *key)
 }
 
 /* "TYPE|TEXT" for key in the calling thread's dictionary of local: TEXT is tl_value_print()'s
- * type-annotated form, or "pointer" for a pointer value. NULL if absent. Free with helper_free(). */
+ * type-annotated form, or "pointer" for a pointer value. NULL if absent. Free with
+ * helper_free(). */
 HELPER_API char *helper_describe_address(TlLocal *local, const char *key);
 char *
 helper_describe_address(TlLocal *local, const char *key)
@@ -166,7 +167,7 @@ HELPER_API char *helper_describe_in_new_thread(const char *local_name, const cha
 char *
 helper_describe_in_new_thread(const char *local_name, const char *key)
 {
-  struct describe_job job = { local_name, key, NULL };
+  struct describe_job job = {local_name, key, NULL};
   pthread_t thread;
 
   if (pthread_create(&thread, NULL, describe_thread, &job) != 0)
