@@ -33,10 +33,6 @@ _tl_item_key(const TlDictItem *item)
   return item->key_len < TL_DICT_INLINE_KEY ? item->key.inline_bytes : item->key.heap;
 }
 
-/* Gives item a copy of the len bytes at str (plus a NUL), inline or allocated. FALSE (nothing
- * recorded) if out of memory. */
-gboolean _tl_item_set_key(TlDictItem *item, const char *str, guint32 len);
-
 static inline void
 _tl_item_free_key(TlDictItem *item)
 {

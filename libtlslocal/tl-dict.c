@@ -10,8 +10,10 @@
 #define TL_DICT_MIN_INDEX 8
 #define TL_DICT_MIN_GROWTH 2
 
-gboolean
-_tl_item_set_key(TlDictItem *item, const char *str, guint32 len)
+/* Gives item a copy of the len bytes at str (plus a NUL), inline or allocated. FALSE (nothing
+ * recorded) if out of memory. */
+static gboolean
+item_set_key(TlDictItem *item, const char *str, guint32 len)
 {
   char *copy = item->key.inline_bytes;
 
@@ -158,7 +160,7 @@ _tl_dict_insert_new(TlDict *dict, const TlKey *key, TlValue *value)
       return status;
   }
   item = &dict->items[dict->n_items]; /* not counted yet: a fork() child would not see it */
-  if (!_tl_item_set_key(item, key->str, key->len))
+  if (!item_set_key(item, key->str, key->len))
     return _tl_fail(TL_ERR_NO_MEMORY, "out of memory copying a key");
   item->hash = key->hash;
   item->value = value;

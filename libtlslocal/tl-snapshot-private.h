@@ -11,11 +11,6 @@
  * "h" values, snapshots carrying values, and values too deep to box travel beside it as handles.
  * @return a new reference; NULL only if out of memory (TL_ERR_NO_MEMORY recorded). */
 TlValue *_tl_snapshot_new(const TlDict *dict);
-/* Fills out, an empty dictionary, with snapshot's keys and (new references to) its values; a key
- * given twice (parsed text) keeps its last value. snapshot is a valid "a{sv}".
- * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a handle the snapshot does not carry;
- * TL_ERR_NO_MEMORY. On error out is left empty. */
-int _tl_snapshot_read(const TlValue *snapshot, TlDict *out);
 
 /* @return the value a snapshot's unboxed child stands for: handles[N] for a "h" child, else a new
  * value wrapping child. Takes over child's reference. NULL if a handle is out of range

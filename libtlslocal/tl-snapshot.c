@@ -62,8 +62,12 @@ _tl_snapshot_new(const TlDict *dict)
   return snapshot;
 }
 
-int
-_tl_snapshot_read(const TlValue *snapshot, TlDict *out)
+/* Fills out, an empty dictionary, with snapshot's keys and (new references to) its values; a key
+ * given twice (parsed text) keeps its last value. snapshot is a valid "a{sv}".
+ * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a handle the snapshot does not carry;
+ * TL_ERR_NO_MEMORY. On error out is left empty. */
+static int
+snapshot_read(const TlValue *snapshot, TlDict *out)
 {
   GVariant *variant = _tl_value_variant(snapshot);
   gsize n_pairs = g_variant_n_children(variant), i;
@@ -209,7 +213,7 @@ tl_local_apply(TlLocal *local, const TlValue *snapshot, int mode)
 
   /* All or nothing: every key copied, every value resolved and every byte of room made before
    * the dictionary changes; from there on nothing can fail. */
-  if ((status = _tl_snapshot_read(snapshot, &incoming)) != TL_OK)
+  if ((status = snapshot_read(snapshot, &incoming)) != TL_OK)
     return status;
   if ((status = _tl_entry_for_write(local, &entry, &created)) != TL_OK) {
     _tl_dict_free_contents(&incoming);
