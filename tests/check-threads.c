@@ -1401,7 +1401,7 @@ END_TEST
 
 /* ---- lazy GVariants ---- */
 
-/* A basic value from a typed constructor gets its GVariant on first need (tl-value.c). Threads
+/* A basic value from a typed constructor gets its GVariant on first need (tl-value-scalar.c). Threads
  * sharing one value all need it at once, each for another reason: one GVariant is published and
  * every thread gets that one. */
 #define LAZY_THREADS 6

@@ -1397,7 +1397,7 @@ START_TEST(test_maybe)
 }
 END_TEST
 
-/* The typed constructors make no GVariant until one is needed (tl-value.c). Case i of
+/* The typed constructors make no GVariant until one is needed (tl-value-scalar.c). Case i of
  * lazy_cases: a fresh value from a typed constructor, and the text GLib parses to its twin. */
 static const char *const lazy_texts[] = {
     "true",
