@@ -1401,9 +1401,9 @@ END_TEST
 
 /* ---- lazy GVariants ---- */
 
-/* A basic value from a typed constructor gets its GVariant on first need (tl-value-scalar.c). Threads
- * sharing one value all need it at once, each for another reason: one GVariant is published and
- * every thread gets that one. */
+/* A basic value from a typed constructor gets its GVariant on first need (tl-value-scalar.c).
+ * Threads sharing one value all need it at once, each for another reason: one GVariant is published
+ * and every thread gets that one. */
 #define LAZY_THREADS 6
 
 struct lazy_race {
