@@ -49,8 +49,8 @@ _c_void_p = _ctypes.c_void_p
 _pointer_arg = _ffi.pointer_arg
 _IMMORTAL = _convert.IMMORTAL
 _to_value = _convert.to_value
-_CONVERTERS = _convert._CONVERTERS  # type -> converter; _NO_FORM for types seen without a form
-_NO_FORM = _convert._no_form
+_known_converter = _convert.known_converter  # type -> converter, or None; _NO_FORM: no form
+_NO_FORM = _convert.no_form
 _from_value = _convert.from_value
 _new_marker = _convert.new_marker
 _object_getattribute = object.__getattribute__
@@ -61,12 +61,12 @@ _get_ident = threading.get_ident
 _is_finalizing = sys.is_finalizing
 _MISSING = object()
 _ABSENT = object()  # in a cache: C's dictionary has no such key
-_INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
+_INT64_MIN, _INT64_MAX, _UINT64_MAX = _convert.INT64_MIN, _convert.INT64_MAX, _convert.UINT64_MAX
 
 # Values made once (_convert.IMMORTAL), as pointer arguments for _set_object. The hot path tests
 # -6 < value < 257 with literals and indexes a list: cheaper than globals and a dict.
-assert (_convert._SMALL_INT_MIN, _convert._SMALL_INT_MAX) == (-5, 256)
-_SMALL_INT_LIST = [_pointer_arg(vp) for vp in _convert._SMALL_INTS]  # [value + 5]
+assert (_convert.SMALL_INT_MIN, _convert.SMALL_INT_MAX) == (-5, 256)
+_SMALL_INT_LIST = [_pointer_arg(vp) for vp in _convert.SMALL_INTS]  # [value + 5]
 _TRUE, _FALSE, _NONE = (_pointer_arg(vp) for vp in (_convert.TRUE, _convert.FALSE, _convert.NONE))
 _EMPTY_BYTES = _pointer_arg(_convert.EMPTY_BYTES)
 
@@ -363,7 +363,7 @@ class local:
                 status = _set_int64(st.h, kb, value)
             else:
                 return _store_at(st, name, kb, value)
-        elif _CONVERTERS.get(kind) is _NO_FORM:
+        elif _known_converter(kind) is _NO_FORM:
             return _store_python_object(st, name, kb, value)
         else:
             return _store_at(st, name, kb, value)

@@ -30,8 +30,10 @@ import ctypes
 
 from ._ffi import NULL_DESTROY, Error, lib
 
-__all__ = ["to_value", "from_value", "release", "new_marker", "local_get", "local_keys", "MARKER",
-           "MAX_DEPTH"]
+__all__ = ["to_value", "converter", "known_converter", "no_form", "from_value", "release",
+           "new_marker", "local_get", "local_keys", "MARKER", "MAX_DEPTH", "IMMORTAL", "NONE", "TRUE",
+           "FALSE", "EMPTY_BYTES", "SMALL_INT_MIN", "SMALL_INT_MAX", "SMALL_INTS", "INT64_MIN",
+           "INT64_MAX", "UINT64_MAX"]
 
 INT64_MIN, INT64_MAX, UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 # Deeper containers stay on the Python side: GVariant limits type strings to 128 levels and the
@@ -58,12 +60,12 @@ def new_marker():
 NONE = lib.tl_value_new_maybe(b"v", None)
 TRUE = lib.tl_value_new_bool(1)
 FALSE = lib.tl_value_new_bool(0)
-_SMALL_INT_MIN, _SMALL_INT_MAX = -5, 256
-_SMALL_INTS = [lib.tl_value_new_int64(i) for i in range(_SMALL_INT_MIN, _SMALL_INT_MAX + 1)]
+SMALL_INT_MIN, SMALL_INT_MAX = -5, 256
+SMALL_INTS = [lib.tl_value_new_int64(i) for i in range(SMALL_INT_MIN, SMALL_INT_MAX + 1)]
 EMPTY_STR = lib.tl_value_new_string(b"")
 EMPTY_BYTES = lib.tl_value_new_bytes(None, 0)
 EMPTY_TUPLE = lib.tl_value_new_tuple(None, 0)
-IMMORTAL = frozenset([NONE, TRUE, FALSE, EMPTY_STR, EMPTY_BYTES, EMPTY_TUPLE, *_SMALL_INTS])
+IMMORTAL = frozenset([NONE, TRUE, FALSE, EMPTY_STR, EMPTY_BYTES, EMPTY_TUPLE, *SMALL_INTS])
 
 
 def release(vp, _immortal=IMMORTAL, _unref=_unref):
@@ -86,8 +88,8 @@ def _from_bool(obj):
 
 
 def _from_int(obj):
-    if _SMALL_INT_MIN <= obj <= _SMALL_INT_MAX:
-        return _SMALL_INTS[obj - _SMALL_INT_MIN]
+    if SMALL_INT_MIN <= obj <= SMALL_INT_MAX:
+        return SMALL_INTS[obj - SMALL_INT_MIN]
     if INT64_MIN <= obj <= INT64_MAX:
         return _new_int64(obj)
     if 0 <= obj <= UINT64_MAX:
@@ -198,16 +200,24 @@ _CONVERTERS = {
     ctypes.c_void_p: _from_pointer,
 }
 _BASES = (bool, int, float, str, bytes, tuple, list, dict, ctypes.c_void_p)
-def _no_form(obj):
+
+
+def no_form(obj):
+    """The converter of types without a GVariant form."""
     return None
 
 
+# The converter for a type converter() has met, else None: a lookup without a Python frame, for the
+# hot path. (A bound method: CPython 3.11 calls a method of an imported name without LOAD_METHOD.)
+known_converter = _CONVERTERS.get
+
+
 def converter(cls):
-    """The converter for instances of cls (_no_form: no GVariant form), cached for the next time
+    """The converter for instances of cls (no_form: no GVariant form), cached for the next time
     (for up to 256 types: classes made on the fly must not grow the table without end)."""
     function = _CONVERTERS.get(cls)
     if function is None:
-        function = _no_form
+        function = no_form
         for base in _BASES:
             if issubclass(cls, base):
                 function = _CONVERTERS[base]
