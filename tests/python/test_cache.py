@@ -12,7 +12,7 @@ import unittest
 import weakref
 
 import tlslocal
-from tlslocal import _convert
+from tlslocal import _convert, _dict
 from support import helper, needs_helper
 
 
@@ -43,7 +43,7 @@ class CountCalls:
 
     def __enter__(self):
         self.count = 0
-        self._peek, self._get = tlslocal._peek, _convert.local_get
+        self._peek, self._get = _dict._peek, _convert.local_get
 
         def peek(*args):
             self.count += 1
@@ -53,11 +53,11 @@ class CountCalls:
             self.count += 1
             return self._get(*args)
 
-        tlslocal._peek, _convert.local_get = peek, get
+        _dict._peek, _convert.local_get = peek, get
         return self
 
     def __exit__(self, *exc):
-        tlslocal._peek, _convert.local_get = self._peek, self._get
+        _dict._peek, _convert.local_get = self._peek, self._get
 
 
 class PythonOnly(unittest.TestCase):

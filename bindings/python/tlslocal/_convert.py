@@ -30,10 +30,10 @@ import ctypes
 
 from ._ffi import NULL_DESTROY, Error, lib
 
-__all__ = ["to_value", "converter", "known_converter", "no_form", "from_value", "release",
-           "new_marker", "local_get", "local_keys", "MARKER", "MAX_DEPTH", "IMMORTAL", "NONE", "TRUE",
-           "FALSE", "EMPTY_BYTES", "SMALL_INT_MIN", "SMALL_INT_MAX", "SMALL_INTS", "INT64_MIN",
-           "INT64_MAX", "UINT64_MAX"]
+__all__ = ["to_value", "converter", "known_converter", "no_form", "c_string", "from_value",
+           "release", "new_marker", "local_get", "local_keys", "MARKER", "MAX_DEPTH", "IMMORTAL",
+           "NONE", "TRUE", "FALSE", "EMPTY_BYTES", "SMALL_INT_MIN", "SMALL_INT_MAX", "SMALL_INTS",
+           "INT64_MIN", "INT64_MAX", "UINT64_MAX"]
 
 INT64_MIN, INT64_MAX, UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 # Deeper containers stay on the Python side: GVariant limits type strings to 128 levels and the
@@ -97,16 +97,25 @@ def _from_int(obj):
     return None
 
 
+def c_string(text):
+    """text as a C string's UTF-8 bytes, or None when C cannot hold it: not a str, a NUL inside, a
+    lone surrogate."""
+    if not isinstance(text, str):
+        return None
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if 0 in data:  # an int needle is a memchr; b"\0" costs an exception inside
+        return None
+    return data
+
+
 def _from_str(obj):
     if not obj:
         return EMPTY_STR
-    try:
-        data = obj.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return None
-    if 0 in data:  # a C string cannot hold it (an int needle: a memchr)
-        return None
-    return _new_string(data)
+    data = c_string(obj)
+    return None if data is None else _new_string(data)
 
 
 def _from_bytes(obj):
@@ -171,13 +180,8 @@ def _from_dict(obj, depth=0):
         return None
     keys = []
     for key in obj:
-        if not isinstance(key, str):
-            return None
-        try:
-            data = key.encode("utf-8")
-        except UnicodeEncodeError:
-            return None
-        if 0 in data:
+        data = c_string(key)
+        if data is None:
             return None
         keys.append(data)
     children = _children(obj.values(), depth + 1)
