@@ -289,7 +289,7 @@ class ErrorTests(unittest.TestCase):
         import os
         import re
         from tlslocal import _ffi
-        header = os.path.join(os.path.dirname(__file__), "..", "..", "libtlslocal", "tlslocal.h")
+        header = os.path.join(os.path.dirname(__file__), "..", "..", "..", "libtlslocal", "tlslocal.h")
         with open(header, encoding="utf-8") as f:
             declared = set(re.findall(r"TL_API\s[^;(]*?\b(tl_\w+)\s*\(", f.read()))
         self.assertTrue(declared)
