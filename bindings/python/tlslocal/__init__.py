@@ -15,7 +15,7 @@ side, and C sees an opaque pointer value under its key. README.md has the whole 
 edges.
 """
 
-from ._ffi import Error, LIBRARY_PATH, lib as _lib
+from ._ffi import Error, LIBRARY_PATH, lib
 from ._local import address, local, open, unregister, wrap
 
 __all__ = ["local", "open", "wrap", "address", "unregister", "Error", "version", "stats",
@@ -25,10 +25,10 @@ __version__ = "1.0.0"
 
 def version():
     """The loaded C library's version string, e.g. "1.0.0"."""
-    return _lib.tl_version().decode("ascii")
+    return lib.tl_version().decode("ascii")
 
 
 def stats():
     """libtlslocal's process-wide live counts: locals, dicts, threads, values."""
-    return {"locals": _lib.tl_stats_live_locals(), "dicts": _lib.tl_stats_live_dicts(),
-            "threads": _lib.tl_stats_live_threads(), "values": _lib.tl_stats_live_values()}
+    return {"locals": lib.tl_stats_live_locals(), "dicts": lib.tl_stats_live_dicts(),
+            "threads": lib.tl_stats_live_threads(), "values": lib.tl_stats_live_values()}
