@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import unittest
 
@@ -132,6 +133,34 @@ helper = _Helper(HELPER_PATH) if HELPER_PATH else None
 def needs_helper(test):
     reason = "TLSLOCAL_TEST_HELPER is not set (meson test sets it)"
     return unittest.skipIf(helper is None, reason)(test)
+
+
+def run_threads(targets, timeout=30):
+    """Run each target on its own new thread and join them all; a thread still running after
+    timeout seconds fails the test."""
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        if thread.is_alive():
+            raise AssertionError("a thread is stuck (deadlock?)")
+
+
+def in_thread(function, *args):
+    """function(*args) on a new thread; its result or exception."""
+    result = {}
+
+    def target():
+        try:
+            result["value"] = function(*args)
+        except BaseException as error:  # handed to the caller
+            result["error"] = error
+
+    run_threads([target])
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 def wait_for(predicate, timeout=10.0):

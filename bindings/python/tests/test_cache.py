@@ -7,34 +7,18 @@ C's value; what Python wrote and C did not touch keeps its identity; and a read 
 own writes (to any local of the thread) makes no C call."""
 
 import gc
-import threading
 import unittest
 import weakref
 
 import tlslocal
 from tlslocal import _convert, _dict
-from support import helper, needs_helper
+from support import helper, in_thread, needs_helper
 
 
 class Thing:
     pass
 
 
-def in_thread(function, *args):
-    result = {}
-
-    def target():
-        try:
-            result["value"] = function(*args)
-        except BaseException as error:  # handed to the caller
-            result["error"] = error
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(30)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 class CountCalls:

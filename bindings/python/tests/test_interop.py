@@ -8,24 +8,9 @@ import unittest
 import weakref
 
 import tlslocal
-from support import helper, needs_helper
+from support import helper, in_thread, needs_helper
 
 
-def in_thread(function, *args):
-    result = {}
-
-    def target():
-        try:
-            result["value"] = function(*args)
-        except BaseException as error:  # handed to the caller
-            result["error"] = error
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(30)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 @needs_helper

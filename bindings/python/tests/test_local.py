@@ -11,37 +11,11 @@ import unittest
 import weakref
 
 import tlslocal
-from support import helper, needs_helper, settled_stats, wait_for
+from support import helper, in_thread, needs_helper, run_threads, settled_stats, wait_for
 
 
 class Weak:
     pass
-
-
-def run_threads(targets, timeout=30):
-    threads = [threading.Thread(target=target) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-        if thread.is_alive():
-            raise AssertionError("a thread is stuck (deadlock?)")
-
-
-def in_thread(function, *args):
-    """function(*args) on a new thread; its result or exception."""
-    result = {}
-
-    def target():
-        try:
-            result["value"] = function(*args)
-        except BaseException as error:  # handed to the caller
-            result["error"] = error
-
-    run_threads([target])
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 class PickleTests(unittest.TestCase):
