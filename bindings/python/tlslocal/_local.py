@@ -72,7 +72,7 @@ class local:
     # the ~6,500-7,000 a write takes (most of which is the ctypes call). So what every access does
     # is written out here rather than called: finding this thread's state (in both methods), a
     # read's cache hit, and a write's typed C setter and accounting. The rest are calls, the
-    # subclass step too: ~500 more per access on a subclass (a read: 4,340 -> 4,860), the price of
+    # subclass step too: ~500 more per access on a subclass (a read: 4,340 -> 4,830), the price of
     # one lookup for reads, writes and deletes.
     def __getattribute__(self, name):
         impl = _impl_of(self)

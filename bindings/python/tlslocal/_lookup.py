@@ -29,11 +29,23 @@ def set_base(cls):
     BASE_NAMES["__dict__"] = None
 
 
+class _ClassInfo:
+    """What the subclass step needs of a class, cached on it as _local__info: the class and its mro
+    as of caching (a subclass inherits the attribute; assigning __bases__ makes a new mro), and the
+    namespaces of that mro but local's and object's, live mappingproxies, so that attributes added
+    to a class later are seen."""
+
+    __slots__ = ("cls", "mro", "namespaces")
+
+    def __init__(self, cls):
+        self.cls = cls
+        self.mro = cls.__mro__
+        self.namespaces = tuple(klass.__dict__ for klass in self.mro if klass not in _bases)
+
+
 def class_info(cls):
-    """(cls, cls.__mro__, the namespaces of cls's mro but local's and object's), cached on cls.
-    The namespaces are live mappingproxies, so attributes added to a class later are seen."""
-    mro = cls.__mro__
-    info = (cls, mro, tuple(klass.__dict__ for klass in mro if klass not in _bases))
+    """Cache cls's _ClassInfo on cls, and return it."""
+    info = _ClassInfo(cls)
     type.__setattr__(cls, "_local__info", info)
     return info
 
@@ -41,9 +53,10 @@ def class_info(cls):
 def subclass_attr(cls, name):
     """What a subclass (not local or object) in cls's mro defines as name, or NOT_DEFINED."""
     info = cls._local__info
-    if info[0] is not cls or info[1] is not cls.__mro__:  # a subclass of a subclass, or __bases__
-        info = class_info(cls)                            # changed, or __init_subclass__ skipped
-    for namespace in info[2]:
+    # Another class's (a subclass whose __init_subclass__ chain skipped ours), or an old mro.
+    if info.cls is not cls or info.mro is not cls.__mro__:
+        info = class_info(cls)
+    for namespace in info.namespaces:
         if name in namespace:
             return namespace[name]
     return NOT_DEFINED
