@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 'use strict';
-// bench-node: get and set on the Node binding's Local (the Map-like methods and the `view` Proxy)
-// against what JavaScript code would use instead: a plain object, a Map, and AsyncLocalStorage
-// (the per-async-context store, Node's nearest thing to a thread-local; here read with
-// getStore().x inside one run()). All in one run, interleaved.
+// bench-node: get and set on the Node binding's Local (the Map-like methods and the `view` Proxy),
+// of scalars, a small object, an array and bytes, against what JavaScript code would use instead: a
+// plain object, a Map, and AsyncLocalStorage (the per-async-context store, Node's nearest thing to a
+// thread-local; here read with getStore().x inside one run()). All in one run, interleaved.
 //
 // Every (operation, implementation) pair is timed in every round, the starting pair rotated each
 // round; each reports the median of its rounds. Statements are unrolled ten times per loop
@@ -87,6 +87,39 @@ const OPERATIONS = [
       for (let i = 0; i < n; i++) {
         for (let u = 0; u < UNROLL; u++) impl.set('s', strings[u]);
       }
+    },
+  },
+  // Containers: a small request context (a{sv} holding an "as") and an array of ints ("ax"); the
+  // other implementations only store a reference to them.
+  {
+    label: 'set obj',
+    setup: () => {},
+    run: (impl, n) => {
+      const roles = ['admin', 'user'];
+      for (let i = 0; i < n; i++) {
+        for (let u = 0; u < UNROLL; u++) impl.set('o', { id: u, user: 'alice', roles });
+      }
+    },
+  },
+  {
+    label: 'set arr',
+    setup: () => {},
+    run: (impl, n) => {
+      const items = [1, 2, 3, 4, 5, 6, 7, 8];
+      for (let i = 0; i < n; i++) {
+        for (let u = 0; u < UNROLL; u++) impl.set('a', items);
+      }
+    },
+  },
+  {
+    label: 'get bytes',
+    setup: (impl) => impl.set('b', new Uint8Array(64).fill(7)),
+    run: (impl, n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        for (let u = 0; u < UNROLL; u++) s += impl.get('b').length;
+      }
+      sink += s;
     },
   },
 ];
