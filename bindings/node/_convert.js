@@ -31,7 +31,7 @@
 // dictionaries ("a{..}") plain objects (keys converted with String()); tuples Array; "v" unboxed;
 // maybes null or their value; a dict entry outside a dictionary [key, value]; "p" NativePointer.
 
-const { lib, raw, koffi } = require('./_ffi.js');
+const { lib, raw, crt, koffi } = require('./_ffi.js');
 
 // Deeper containers are refused: GVariant limits type strings to 128 levels, and the Python
 // binding uses the same bound, so what one language writes the other reads.
@@ -39,6 +39,11 @@ const MAX_DEPTH = 64;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
+// The low and high 32-bit words of a 64-bit integer in a Uint32Array.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
+const TWO_32 = 2 ** 32;
 
 class NativePointer {
   // A native pointer value ("p"): its address as a BigInt. Storing one gives C a pointer value with
@@ -131,6 +136,64 @@ function releaseAll(values) {
   for (const v of values) raw.tl_value_unref(v);
 }
 
+// The arrays that tl_value_new_array and tl_value_new_vardict read (TlValue *items[], and a
+// vardict's const char *keys[] with the keys' bytes) are written into an ArrayBuffer, whose memory
+// koffi passes as is: a JavaScript array would be read item by item through N-API, which a Worker's
+// termination breaks (_ffi.js). An ArrayBuffer's memory never moves. Containers are built bottom-up
+// and each call reads its arrays before the next container's are written, so one arena serves all;
+// it grows up to ARENA_MAX, and a container needing more gets an arena of its own for its call.
+const ARENA_MAX = 1 << 20;
+let arena = null;
+
+function newArena(size) {
+  const buffer = new ArrayBuffer(size);
+  const address = Number(koffi.address(buffer));
+  if (!Number.isSafeInteger(address)) throw new Error('tlslocal: an address beyond 2**53');
+  return {
+    size,
+    address,
+    items: new BigUint64Array(buffer), // TlValue * (and char *, written as two words)
+    words: new Uint32Array(buffer),
+    bytes: Buffer.from(buffer),
+  };
+}
+
+// An arena of at least size bytes, with values (TlValue * BigInts) at items[0..n).
+function arenaFor(values, size) {
+  let a = arena;
+  if (a === null || a.size < size) {
+    if (size > ARENA_MAX) {
+      a = newArena(Math.ceil(size / 8) * 8);
+    } else {
+      let grown = a === null ? 4096 : a.size * 2;
+      while (grown < size) grown *= 2;
+      a = arena = newArena(grown);
+    }
+  }
+  const items = a.items;
+  for (let i = 0; i < values.length; i++) items[i] = values[i];
+  return a;
+}
+
+// An arena with values at items[0..n), then keys (checked C strings) as const char *keys[n] at
+// items[n..2n), then the keys' NUL-terminated UTF-8.
+function dictArena(values, keys) {
+  const n = values.length;
+  let size = 16 * n;
+  for (let i = 0; i < n; i++) size += 3 * keys[i].length + 1; // UTF-8: <= 3 bytes a UTF-16 unit
+  const a = arenaFor(values, size);
+  const { words, bytes, address } = a;
+  let offset = 16 * n;
+  for (let i = 0; i < n; i++) {
+    const pointer = address + offset;
+    words[2 * (n + i) + LO] = pointer % TWO_32;
+    words[2 * (n + i) + HI] = Math.floor(pointer / TWO_32);
+    offset += bytes.write(keys[i], offset, 'utf8');
+    bytes[offset++] = 0;
+  }
+  return a;
+}
+
 // New references for items (nothing held if one fails); their types in types.
 function convertItems(items, keys, types, depth, stack, path) {
   const values = [];
@@ -162,7 +225,8 @@ function fromArray(array, depth, stack, path) {
   try {
     let element = 'v';
     if (types.length > 0 && types.every((t) => t === types[0])) element = types[0];
-    const result = lib.tl_value_new_array(element, values, values.length);
+    const result = lib.tl_value_new_array(element, arenaFor(values, 8 * values.length).items,
+      values.length);
     lastType = `a${element}`;
     return result;
   } finally {
@@ -186,7 +250,9 @@ function fromObject(object, depth, stack, path) {
   const items = keys.map((key) => object[key]);
   const values = convertItems(items, keys, [], depth, stack, path);
   try {
-    const result = lib.tl_value_new_vardict(keys, values, values.length);
+    const n = values.length;
+    const a = dictArena(values, keys);
+    const result = lib.tl_value_new_vardict(a.address + 8 * n, a.items, n);
     lastType = 'a{sv}';
     return result;
   } finally {
@@ -298,10 +364,6 @@ const outU8 = new Uint8Array(scratch, 0, 1);
 const outI16 = new Int16Array(scratch, 0, 1);
 const outU16 = new Uint16Array(scratch, 0, 1);
 const outF64 = new Float64Array(scratch, 0, 1);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LO = LITTLE_ENDIAN ? 0 : 1;
-const HI = 1 - LO;
-const TWO_32 = 2 ** 32;
 
 // The int64 in the scratch buffer as a number when it is a safe integer, else a BigInt; read
 // through its two 32-bit words, so the common case makes no BigInt.
@@ -324,8 +386,9 @@ function readUint64() {
 function readBytes(v) {
   lib.tl_value_get_bytes(v, outPtr, outSize);
   const size = Number(outSize[0]);
-  if (size === 0) return Buffer.alloc(0);
-  return Buffer.from(new Uint8Array(koffi.view(outPtr[0], size)));
+  const result = Buffer.allocUnsafe(size);
+  if (size > 0) crt.memcpy(result, outPtr[0], size);
+  return result;
 }
 
 function readHandle(v) {

@@ -20,6 +20,14 @@
 //     for NULL. tl_local_peek is unchecked: its NULL is the ordinary "no such key" answer.
 //   - char * results the caller must tl_free() are declared void * (koffi would decode a char *
 //     result into a JS string and lose the pointer).
+//   - Nothing that a call can be in when its Worker is terminated may ask N-API to run JavaScript
+//     or make an object. From terminate() on, those N-API calls fail; koffi ignores the failure
+//     where it reads a JavaScript array's items (and reads garbage: tl_value_new_vardict was
+//     handed keys == values and crashed the process) and aborts the process where it throws
+//     (koffi.view(), any koffi error). So calls pass only numbers, BigInts, strings, null and
+//     typed arrays or ArrayBuffers (passed as their memory), never a JavaScript array, and get
+//     only numbers, BigInts, strings and null back; arguments are checked before the call, so
+//     koffi never throws. Native memory is read through memcpy into a Buffer, not koffi.view().
 //
 // Calls are synchronous, on the calling JavaScript thread (main or Worker): the library's
 // "calling thread" is always the thread running the JavaScript. No .async() call is ever made.
@@ -236,4 +244,21 @@ if (!lib.tl_version_check(ABI_MAJOR, MIN_MINOR, MIN_MICRO)) {
     `needs ${ABI_MAJOR}.x, at least ${ABI_MAJOR}.${MIN_MINOR}.${MIN_MICRO}`);
 }
 
-module.exports = { lib, raw, koffi, TlslocalError, errorFor, LIBRARY_PATH, PROTOTYPES, SONAME };
+// Outside the table, as they are not tlslocal.h's: memcpy, to copy native bytes into a Buffer (see
+// above), from the C runtime the library links (a library handle's symbol lookup searches its
+// dependencies on ELF and Mach-O; Windows has msvcrt.dll everywhere); and tl_local_unref's
+// address, a TlDestroyFunc for pointer values that own a reference to a local (index.js).
+const crt = (() => {
+  const prototype = 'void memcpy(void *dest, const void *src, size_t n)'; // its result unused
+  try {
+    const runtime = process.platform === 'win32' ? koffi.load('msvcrt.dll') : handle;
+    return { memcpy: runtime.func(prototype) };
+  } catch (error) {
+    throw new Error(`tlslocal: no memcpy found beside ${LIBRARY_PATH} (${error.message})`);
+  }
+})();
+const LOCAL_UNREF = handle.symbol('tl_local_unref');
+
+module.exports = {
+  lib, raw, crt, koffi, TlslocalError, errorFor, LIBRARY_PATH, LOCAL_UNREF, PROTOTYPES, SONAME,
+};

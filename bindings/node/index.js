@@ -228,8 +228,11 @@ class Local {
     lib.tl_local_keys(handle, outStrv, outCount);
     const strv = outStrv[0];
     try {
+      // One string at a time: koffi would fill an array of them through N-API (_ffi.js).
       const n = Number(outCount[0]);
-      return n === 0 ? [] : koffi.decode(strv, 'const char *', n);
+      const keys = new Array(n);
+      for (let i = 0; i < n; i++) keys[i] = koffi.decode(strv, 8 * i, 'const char *');
+      return keys;
     } finally {
       raw.tl_strv_free(strv);
     }

@@ -120,6 +120,30 @@ test('plain objects: a{sv}, nested, with null prototype, read back as plain obje
   roundTrip(withHidden, 'a{sv}', undefined, { shown: 1 });
 });
 
+test('containers of any size, keys of any width: the arrays C reads are native memory', () => {
+  // Keys of 1- to 4-byte UTF-8 characters, each container built after its children.
+  const wide = { a: 1, 'é': { '中文': ['🎉', { '🎉🎉': 'x' }] }, 'ключ': [[1], [2, 3]] };
+  roundTrip(wide, 'a{sv}');
+  // Enough to grow the scratch memory several times, then more than it keeps (its own, for one
+  // call), then small again.
+  for (const count of [10, 1000, 20000]) {
+    const many = {};
+    for (let i = 0; i < count; i++) many[`key-${i}-${'é'.repeat(i % 7)}`] = i;
+    roundTrip(many, 'a{sv}');
+    roundTrip(Object.values(many), 'ax');
+  }
+  const huge = {};
+  for (let i = 0; i < 3000; i++) huge[`${i}:${'中'.repeat(200)}`] = [i, `${i}`];
+  roundTrip(huge, 'a{sv}');
+  roundTrip({ after: 'small' }, 'a{sv}', "{'after': <'small'>}");
+  for (const size of [0, 1, 7, 8, 4096, 1 << 20]) {
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
+    roundTrip(bytes, 'ay');
+    roundTrip({ nested: [bytes] }, 'a{sv}');
+  }
+});
+
 test('what has no typed form is a clear TypeError (RangeError for sizes)', () => {
   const cases = [
     [undefined, /undefined at x has no typed form \(use delete\(\)/],
