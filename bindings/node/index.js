@@ -351,6 +351,11 @@ function clearThread() {
   lib.tl_thread_clear();
 }
 
+const version = lib.tl_version();
+const libraryPath = LIBRARY_PATH;
+
+// Names only, no other expression: Node finds a CommonJS module's exports for ESM's named imports
+// by reading this statement (cjs-module-lexer), and stops at the first value that is not a name.
 module.exports = {
   Local,
   NativePointer,
@@ -358,7 +363,7 @@ module.exports = {
   stats,
   threadId,
   clearThread,
-  version: lib.tl_version(),
-  libraryPath: LIBRARY_PATH,
+  version,
+  libraryPath,
   MAX_DEPTH,
 };
