@@ -1,35 +1,93 @@
 // Types for the tlslocal package (README.md documents the API and the value mapping).
+//
+// Self-contained: they need no @types/node (a Buffer read back is typed Buffer where Node's types
+// are loaded, Uint8Array otherwise) and no lib with Disposable (declared below, as TypeScript's
+// own esnext.disposable lib and @types/node declare it); any lib from ES2015 on will do. Checked
+// with `tsc --strict` by test/types (TypeScript 5 and 7).
 
-/** What a value reads back as. */
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+  interface Disposable {
+    [Symbol.dispose](): void;
+  }
+}
+
+/** Node's Buffer where its types are loaded (@types/node), else the Uint8Array a Buffer is. */
+export type BufferRead = typeof globalThis extends {
+  Buffer: { alloc(size: number, ...rest: any[]): infer B };
+}
+  ? B
+  : Uint8Array;
+
+/**
+ * What a value reads back as. A NativePointer inside a container comes only from C (a snapshot
+ * carrying a pointer value); JavaScript stores one at the top level only.
+ */
 export type TypedValue =
   | null
   | boolean
   | number
   | bigint
   | string
-  | Buffer
+  | BufferRead
   | NativePointer
   | TypedValue[]
   | { [key: string]: TypedValue };
 
-/** What a value may be stored as (see "Value mapping" in README.md). */
-export type StorableValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | ArrayBuffer
-  | NativePointer
-  | readonly StorableValue[]
-  | { readonly [key: string]: StorableValue };
+/** What stores as a scalar or bytes, at any depth. */
+export type StorableScalar = null | boolean | number | bigint | string | Uint8Array | ArrayBuffer;
 
-/** A Proxy over a Local: every string property is a key of the calling thread's dictionary. */
+/**
+ * T where the runtime stores it inside a container, else never: scalars, arrays and objects of
+ * them. Checked property by property, so values typed by an interface pass. Refused, as at run
+ * time: NativePointer, undefined, functions, symbols, symbol keys, and objects with methods
+ * (Date, Map, Set, other typed arrays...). What a type cannot tell: the runtime also refuses
+ * class instances with data fields only, cycles, array holes, and nesting deeper than MAX_DEPTH.
+ */
+export type StorableData<T> = T extends ArrayBufferView
+  ? T extends Uint8Array
+    ? T
+    : never
+  : T extends StorableScalar | StorableDataValue
+    ? T
+    : T extends NativePointer | ((...args: never[]) => unknown)
+      ? never
+      : T extends readonly unknown[]
+        ? { readonly [I in keyof T]: StorableData<T[I]> }
+        : T extends object
+          ? { readonly [K in keyof T]: K extends symbol ? never : StorableData<T[K]> }
+          : never;
+
+/** T where the runtime stores it as a value: what StorableData<T> allows, or a NativePointer. */
+export type Storable<T> = T extends NativePointer ? T : StorableData<T>;
+
+/**
+ * A value that stores (see "Value mapping" in README.md), for code that holds one without a
+ * type of its own. Local.set() takes more: any T that Storable<T> allows, interfaces included.
+ */
+export type StorableValue =
+  | StorableScalar
+  | NativePointer
+  | readonly StorableDataValue[]
+  | { readonly [key: string]: StorableDataValue };
+
+/** StorableValue inside a container: no NativePointer. */
+export type StorableDataValue =
+  | StorableScalar
+  | readonly StorableDataValue[]
+  | { readonly [key: string]: StorableDataValue };
+
+/**
+ * A Proxy over a Local: every string property is a key of the calling thread's dictionary
+ * (reads give TypedValue or undefined; writes take what Local.set() takes, unchecked here).
+ */
 export type LocalView = { [key: string]: any } & Disposable;
 
 /** A native pointer value ("p"): its address. Storing one gives C a pointer with no destroy function. */
 export class NativePointer {
+  #brand: unknown; // nominal: an object with an address is not a NativePointer
   constructor(address: bigint);
   readonly address: bigint;
 }
@@ -45,7 +103,11 @@ export class TlslocalError extends Error {
   readonly detail: string;
 }
 
-/** A local: one separate dictionary per thread (the main thread and each Worker). */
+/**
+ * A local: one separate dictionary per OS thread (the main thread and each Worker), shared by all
+ * the asynchronous tasks a thread runs: not AsyncLocalStorage (README.md, "Threads, lifetimes,
+ * errors").
+ */
 export class Local implements Disposable, Iterable<[string, TypedValue]> {
   /** A new local, with no dictionary in any thread yet. */
   constructor();
@@ -56,7 +118,8 @@ export class Local implements Disposable, Iterable<[string, TypedValue]> {
 
   get(key: string): TypedValue | undefined;
   get<D>(key: string, defaultValue: D): TypedValue | D;
-  set(key: string, value: StorableValue): this;
+  /** Stores value if Storable<T> allows it (T is inferred from value, then checked). */
+  set<T>(key: string, value: T & Storable<T>): this;
   delete(key: string): boolean;
   has(key: string): boolean;
   keys(): string[];
