@@ -152,7 +152,7 @@ export interface Stats {
 export function stats(): Stats;
 /** The calling thread's id as the library sees it. */
 export function threadId(): bigint;
-/** Free every dictionary of the calling thread, in every local (tl_thread_clear()). */
+/** Free every dictionary of the calling thread, in every local (tl_thread_clear()); open Locals stay open. */
 export function clearThread(): void;
 
 /** The loaded library's version, "MAJOR.MINOR.MICRO". */

@@ -9,7 +9,9 @@
 // README.md documents the API and the value mapping; _convert.js implements the mapping and
 // _ffi.js holds the C prototypes.
 
-const { lib, raw, koffi, TlslocalError, errorFor, LIBRARY_PATH } = require('./_ffi.js');
+const {
+  lib, raw, koffi, TlslocalError, errorFor, LIBRARY_PATH, LOCAL_UNREF,
+} = require('./_ffi.js');
 const { fromValue, store, checkKey, NativePointer, MAX_DEPTH } = require('./_convert.js');
 const { isMainThread } = require('node:worker_threads');
 
@@ -38,17 +40,70 @@ const changes = (() => {
 const ABSENT = Symbol('tlslocal.absent');
 const CACHE_MAX = 1024;
 
-// One record per C reference this thread's JavaScript holds: { handle } (handle null once
-// released). A Local reaches its handle through the record, so a release by close(), by the
-// FinalizationRegistry or at the Worker's exit is seen by every later call.
+// Every reference to a local that this thread's JavaScript holds is owned by a pointer value in
+// this thread's dictionary of the keeper, a named local of this binding's own, with tl_local_unref
+// as its destroy function. So the thread's exit drops the references however the thread ends:
+// worker.terminate() runs no JavaScript ('exit' listeners, FinalizationRegistry callbacks), but
+// the library's thread-exit cleanup frees the thread's dictionaries all the same. close(), the
+// FinalizationRegistry and a Worker's 'exit' listener release a reference by deleting its key.
+// The keeper's own reference, this module's, is held the same way, in the keeper.
+const KEEPER_NAME = 'tlslocal.node: the references JavaScript holds';
+let keeper = null;
+let serial = 0;
+
+// The keeper's handle, opened on first use (and again after clearThread()).
+function keeperHandle() {
+  if (keeper === null) {
+    const handle = lib.tl_local_open(KEEPER_NAME);
+    adopt(handle, handle, 'keeper');
+    keeper = handle;
+  }
+  return keeper;
+}
+
+// Give the reference handle to a pointer value under key in this thread's dictionary of the
+// keeper, whose handle is holder; if that fails, the reference is released and this throws.
+function adopt(holder, handle, key) {
+  const value = raw.tl_value_new_pointer(handle, LOCAL_UNREF);
+  if (value === null) {
+    const error = errorFor(lib.tl_last_error());
+    raw.tl_local_unref(handle);
+    throw error;
+  }
+  lib.tl_local_set_take(holder, key, value);
+}
+
+// One record per reference this thread's JavaScript holds: { handle, key } (handle null once
+// released), key its key in the keeper. A Local reaches its handle through the record, so a
+// release by close(), by the FinalizationRegistry or at the Worker's exit is seen by every later
+// call.
 const live = new Set();
 
+// A record for a new reference to a local, tl_local_open(name) or with name null tl_local_new(),
+// owned by the keeper. From the call that makes the reference to the one that gives it to the
+// keeper no JavaScript function is called: that is where a terminating Worker's JavaScript stops,
+// and it would leave the reference held by nothing.
+function hold(name) {
+  const holder = keeperHandle();
+  const key = String(++serial);
+  const handle = name === null ? raw.tl_local_new() : raw.tl_local_open(name);
+  const value = handle === null ? null : raw.tl_value_new_pointer(handle, LOCAL_UNREF);
+  const status = value === null ? -1 : raw.tl_local_set_take(holder, key, value);
+  if (status < 0) {
+    const error = errorFor(raw.tl_last_error());
+    if (value === null) raw.tl_local_unref(handle); // with a value, set_take released it
+    throw error;
+  }
+  const record = { handle, key };
+  live.add(record);
+  return record;
+}
+
 function release(record) {
-  const handle = record.handle;
-  if (handle === null) return;
+  if (record.handle === null) return;
   record.handle = null;
   live.delete(record);
-  raw.tl_local_unref(handle);
+  raw.tl_local_delete(keeperHandle(), record.key); // runs tl_local_unref
 }
 
 // The safety net: a Local that is garbage collected without close() drops its reference.
@@ -128,17 +183,13 @@ class Local {
 
   // A new local, with no dictionary in any thread yet (tl_local_new()).
   constructor(...args) {
-    let handle;
     if (args[0] === CREATE) {
-      handle = args[1];
-      this.#name = args[2];
+      this.#name = args[1];
     } else {
       if (args.length > 0) throw new TypeError('tlslocal: new Local() takes no arguments');
-      handle = lib.tl_local_new();
       this.#name = null;
     }
-    this.#record = { handle };
-    live.add(this.#record);
+    this.#record = hold(this.#name);
     registry.register(this, this.#record, this.#record);
   }
 
@@ -147,7 +198,7 @@ class Local {
   // reach the same local, each thread with its own dictionary.
   static open(name) {
     checkKey(name, 'local name');
-    return new Local(CREATE, lib.tl_local_open(name), name);
+    return new Local(CREATE, name);
   }
 
   // Forget the name (tl_local_unregister()): handles already opened stay valid, and a later
@@ -346,10 +397,28 @@ function threadId() {
 }
 
 // Free every dictionary of the calling thread in every local, as the thread's exit would
-// (tl_thread_clear()): for the main thread, whose exit frees nothing.
+// (tl_thread_clear()): for the main thread, whose exit frees nothing. That frees the keeper's
+// dictionary too, with the references this thread's open Locals hold: each takes one more first,
+// given back to the keeper after.
 function clearThread() {
+  const records = [...live];
+  for (const record of records) raw.tl_local_ref(record.handle);
+  keeper = null; // its reference goes with its dictionary
   lib.tl_thread_clear();
+  let failure = null;
+  for (const record of records) {
+    try {
+      adopt(keeperHandle(), record.handle, record.key);
+    } catch (error) {
+      record.handle = null; // adopt() released it: this Local is closed
+      live.delete(record);
+      failure ??= error;
+    }
+  }
+  if (failure !== null) throw failure;
 }
+
+keeperHandle(); // now, so that stats() counts it from the start
 
 const version = lib.tl_version();
 const libraryPath = LIBRARY_PATH;

@@ -217,6 +217,26 @@ test('clearThread() frees the calling thread\'s dictionaries in every local', ()
   Local.unregister(name);
 });
 
+test('clearThread() keeps open Locals open, though it frees the dictionary holding them', () => {
+  const before = stats();
+  const local = new Local(); // the only reference to this local is this thread's JavaScript's
+  const name = uniqueName();
+  const named = Local.open(name);
+  local.set('k', { a: [1] });
+  tlslocal.clearThread();
+  assert.equal(stats().locals, before.locals + 2, 'both still alive');
+  assert.equal(local.get('k'), undefined);
+  local.set('k', 2);
+  named.set('k', 3);
+  assert.deepEqual([local.get('k'), named.get('k')], [2, 3]);
+  tlslocal.clearThread();
+  tlslocal.clearThread();
+  local.close();
+  named.close();
+  Local.unregister(name);
+  assert.equal(stats().locals, before.locals, 'closing still releases them');
+});
+
 test('view: get, set, delete, has/in, ownKeys, Object.keys, spread, JSON', () => {
   const local = new Local();
   const ctx = local.view;

@@ -54,7 +54,8 @@ test('a Worker\'s dictionaries and Locals are freed when it exits', async () => 
   const before = stats();
   const results = await runWorkers(3, 'leave', { name });
   const during = results[0][0].result;
-  assert.equal(during.dicts, before.dicts + 6, 'while they ran: 3 named and 3 unnamed dicts');
+  assert.equal(during.dicts, before.dicts + 9,
+    'while they ran: 3 named and 3 unnamed dicts, and each Worker\'s of the binding\'s keeper');
   assert.equal(during.locals, before.locals + 3, 'and 3 unnamed locals');
   assert.equal(during.threads, before.threads + 3);
   // 'exit' fires after the Worker's thread was joined: its thread-exit cleanup has run.
@@ -68,7 +69,7 @@ test('a handle released at the Worker\'s exit gives an error there, not a crash'
   assert.deepEqual(messages, [{ result: 'set' }, { late: 'TL_ERR_INVALID_ARGUMENT' }]);
 });
 
-test('a terminated Worker\'s dictionaries are freed too', async () => {
+test('a terminated Worker\'s dictionaries and unclosed Locals are freed too', async () => {
   const name = uniqueName('workers');
   const main = Local.open(name);
   const before = stats();
@@ -77,14 +78,17 @@ test('a terminated Worker\'s dictionaries are freed too', async () => {
     worker.on('message', resolve);
     worker.on('error', reject);
   });
-  assert.ok(stats().dicts >= before.dicts + 2);
+  const during = stats();
+  assert.equal(during.dicts, before.dicts + 3, 'the named, the unnamed and the keeper\'s');
+  assert.equal(during.locals, before.locals + 1, 'its unclosed new Local()');
   await worker.terminate();
   const after = stats();
   assert.equal(after.dicts, before.dicts, 'the thread exit freed its dictionaries');
   assert.equal(after.values, before.values);
   assert.equal(after.threads, before.threads);
-  // (terminate() runs no 'exit' listener in the Worker, so its unclosed `new Local()` handle is
-  // never released: README.md says so.)
+  // terminate() runs no JavaScript in the Worker ('exit' listeners, FinalizationRegistry), but
+  // the references its Locals held were in its dictionary of the keeper, which its exit freed.
+  assert.equal(after.locals, before.locals, 'its unclosed new Local() was destroyed');
   assert.equal(main.get('hanging'), undefined);
   main.close();
   Local.unregister(name);
