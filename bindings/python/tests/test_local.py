@@ -11,7 +11,8 @@ import unittest
 import weakref
 
 import tlslocal
-from support import helper, in_thread, needs_helper, run_threads, settled_stats, wait_for
+from support import (helper, in_thread, needs_helper, run_python, run_threads, settled_stats,
+                     wait_for)
 
 
 class Weak:
@@ -655,6 +656,41 @@ if BaseLocalTest is not None:
     class CPythonBaseLocalTest(unittest.TestCase, BaseLocalTest):
         """Lib/test/test_threading_local.py's BaseLocalTest, unchanged, on tlslocal.local."""
         _local = tlslocal.local
+
+
+class DropInTests(unittest.TestCase):
+    def test_threading_local_replaced_at_startup(self):
+        """threading.local = tlslocal.local before anything else uses it, as a whole program swaps
+        it (asyncio's policy then keeps its loops in a tlslocal.local subclass): making locals
+        through either name, from many threads, finishes. The binding's own per-thread state once
+        looked threading.local up at call time and deadlocked on its first local. Each run in a
+        fresh interpreter, whose timeout fails a hang."""
+        code = """
+            import threading, tlslocal
+            threading.local = tlslocal.local
+            class Policy(threading.local):
+                loop = None
+            policy = Policy()
+            made, barrier = [], threading.Barrier(8)
+            def worker(i):
+                barrier.wait()
+                for n in range(50):
+                    mine = threading.local()
+                    mine.n = n
+                    policy.loop = (i, n)
+                    made.append(isinstance(mine, tlslocal.local) and mine.n == n
+                                and policy.loop == (i, n))
+            threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            print(len(made), all(made), policy.loop)
+        """
+        for _ in range(5):
+            result = run_python(code, timeout=60)
+            self.assertEqual((result.returncode, result.stderr), (0, ""))
+            self.assertEqual(result.stdout, "400 True None\n")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ every change; a cache filled under the thread's current epoch is exact while the
 where the epoch expects it. The caches themselves live in _dict.ThreadState (st.cache, st.t, st.p).
 """
 
-import threading
+from _thread import _local as _thread_local  # the C one, whatever threading.local becomes
 
 from ._ffi import lib
 
@@ -43,7 +43,7 @@ class _PerThread:
         self.epoch = Epoch(self.c)
 
 
-_PER_THREAD = threading.local()
+_PER_THREAD = _thread_local()
 
 
 def per_thread():

@@ -1,7 +1,7 @@
 """tlslocal.local, its attribute protocol, and the other ways to reach a C local from Python (open,
 wrap, address, unregister)."""
 
-import threading
+from _thread import _local as _thread_local  # the C threading.local (see _stores)
 
 from ._convert import (EMPTY_BYTES, FALSE, INT64_MAX, INT64_MIN, NONE, SMALL_INT_MAX, SMALL_INT_MIN,
                        SMALL_INTS, TRUE, UINT64_MAX, known_converter, no_form)
@@ -37,7 +37,7 @@ _SMALL_INT_ARGS = [pointer_arg(vp) for vp in SMALL_INTS]  # [value + 5]
 _TRUE, _FALSE, _NONE, _EMPTY_BYTES = (pointer_arg(vp) for vp in (TRUE, FALSE, NONE, EMPTY_BYTES))
 
 
-class _Impl(threading.local):
+class _Impl(_thread_local):
     """What a local object holds: shared slots, and per thread (a threading.local attribute) st,
     the store's ThreadState for this thread, set on the object's first use in the thread."""
 

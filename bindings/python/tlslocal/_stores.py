@@ -3,8 +3,12 @@ over it, and the names tlslocal.open() keeps."""
 
 import os
 import sys
-import threading
 import weakref
+# The C threading.local and lock, not threading's names looked up at call time: a program may set
+# threading.local = tlslocal.local, and a Store whose per-thread part were a tlslocal.local would
+# make a Store again, under the _STORES_LOCK it holds.
+from _thread import _local as _thread_local
+from _thread import allocate_lock
 
 from ._dict import ThreadState
 from ._ffi import lib
@@ -25,7 +29,7 @@ class Store:
     def __init__(self, handle, owned):
         self.handle = handle
         self.owned = owned  # made by tlslocal.local(): nobody else holds it
-        self.threads = threading.local()
+        self.threads = _thread_local()
 
     def state(self):
         threads = self.threads
@@ -43,12 +47,12 @@ def _drop_local(handle, _is_finalizing=sys.is_finalizing, _unref=lib.tl_local_un
 
 _STORES = weakref.WeakValueDictionary()  # C address -> Store
 _NAMED = {}  # name -> Store of tlslocal.open(name): kept, as C's registry keeps the local
-_STORES_LOCK = threading.Lock()
+_STORES_LOCK = allocate_lock()
 
 
 def _after_fork_in_child():
     global _STORES_LOCK
-    _STORES_LOCK = threading.Lock()  # another thread may have held it at the fork
+    _STORES_LOCK = allocate_lock()  # another thread may have held it at the fork
 
 
 if hasattr(os, "register_at_fork"):
