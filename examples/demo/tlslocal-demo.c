@@ -8,7 +8,8 @@
  *
  * Each step checks what it shows, and the exit status is 0 only if every check held: `meson test`
  * runs the demo (suite 'examples'), so it cannot rot. Meson passes the paths of the built library,
- * the helper, the bindings and the interpreters as TL_DEMO_* defines.
+ * the helper, the bindings and the interpreters as TL_DEMO_* defines; $TLSLOCAL_DEMO_PYTHON, if
+ * set, names another Python interpreter (the Python suite runs the demo with each one it tests).
  *
  * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -711,9 +712,13 @@ step_languages(void)
       {.language = "Python", .request_id = "py-301"},
       {.language = "Node", .request_id = "node-302"},
   };
-  char *python[] = {TL_DEMO_PYTHON, TL_DEMO_SCRIPT_DIR "/demo-python.py",
-                    TL_DEMO_HELPER, NAMED_LOCAL,
-                    "py-301",       NULL};
+  char *other_python = getenv("TLSLOCAL_DEMO_PYTHON");
+  char *python[] = {other_python != NULL && *other_python != '\0' ? other_python : TL_DEMO_PYTHON,
+                    TL_DEMO_SCRIPT_DIR "/demo-python.py",
+                    TL_DEMO_HELPER,
+                    NAMED_LOCAL,
+                    "py-301",
+                    NULL};
   char *node[] = {TL_DEMO_NODE,
                   TL_DEMO_SCRIPT_DIR "/demo-node.js",
                   TL_DEMO_SOURCE_ROOT "/bindings/node",

@@ -1,9 +1,8 @@
 """tlslocal.local against threading.local's documented behaviour: per-thread attributes,
 subclasses, __init__ replay, slots, __dict__, cleanup at thread end and at the local's destruction,
-gc, many threads. Several tests are CPython's own (Lib/test/test_threading_local.py), run on
-tlslocal.local."""
+gc, many threads. CPython's own tests (Lib/test/test_threading_local.py) run on tlslocal.local in
+test_cpython_local.py."""
 
-import doctest
 import gc
 import threading
 import time
@@ -27,17 +26,6 @@ class PickleTests(unittest.TestCase):
         data.x = 1
         self.assertRaises(TypeError, pickle.dumps, data)
         self.assertRaises(TypeError, copy.copy, data)
-
-
-class DocTests(unittest.TestCase):
-    def test_threading_local_docstring(self):
-        """_threading_local's docstring examples, unchanged, with local = tlslocal.local."""
-        suite = doctest.DocTestSuite("_threading_local",
-                                     setUp=lambda test: test.globs.update(local=tlslocal.local))
-        result = unittest.TestResult()
-        suite.run(result)
-        self.assertEqual(result.testsRun, 1)
-        self.assertEqual(result.failures + result.errors, [])
 
 
 class BasicTests(unittest.TestCase):
@@ -645,17 +633,6 @@ class ManyThreadsTests(unittest.TestCase):
         self.assertEqual(errors, [])
         self.assertEqual(counter.count, 100)
         self.assertFalse(hasattr(plain, "last"))
-
-
-try:  # CPython's own tests, where the interpreter ships them (Debian: libpython3-testsuite)
-    from test.test_threading_local import BaseLocalTest
-except ImportError:
-    BaseLocalTest = None
-
-if BaseLocalTest is not None:
-    class CPythonBaseLocalTest(unittest.TestCase, BaseLocalTest):
-        """Lib/test/test_threading_local.py's BaseLocalTest, unchanged, on tlslocal.local."""
-        _local = tlslocal.local
 
 
 class DropInTests(unittest.TestCase):
