@@ -1,7 +1,7 @@
-"""CPython's own Lib/test/test_threading_local.py, from this interpreter's test package, run against
-tlslocal.local: every test of its BaseLocalTest (the tests CPython runs on both _thread._local and
-_threading_local.local), with _local = tlslocal.local, and _threading_local's docstring examples with
-local = tlslocal.local.
+"""CPython's own Lib/test/test_threading_local.py, from this interpreter's test package, run
+against tlslocal.local: every test of its BaseLocalTest (the tests CPython runs on both
+_thread._local and _threading_local.local), with _local = tlslocal.local, and _threading_local's
+docstring examples with local = tlslocal.local.
 
 Every one applies. test_threading_local_clear_race (3.9+; a local created while a C thread's
 temporary thread state is being cleared, gh-100892) names threading.local itself rather than
