@@ -22,6 +22,48 @@ class Noisy:
 """
 
 
+# Finalizers that print, of values in module-level locals of the class $LOCAL_CLASS names.
+EXIT_FINALIZERS = """
+import enum, os, threading, tlslocal
+local = {"threading": threading.local, "tlslocal": tlslocal.local}[os.environ["LOCAL_CLASS"]]
+
+class Conn:
+    def __init__(self, name):
+        self.name = name
+    def __del__(self):
+        print("closed", self.name)
+
+class Port(int):  # has a GVariant form: C holds it, Python its object
+    def __del__(self):
+        print("closed port", int(self))
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+class Described:  # a data descriptor, met in a subclass's namespace
+    def __get__(self, obj, cls=None):
+        return 1
+    def __set__(self, obj, value):
+        pass
+
+class Session(local):
+    mode = Described()
+    def __init__(self, user):
+        self.conn = Conn(user)
+
+data = local()
+data.conn = Conn("plain")
+data.port = Port(8080)
+data.level = Level.HIGH
+data.items = [Conn("in a list")]
+session = Session("session")
+session.mode = 2
+cycle = local()
+cycle.self = cycle
+cycle.conn = Conn("in a cycle")
+"""
+
+
 class ExitTests(unittest.TestCase):
     def check(self, code, returncode=0, stdout=None, repeat=1, env=None):
         for _ in range(repeat):
@@ -116,6 +158,51 @@ class ExitTests(unittest.TestCase):
             holder.local = tlslocal.local()
             holder.local.holder = holder
         """)
+
+    def test_main_thread_values_finalized_as_threading_local_does(self):
+        """Module-level locals' values (plain, of a user's int subclass, in a list, of a subclass
+        with a data descriptor, in a cycle) are finalized at exit while their finalizers can still
+        print: the same lines with threading.local and with tlslocal.local. The binding's caches of
+        classes once kept a user's class, hence its module's globals and their locals, alive until
+        builtins were gone: then nothing printed."""
+        expected = ["closed in a cycle", "closed in a list", "closed plain", "closed port 8080",
+                    "closed session"]
+        for _ in range(3):
+            for implementation in ("threading", "tlslocal"):
+                result = run_python(EXIT_FINALIZERS, env={"LOCAL_CLASS": implementation})
+                self.assertEqual((result.returncode, result.stderr), (0, ""), implementation)
+                self.assertEqual(sorted(result.stdout.splitlines()), expected, implementation)
+
+    def test_named_and_wrapped_locals_values_finalized_at_exit(self):
+        """tlslocal.open() keeps a named local's Python side until unregister(), but not past
+        interpreter exit: from then on it goes with the last Python object over it, as any local
+        does, while finalizers can still print."""
+        code = """
+            import ctypes, tlslocal
+            class Conn:
+                def __init__(self, name):
+                    self.name = name
+                def __del__(self):
+                    print("closed", self.name)
+            named = tlslocal.open("tlslocal-test-exit-finalizers")
+            named.conn = Conn("named")
+            tlslocal.open("tlslocal-test-exit-unheld").conn = Conn("named, no object left")
+            lib = ctypes.CDLL(tlslocal.LIBRARY_PATH)
+            lib.tl_local_new.restype = ctypes.c_void_p
+            wrapped = tlslocal.wrap(lib.tl_local_new())
+            wrapped.conn = Conn("wrapped")
+            class Holder:
+                pass
+            holder = Holder()
+            holder.local = tlslocal.local()
+            holder.local.conn = Conn("held by an object")
+        """
+        expected = ["closed held by an object", "closed named", "closed named, no object left",
+                    "closed wrapped"]
+        for _ in range(3):
+            result = run_python(code)
+            self.assertEqual((result.returncode, result.stderr), (0, ""))
+            self.assertEqual(sorted(result.stdout.splitlines()), expected)
 
     @unittest.skipUnless(HELPER_PATH, "needs the C helper")
     def test_c_pointer_values_released_by_exiting_threads(self):

@@ -26,6 +26,7 @@ unboxed; maybes None or their value; a dict entry outside a dictionary a (key, v
 ctypes.c_void_p.
 """
 
+import atexit
 import ctypes
 
 from ._ffi import NULL_DESTROY, Error, lib
@@ -204,6 +205,22 @@ _CONVERTERS = {
     ctypes.c_void_p: _from_pointer,
 }
 _BASES = (bool, int, float, str, bytes, tuple, list, dict, ctypes.c_void_p)
+_BUILT_IN = frozenset(_CONVERTERS)
+_cache_max = 256  # classes made on the fly must not grow the table without end
+
+
+def _forget_classes():
+    """At interpreter exit (atexit): let go of every class cached beyond the built-in types, and
+    cache no more. A user's class reaches its module's globals, and through them its locals' values;
+    held from here, they would outlive their module and be finalized only once builtins are gone,
+    where threading.local's values go with their module."""
+    global _cache_max
+    _cache_max = 0
+    for cls in [cls for cls in _CONVERTERS if cls not in _BUILT_IN]:
+        del _CONVERTERS[cls]
+
+
+atexit.register(_forget_classes)
 
 
 def no_form(obj):
@@ -218,7 +235,7 @@ known_converter = _CONVERTERS.get
 
 def converter(cls):
     """The converter for instances of cls (no_form: no GVariant form), cached for the next time
-    (for up to 256 types: classes made on the fly must not grow the table without end)."""
+    (up to _cache_max types)."""
     function = _CONVERTERS.get(cls)
     if function is None:
         function = no_form
@@ -226,7 +243,7 @@ def converter(cls):
             if issubclass(cls, base):
                 function = _CONVERTERS[base]
                 break
-        if len(_CONVERTERS) < 256:
+        if len(_CONVERTERS) < _cache_max:
             _CONVERTERS[cls] = function
     return function
 

@@ -301,8 +301,8 @@ def _instance(cls, store_, args, kw):
 def open(name, cls=local, /, *args, **kw):  # noqa: A001 - the C name: tl_local_open
     """The process-wide local registered as name (tl_local_open(name)): what C code and every other
     Python caller that opens name see. Its Python side is kept until unregister(name), as C's
-    registry keeps the local. Returns a cls instance (a subclass's __init__ runs with args, now and
-    in each thread's first use)."""
+    registry keeps the local, or interpreter exit (then it goes with its objects). Returns a cls
+    instance (a subclass's __init__ runs with args, now and in each thread's first use)."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, not {type(name).__name__}")
     return _instance(cls, open_named(name), args, kw)

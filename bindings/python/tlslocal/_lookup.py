@@ -8,6 +8,8 @@ class attribute. local does the same with two class steps: the names local and o
 access so that attributes added to a class later are seen).
 """
 
+import atexit
+
 __all__ = ["BASE_NAMES", "NOT_DEFINED", "set_base", "class_info", "subclass_attr",
            "is_data_descriptor", "no_attribute", "read_only"]
 
@@ -63,6 +65,7 @@ def subclass_attr(cls, name):
 
 
 _DATA_DESCRIPTOR_TYPES = {}  # type -> whether its instances are data descriptors
+_caching = True
 
 
 def is_data_descriptor(attr):
@@ -70,8 +73,20 @@ def is_data_descriptor(attr):
     known = _DATA_DESCRIPTOR_TYPES.get(kind)
     if known is None:  # hasattr() on a type that lacks the name costs an exception: once per type
         known = hasattr(kind, "__set__") or hasattr(kind, "__delete__")
-        _DATA_DESCRIPTOR_TYPES[kind] = known
+        if _caching:
+            _DATA_DESCRIPTOR_TYPES[kind] = known
     return known
+
+
+def _forget_classes():
+    """At interpreter exit (atexit), as _convert's: a user's descriptor class must not keep its
+    module's globals, and the locals' values they reach, alive past their module."""
+    global _caching
+    _caching = False
+    _DATA_DESCRIPTOR_TYPES.clear()
+
+
+atexit.register(_forget_classes)
 
 
 def no_attribute(obj, name):

@@ -1,6 +1,7 @@
 """The Python side of each C local (TlLocal *): one Store per C local, shared by every Python object
 over it, and the names tlslocal.open() keeps."""
 
+import atexit
 import os
 import sys
 import weakref
@@ -72,11 +73,30 @@ def store_for(handle, owned=False):
 
 
 def open_named(name):
-    """The Store of tl_local_open(name), kept until forget_named(name)."""
+    """The Store of tl_local_open(name), kept until forget_named(name) or interpreter exit."""
     store = store_for(lib.tl_local_open(name.encode("utf-8")))
     with _STORES_LOCK:
-        _NAMED[name] = store
+        if _keeping_names:
+            _NAMED[name] = store
     return store
+
+
+_keeping_names = True
+
+
+def _let_names_go():
+    """At interpreter exit (atexit): keep the named locals' Stores no longer, so that each goes,
+    with its main thread's values, when the last Python object over it does, as any local does.
+    Kept here, they would outlive every module and be finalized only once builtins are gone."""
+    global _keeping_names
+    with _STORES_LOCK:
+        _keeping_names = False
+        stores = list(_NAMED.values())
+        _NAMED.clear()
+    del stores  # outside the lock: it may hold the last Python references
+
+
+atexit.register(_let_names_go)
 
 
 def forget_named(name):
