@@ -16,9 +16,8 @@ from ._view import view
 __all__ = ["local", "open", "wrap", "address", "unregister"]
 
 _object_getattribute = object.__getattribute__
-_object_setattr = object.__setattr__
-_object_delattr = object.__delattr__
 _object_init = object.__init__
+_thread_local_new = _thread_local.__new__
 
 # The C setters of the attribute write (see _ffi.FAST_PROTOTYPES for what each takes): each returns
 # a status that the caller checks.
@@ -44,21 +43,27 @@ class _Impl(_thread_local):
     __slots__ = ("handle", "store", "args", "kw")
 
 
-class local:
+class local(_thread_local):
     """A thread-local namespace, like threading.local, whose values live in libtlslocal.
 
     Each thread sees its own attributes. Subclasses may define __init__, which runs again in each
     thread on its first use, with the arguments given at construction; class attributes are
     defaults; __slots__ are shared by all threads. tlslocal.address(obj) is the TlLocal * that C
-    code can use with tl_local_get()."""
+    code can use with tl_local_get().
+
+    A threading.local itself (the C _thread._local), whose attribute methods it replaces entirely:
+    its own per-thread dictionary stays unused. What that base gives is how object.__setattr__ and
+    object.__delattr__ treat it: as for threading.local, TypeError (CPython 3.8-3.12), rather than
+    a write into the instance dictionary CPython gives every subclass without __slots__, a
+    dictionary all threads would share and no read would see."""
 
     __module__ = "tlslocal"  # where users find it: repr() and help() say tlslocal.local
-    __slots__ = ("_local__impl", "__weakref__")
+    __slots__ = ("_local__impl",)  # __weakref__: the base's
 
     def __new__(cls, /, *args, **kw):
         if (args or kw) and cls.__init__ is _object_init:
             raise TypeError("Initialization arguments are not supported")
-        return _attach(object.__new__(cls), store_for(lib.tl_local_new(), owned=True), args, kw)
+        return _attach(_thread_local_new(cls), store_for(lib.tl_local_new(), owned=True), args, kw)
 
     def __reduce_ex__(self, protocol):
         raise TypeError(f"cannot pickle {type(self).__name__!r} object")
@@ -185,6 +190,7 @@ class local:
 
 
 _impl_of = local.__dict__["_local__impl"].__get__
+_impl_set = local.__dict__["_local__impl"].__set__
 set_base(local)
 
 
@@ -202,13 +208,15 @@ def _class_get(self, st, name, attr):
     return _object_getattribute(self, name)
 
 
+# Descriptors are called directly, as object.__setattr__ would: that refuses a local (see local).
+
 def _class_sets(self, name, value, attr):
     """Whether the class attribute attr takes the write of name (a data descriptor sets it; __dict__
     cannot be set): else it goes to this thread's dictionary."""
     if name == "__dict__":
         raise read_only(self, name)
     if is_data_descriptor(attr):
-        _object_setattr(self, name, value)
+        type(attr).__set__(attr, self, value)
         return True
     return False
 
@@ -217,17 +225,17 @@ def _class_del(self, st, name, attr):
     if name == "__dict__":
         raise read_only(self, name)
     if is_data_descriptor(attr):
-        return _object_delattr(self, name)
+        return type(attr).__delete__(attr, self)
     if not delete(st, name):
-        _object_delattr(self, name)  # raises AttributeError, as for any class attribute
+        raise no_attribute(self, name)  # a class attribute, which no instance can delete
 
 
 def _setattr_slow(self, st, name, value):
     """__setattr__ for a name not in KEYS: the C key to store it under, or None when this did the
-    write (a name of local's or object's, which the cache must not hold, or a key C cannot hold)."""
+    write (a name of BASE_NAMES, which the cache must not hold, or a key C cannot hold)."""
     if name in BASE_NAMES:
         cls = type(self)
-        # local's or object's attribute decides, unless a subclass's comes first in the mro (one
+        # The base classes' attribute decides, unless a subclass's comes first in the mro (one
         # that __setattr__ found does not take the write).
         if cls is local or subclass_attr(cls, name) is NOT_DEFINED:
             if _class_sets(self, name, value, BASE_NAMES[name]):
@@ -249,7 +257,7 @@ def _attach(self, store_, args, kw):
     impl.store = store_
     impl.args = args
     impl.kw = kw
-    _object_setattr(self, "_local__impl", impl)
+    _impl_set(self, impl)
     impl.st = store_.state()
     return self
 
@@ -292,7 +300,7 @@ def _instance(cls, store_, args, kw):
     init = cls.__init__
     if (args or kw) and init is _object_init:
         raise TypeError("Initialization arguments are not supported")
-    self = _attach(object.__new__(cls), store_, args, kw)
+    self = _attach(_thread_local_new(cls), store_, args, kw)
     if init is not _object_init:
         init(self, *args, **kw)
     return self

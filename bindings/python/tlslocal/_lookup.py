@@ -3,8 +3,8 @@ instance attribute meets, and whether that attribute wins over the thread's dict
 
 object.__getattribute__ looks at the class first: a data descriptor (property, slot, __class__)
 wins; then the instance dictionary, which for a local is this thread's C dictionary; then any other
-class attribute. local does the same with two class steps: the names local and object define
-(BASE_NAMES, a snapshot), and what subclasses define (their live namespaces, searched on each
+class attribute. local does the same with two class steps: the names local and its bases (the C
+_thread._local, object) define (BASE_NAMES, a snapshot), and what subclasses define (their live namespaces, searched on each
 access so that attributes added to a class later are seen).
 """
 
@@ -13,8 +13,8 @@ import atexit
 __all__ = ["BASE_NAMES", "NOT_DEFINED", "set_base", "class_info", "subclass_attr",
            "is_data_descriptor", "no_attribute", "read_only"]
 
-# What local and object define, filled by set_base(local). A snapshot: local's namespace is ours
-# and object's cannot change. "__dict__" is there for local and slotted subclasses, whose
+# What local and its bases define, filled by set_base(local). A snapshot: local's namespace is ours
+# and the C classes' cannot change. "__dict__" is there for local and slotted subclasses, whose
 # namespaces lack it. The thread caches never hold these names (_dict): their lookups go through
 # the class first.
 BASE_NAMES = {}
@@ -23,18 +23,18 @@ _bases = (object,)
 
 
 def set_base(cls):
-    """Make cls (tlslocal.local, as soon as it exists) with object the classes of BASE_NAMES."""
+    """Make cls (tlslocal.local, as soon as it exists) and its bases the classes of BASE_NAMES."""
     global _bases
-    _bases = (cls, object)
-    BASE_NAMES.update(object.__dict__)
-    BASE_NAMES.update(cls.__dict__)
+    _bases = cls.__mro__
+    for klass in reversed(_bases):
+        BASE_NAMES.update(klass.__dict__)
     BASE_NAMES["__dict__"] = None
 
 
 class _ClassInfo:
     """What the subclass step needs of a class, cached on it as _local__info: the class and its mro
     as of caching (a subclass inherits the attribute; assigning __bases__ makes a new mro), and the
-    namespaces of that mro but local's and object's, live mappingproxies, so that attributes added
+    namespaces of that mro but local's and its bases', live mappingproxies, so that attributes added
     to a class later are seen."""
 
     __slots__ = ("cls", "mro", "namespaces")
@@ -53,7 +53,7 @@ def class_info(cls):
 
 
 def subclass_attr(cls, name):
-    """What a subclass (not local or object) in cls's mro defines as name, or NOT_DEFINED."""
+    """What a subclass (not local or its bases) in cls's mro defines as name, or NOT_DEFINED."""
     info = cls._local__info
     # Another class's (a subclass whose __init_subclass__ chain skipped ours), or an old mro.
     if info.cls is not cls or info.mro is not cls.__mro__:
