@@ -35,7 +35,7 @@ class _Helper:
             "helper_new_local_with_init": (P, []),
             "helper_unref": (None, [P]),
             "helper_describe_in_new_thread": (P, [P, S]),
-            "helper_call_twice_in_new_thread": (I, [ctypes.c_void_p]),
+            "helper_call_in_new_threads": (I, [ctypes.c_void_p, I, I]),
             "helper_free": (None, [P]),
             "helper_set_writing_pointer": (I, [P, S, P, S, ctypes.c_int64]),
             "helper_thread_clear": (None, []),
@@ -112,10 +112,13 @@ class _Helper:
 
     CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int)
 
-    def call_twice_in_new_thread(self, function):
-        """function(0) then function(1) on one new C thread, each call a separate visit from C."""
+    def call_in_new_threads(self, function, threads=1, calls=2):
+        """function(0), function(1), ... function(calls - 1) on each of threads new C threads,
+        running at once; each call a separate one from C (a new Python thread state)."""
         callback = self.CALLBACK(function)
-        assert self.lib.helper_call_twice_in_new_thread(ctypes.cast(callback, ctypes.c_void_p)) == 0
+        status = self.lib.helper_call_in_new_threads(ctypes.cast(callback, ctypes.c_void_p),
+                                                     threads, calls)
+        assert status == 0, status
 
     def new_local(self):
         return self.lib.helper_new_local()

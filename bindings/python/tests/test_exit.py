@@ -205,6 +205,31 @@ class ExitTests(unittest.TestCase):
             self.assertEqual(sorted(result.stdout.splitlines()), expected)
 
     @unittest.skipUnless(HELPER_PATH, "needs the C helper")
+    def test_c_threads_values_finalized_at_exit(self):
+        """What C threads' calls into Python left (kept for their next calls) is released by exit
+        at the latest, while finalizers can still print: no call after the last thread's is there
+        to find it gone."""
+        code = """
+            import ctypes, os, threading, tlslocal
+            lib = ctypes.CDLL(os.environ["TLSLOCAL_TEST_HELPER"])
+            CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int)
+            class Conn:
+                def __init__(self, name):
+                    self.name = name
+                def __del__(self):
+                    print("closed", self.name)
+            data = tlslocal.local()
+            def keep(call):
+                data.conn = Conn("c thread")
+            callback = CALLBACK(keep)
+            lib.helper_call_in_new_threads(callback, 3, 1)
+        """
+        for _ in range(3):
+            result = run_python(code)
+            self.assertEqual((result.returncode, result.stderr), (0, ""))
+            self.assertEqual(result.stdout, "closed c thread\n" * 3)
+
+    @unittest.skipUnless(HELPER_PATH, "needs the C helper")
     def test_c_pointer_values_released_by_exiting_threads(self):
         self.check("""
             import ctypes

@@ -183,26 +183,6 @@ class WrappedLocals(unittest.TestCase):
 
 @needs_helper
 class Visibility(unittest.TestCase):
-    def test_c_thread_calling_python_twice(self):
-        # Each call from a C thread into Python gets a new Python thread state: Python-side objects
-        # go with it, while the thread's C dictionary (GVariant values) lasts as long as the thread.
-        class Thing:
-            pass
-
-        data = tlslocal.local()
-        seen = []
-
-        def callback(call):
-            if call == 0:
-                data.number = 5
-                data.thing = Thing()
-            else:
-                seen.append((data.number, hasattr(data, "thing"), helper.describe(data, "number")))
-
-        helper.call_twice_in_new_thread(callback)
-        self.assertEqual(seen, [(5, False, "x|5")])
-        self.assertFalse(hasattr(data, "number"))
-
     def test_c_thread_sees_nothing_of_python_threads(self):
         data = tlslocal.local()
         data.x = 1
@@ -227,6 +207,135 @@ class Visibility(unittest.TestCase):
             thread.join(30)
         self.assertEqual(results, {i: (f"s|'thread-{i}'", ["x"]) for i in range(4)})
         self.assertIsNone(helper.describe(data, "x"))
+
+
+class Thing:
+    """A value without a GVariant form: it lives on the Python side only."""
+
+
+@needs_helper
+class CThreadCalls(unittest.TestCase):
+    """A C thread that calls into Python several times gets a new Python thread state each call
+    (CPython's rule; a threading.local starts empty in each). A local follows the OS thread, as its
+    C side does: each call sees what the last one left, the same objects."""
+
+    def test_each_call_sees_what_the_last_left(self):
+        inits, firsts, errors = [], {}, []
+
+        class Session(tlslocal.local):
+            def __init__(self):
+                inits.append(threading.get_ident())
+                self.calls = 0
+
+        data, session = tlslocal.local(), Session()
+        calls = 6
+
+        def callback(call):
+            try:
+                me = threading.get_ident()
+                session.calls += 1
+                if call == 0:
+                    data.number = 0
+                    data.items = []
+                    data.thing = Thing()
+                    firsts[me] = (data.items, data.thing, data.__dict__)
+                data.number += 1
+                data.items.append(call)
+                items, thing, view = firsts[me]
+                seen = (data.items is items, data.thing is thing, data.__dict__ is view,
+                        data.items, data.number, session.calls,
+                        helper.describe(data, "number"), helper.describe(data, "items"))
+                expected = (True, True, True, list(range(call + 1)), call + 1, call + 1,
+                            f"x|{call + 1}", "av|[]")  # C's copy: items as last assigned
+                if seen != expected:
+                    errors.append((call, seen))
+            except BaseException as error:  # reported below
+                errors.append((call, repr(error)))
+
+        for _ in range(5):
+            del inits[:]
+            firsts.clear()
+            helper.call_in_new_threads(callback, threads=4, calls=calls)
+            self.assertEqual(errors, [])
+            self.assertEqual(len(firsts), 4)
+            self.assertEqual(sorted(inits), sorted(firsts))  # __init__ once per C thread
+        self.assertEqual((session.calls, hasattr(data, "number")), (0, False))  # main's own
+
+    def test_objects_released_once_the_thread_is_gone(self):
+        data = tlslocal.local()
+        refs = []
+
+        def keep(call):
+            data.thing = Thing()
+            refs.append(weakref.ref(data.thing))
+
+        helper.call_in_new_threads(keep, threads=4, calls=1)
+        self.assertEqual(len(refs), 4)
+        # Those threads have exited; the binding finds them gone as more C threads call in.
+        for _ in range(100):
+            if all(ref() is None for ref in refs):
+                break
+            helper.call_in_new_threads(lambda call: tlslocal.local(), threads=2, calls=1)
+        self.assertEqual([ref() for ref in refs], [None] * 4)
+
+    def test_objects_released_with_the_local(self):
+        data = tlslocal.local()
+        refs = []
+
+        def keep(call):
+            data.thing = Thing()
+            refs.append(weakref.ref(data.thing))
+
+        helper.call_in_new_threads(keep, threads=3, calls=2)
+        del data
+        gc.collect()
+        self.assertEqual([ref() for ref in refs], [None] * 6)
+
+    def test_cycle_through_a_local_collected(self):
+        """A C thread's values that refer back to their local form a cycle gc collects, kept by
+        nothing else, as a threading.local's do: the thread is not yet found gone."""
+        data = tlslocal.local()
+        local_ref = weakref.ref(data)
+        refs = []
+
+        def keep(call):
+            thing = Thing()
+            thing.local = data
+            data.thing = thing
+            data.again = data
+            refs.append(weakref.ref(thing))
+
+        helper.call_in_new_threads(keep, threads=2, calls=2)
+        del data
+        gc.collect()
+        self.assertIsNone(local_ref())
+        self.assertEqual([ref() for ref in refs], [None] * 4)
+
+    def test_thread_clear_starts_the_thread_afresh(self):
+        """tl_thread_clear() frees the calling thread's dictionaries as its exit would: its Python
+        side goes too, and its next call runs __init__ again."""
+        inits, seen = [], []
+
+        class Session(tlslocal.local):
+            def __init__(self):
+                inits.append(threading.get_ident())
+
+        session = Session()
+
+        def callback(call):
+            if call == 0:
+                session.thing = Thing()
+                session.number = 7
+            elif call == 1:
+                seen.append((hasattr(session, "thing"), getattr(session, "number", None)))
+                helper.thread_clear()
+                seen.append((hasattr(session, "thing"), getattr(session, "number", None)))
+            else:
+                seen.append((hasattr(session, "thing"), getattr(session, "number", None)))
+
+        helper.call_in_new_threads(callback, threads=1, calls=3)
+        self.assertEqual(seen, [(True, 7), (False, None), (False, None)])
+        self.assertEqual(len(inits), 3)  # the main thread; the C thread's first call; after the clear
 
 
 if __name__ == "__main__":

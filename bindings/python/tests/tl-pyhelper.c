@@ -286,27 +286,43 @@ helper_describe_in_new_thread(TlLocal *local, const char *key)
 
 typedef void (*HelperCallback)(int call);
 
-static void *
-call_twice(void *data)
-{
-  HelperCallback callback = (HelperCallback) data;
+typedef struct {
+  HelperCallback callback;
+  int calls;
+} CallPlan;
 
-  callback(0);
-  callback(1);
+static void *
+call_repeatedly(void *data)
+{
+  const CallPlan *plan = data;
+  int call;
+
+  for (call = 0; call < plan->calls; call++)
+    plan->callback(call);
   return NULL;
 }
 
-/* A C thread that calls into Python twice (each call gets a temporary Python thread state, as a C
- * library's worker thread calling a Python callback does), then exits. */
-HELPER_API int helper_call_twice_in_new_thread(HelperCallback callback);
+/* Start n_threads C threads at once, each calling callback(0) ... callback(calls - 1) and then
+ * exiting, and join them. Each call gets a temporary Python thread state, as a C library's worker
+ * thread calling a Python callback does. @return 0, or -1 if not every thread could start. */
+HELPER_API int helper_call_in_new_threads(HelperCallback callback, int n_threads, int calls);
 int
-helper_call_twice_in_new_thread(HelperCallback callback)
+helper_call_in_new_threads(HelperCallback callback, int n_threads, int calls)
 {
-  pthread_t thread;
+  CallPlan plan = {callback, calls};
+  pthread_t threads[64];
+  int started, i, status = 0;
 
-  if (pthread_create(&thread, NULL, call_twice, (void *) callback) != 0)
+  if (n_threads < 0 || n_threads > 64)
     return -1;
-  return pthread_join(thread, NULL);
+  for (started = 0; started < n_threads; started++)
+    if (pthread_create(&threads[started], NULL, call_repeatedly, &plan) != 0) {
+      status = -1;
+      break;
+    }
+  for (i = 0; i < started; i++)
+    pthread_join(threads[i], NULL);
+  return status;
 }
 
 HELPER_API void helper_free(void *memory);

@@ -9,6 +9,7 @@ where the epoch expects it. The caches themselves live in _dict.ThreadState (st.
 from _thread import _local as _thread_local  # the C one, whatever threading.local becomes
 
 from ._ffi import lib
+from ._foreign import foreign_thread
 
 __all__ = ["Epoch", "per_thread", "sync", "moved_on"]
 
@@ -32,26 +33,36 @@ class Epoch:
 
 
 class _PerThread:
-    """One Python thread's link to its C thread: the change counter and the current epoch."""
+    """One Python thread's link to its C thread: the change counter and the current epoch; foreign
+    the thread's _foreign.ForeignThread if Python did not start it, else None."""
 
-    __slots__ = ("c", "epoch")
+    __slots__ = ("c", "epoch", "foreign")
 
-    def __init__(self):
+    def __init__(self, foreign):
         # The counter is only valid on (and until the exit of) this thread; so is this object, held
-        # by a threading.local that the interpreter clears before the thread exits.
+        # by a threading.local that the interpreter clears before the thread exits, or by the
+        # thread's ForeignThread, released once the thread is gone.
         self.c = lib.tl_thread_change_counter().contents
         self.epoch = Epoch(self.c)
+        self.foreign = foreign
 
 
 _PER_THREAD = _thread_local()
 
 
 def per_thread():
-    """The calling thread's _PerThread, made on its first use."""
+    """The calling thread's _PerThread, made on its first use (a C thread's: on its first call)."""
     try:
         return _PER_THREAD.p
     except AttributeError:
-        p = _PER_THREAD.p = _PerThread()
+        foreign = foreign_thread()
+        if foreign is None:
+            p = _PerThread(None)
+        else:
+            p = foreign.p
+            if p is None:
+                p = foreign.p = _PerThread(foreign)
+        _PER_THREAD.p = p
         return p
 
 

@@ -258,7 +258,10 @@ def _attach(self, store_, args, kw):
     impl.args = args
     impl.kw = kw
     _impl_set(self, impl)
-    impl.st = store_.state()
+    st = impl.st = store_.state()
+    foreign = st.p.foreign
+    if foreign is not None and type(self).__init__ is not _object_init:
+        foreign.inited.add(impl)  # its construction runs it here: not again at the next call
     return self
 
 
@@ -279,6 +282,9 @@ def _first_use(self, impl):
     st = impl.st = store_.state()
     init = type(self).__init__
     if init is not _object_init:
+        foreign = st.p.foreign
+        if foreign is not None and impl in foreign.inited:
+            return st  # a C thread whose earlier call ran it (_foreign)
         try:
             init(self, *impl.args, **impl.kw)
         except BaseException:
@@ -289,6 +295,8 @@ def _first_use(self, impl):
                 lib.tl_local_clear(store_.handle)
                 st.clear()
             raise
+        if foreign is not None:
+            foreign.inited.add(impl)
     return st
 
 

@@ -12,6 +12,7 @@ from _thread import _local as _thread_local
 from _thread import allocate_lock
 
 from ._dict import ThreadState
+from ._epoch import per_thread
 from ._ffi import lib
 
 __all__ = ["Store", "store_for", "open_named", "forget_named"]
@@ -19,25 +20,36 @@ __all__ = ["Store", "store_for", "open_named", "forget_named"]
 
 class Store:
     """The Python side of one C local (TlLocal *): one C reference, and per thread a ThreadState
-    held by a threading.local, so a thread's Python objects go when the thread ends. Shared by
+    held by a threading.local, so a thread's Python objects go when the thread ends (a C thread's,
+    which has a new Python thread state at each call, kept in foreign from call to call). Shared by
     every Python object over that C local (see store_for). Its C reference is dropped by a
     weakref callback, not __del__: callbacks run once every weak reference is cleared, so
     store_for() cannot hand out a store whose reference is being dropped (as __del__ would
     briefly resurrect it)."""
 
-    __slots__ = ("handle", "owned", "threads", "__weakref__")
+    __slots__ = ("handle", "owned", "threads", "foreign", "__weakref__")
 
     def __init__(self, handle, owned):
         self.handle = handle
         self.owned = owned  # made by tlslocal.local(): nobody else holds it
         self.threads = _thread_local()
+        self.foreign = {}  # C threads' ThreadStates, kept from call to call (_foreign), by thread id
 
     def state(self):
         threads = self.threads
         try:
             return threads.st
         except AttributeError:
-            st = threads.st = ThreadState(self.handle)
+            foreign = per_thread().foreign
+            if foreign is None:
+                st = threads.st = ThreadState(self.handle)
+                return st
+            # A C thread's: the state its last call left (_foreign), or a new one kept for the next.
+            st = self.foreign.get(foreign.tid)
+            if st is None:
+                st = self.foreign[foreign.tid] = ThreadState(self.handle)
+                foreign.stores.add(self)
+            threads.st = st
             return st
 
 
