@@ -213,6 +213,19 @@ class Thing:
     """A value without a GVariant form: it lives on the Python side only."""
 
 
+def _things_from_c_threads(data, threads, calls):
+    """Each call of threads new C threads sets data.thing to a new Thing: @return weakrefs to
+    them all."""
+    refs = []
+
+    def keep(call):
+        data.thing = Thing()
+        refs.append(weakref.ref(data.thing))
+
+    helper.call_in_new_threads(keep, threads=threads, calls=calls)
+    return refs
+
+
 @needs_helper
 class CThreadCalls(unittest.TestCase):
     """A C thread that calls into Python several times gets a new Python thread state each call
@@ -263,13 +276,7 @@ class CThreadCalls(unittest.TestCase):
 
     def test_objects_released_once_the_thread_is_gone(self):
         data = tlslocal.local()
-        refs = []
-
-        def keep(call):
-            data.thing = Thing()
-            refs.append(weakref.ref(data.thing))
-
-        helper.call_in_new_threads(keep, threads=4, calls=1)
+        refs = _things_from_c_threads(data, threads=4, calls=1)
         self.assertEqual(len(refs), 4)
         # Those threads have exited; the binding finds them gone as more C threads call in.
         for _ in range(100):
@@ -280,13 +287,7 @@ class CThreadCalls(unittest.TestCase):
 
     def test_objects_released_with_the_local(self):
         data = tlslocal.local()
-        refs = []
-
-        def keep(call):
-            data.thing = Thing()
-            refs.append(weakref.ref(data.thing))
-
-        helper.call_in_new_threads(keep, threads=3, calls=2)
+        refs = _things_from_c_threads(data, threads=3, calls=2)
         del data
         gc.collect()
         self.assertEqual([ref() for ref in refs], [None] * 6)
