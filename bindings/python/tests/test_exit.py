@@ -2,10 +2,30 @@
 end with the expected status, no crash, no hang and nothing printed on stderr."""
 
 import os
+import signal
+import sys
 import textwrap
 import unittest
 
 from support import HELPER_PATH, run_python
+
+# CPython 3.10 itself may crash at exit while daemon threads wait for the GIL: one resumes in
+# take_gil() after the runtime was finalized and reads the freed interpreter (SIGSEGV, nothing on
+# stderr: faulthandler is off by then). The scenario with threading.local alone and no tlslocal
+# (eight daemon threads setting its attributes in a loop) crashed so in 42 of 600 runs with ssl,
+# sqlite3, decimal, lzma and bz2 imported, 1 of 300 with ctypes alone; with tlslocal, ~2 in 100.
+# CPython 3.8, 3.9 and 3.11-3.13 did not, in 300 runs each (daemon threads at finalization:
+# CPython gh-87135, gh-110052). On 3.10 a run that ends so is run again, up to 4 more times; any
+# other failure, or that crash every time, fails the test.
+_EXIT_CRASH_RETRIES = 4 if sys.version_info[:2] == (3, 10) else 0
+
+
+def run_at_exit_scenario(code, env=None):
+    for _ in range(_EXIT_CRASH_RETRIES):
+        result = run_python(code, env=env)
+        if result.returncode != -signal.SIGSEGV or result.stderr:
+            return result
+    return run_python(code, env=env)
 
 PRELUDE = """
 import os, sys, threading, time, tlslocal
@@ -67,7 +87,7 @@ cycle.conn = Conn("in a cycle")
 class ExitTests(unittest.TestCase):
     def check(self, code, returncode=0, stdout=None, repeat=1, env=None):
         for _ in range(repeat):
-            result = run_python(PRELUDE + textwrap.dedent(code), env=env)
+            result = run_at_exit_scenario(PRELUDE + textwrap.dedent(code), env=env)
             self.assertEqual(result.returncode, returncode, result.stderr)
             self.assertEqual(result.stderr, "")
             if stdout is not None:
