@@ -18,8 +18,9 @@ import subprocess
 import sys
 
 COLUMNS = 100
-# Generated from templates (.in) or vendored: not ours to format.
-SKIP_PARTS = ("node_modules", "build", "subprojects")
+# Folders of code that is not ours (npm's, meson subprojects') or built (build, build-asan, ...).
+# Templates (*.h.in) match no pattern: clang-format would split their @NAME@ placeholders.
+SKIP_PARTS = ("node_modules", "subprojects")
 PATTERNS = ["libtlslocal/*.[ch]", "tests/**/*.[ch]", "tests/**/*.cc", "bench/*.[ch]",
             "examples/**/*.[ch]", "bindings/**/*.[ch]", "bindings/**/*.cc", "bindings/**/*.hpp"]
 
