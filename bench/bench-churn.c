@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-churn: what the library adds to short-lived threads and short-lived locals.
  *
  * 1. Thread churn: pthread_create + the thread's work + exit + pthread_join, one thread after the
@@ -15,7 +16,7 @@
  *
  *   bench-churn [--quick] [--csv PATH]
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <string.h>
 

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What every C benchmark shares: the interleaved-rounds timer, the result file, and the hot-path
  * fixture with its measured loops (libtlslocal against the hand-rolled pthread key + GHashTable).
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-hashflood: a dictionary under hash flooding. One local's dictionary of the calling thread
  * takes 8,000 keys (tl_local_set of one shared prebuilt value each), then a tl_local_peek of each,
  * then tl_local_clear; the figure is ns per key (insert + lookup), for two key sets of one format
@@ -13,7 +14,7 @@
  *
  *   bench-hashflood [--quick] [--csv PATH]
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <string.h>
 

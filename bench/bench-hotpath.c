@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-hotpath: the cost of one peek, get and set on the calling thread's existing dictionary,
  * against what a C programmer would write by hand (a pthread key holding a GHashTable of GVariants)
  * and against the bare TLS primitives (_Thread_local, pthread_getspecific, g_private_get), with 1,
@@ -9,7 +10,7 @@
  *
  *   bench-hotpath [--quick] [--csv PATH]
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <string.h>
 

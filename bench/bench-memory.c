@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-memory: heap bytes per value, per dictionary entry, per (thread, local) dictionary and per
  * thread, against the hand-rolled GHashTable equivalents, measured as mallinfo2() deltas (bytes in
  * use, chunk headers included, mmapped blocks too, every arena) over a million of each (threads: a
@@ -18,7 +19,7 @@
  *
  *   bench-memory [--csv PATH]
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <malloc.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
 'use strict';
 // bench-node: get and set on the Node binding's Local (the Map-like methods and the `view` Proxy),
 // of scalars, a small object, an array and bytes, against what JavaScript code would use instead: a
@@ -13,7 +14,7 @@
 //
 // The CSV has bench/run-all.py's schema: section,case,impl,median,p25,p75,min,max,unit,rounds.
 //
-// Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+// Copyright the libtlslocal authors.
 
 const fs = require('node:fs');
 const os = require('node:os');

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """bench-python: attribute get and set on tlslocal.local against CPython's threading.local (C), the
 pure-Python _threading_local.local and a plain object (an instance of an empty class: the floor),
 measured in one run.
@@ -22,7 +23,7 @@ Operations:
 
 The CSV has bench/run-all.py's schema: section,case,impl,median,p25,p75,min,max,unit,rounds.
 
-Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+Copyright the libtlslocal authors.
 """
 
 import argparse

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-scaling: does the hot path stay flat as locals and threads multiply?
  *
  * 1. The same peek, get and set as bench-hotpath (8 keys) on a fresh local created after N - 1
@@ -12,7 +13,7 @@
  *
  *   bench-scaling [--quick] [--csv PATH]
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <malloc.h>
 #include <string.h>

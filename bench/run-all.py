@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """run-all: the whole benchmark suite in one command, for `ninja -C DIR bench`.
 
 Runs each section's program (each prints its own table), then checks issue #7's targets against
@@ -16,7 +17,7 @@ copied to docs/performance.svg.
 Benchmarks are never pass/fail: a missed target is reported, and the exit status stays 0 unless a
 program failed to run.
 
-Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+Copyright the libtlslocal authors.
 """
 
 import argparse

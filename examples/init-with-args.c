@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An initializer with stored arguments, replayed in every thread: the C counterpart of
  *     class Connection(threading.local):
  *         def __init__(self, host, port, timeout): ...

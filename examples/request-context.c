@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Each worker thread keeps its current request's context in one shared local: the same handle,
  * a separate dictionary per thread, freed when the thread ends. Build:
  *   cc request-context.c $(pkg-config --cflags --libs tlslocal) -pthread */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-thread counters without contention: each worker counts in its own dictionary of one shared
  * local (no lock, no shared cache line), and a reporter sums every thread's counts with a visit.
  * An exit hook folds each finished thread's counts into a total, so nothing is lost when a thread

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Access to the calling thread's dictionary of a local: set, get, delete, contains, size, clear,
  * keys, foreach.
  * The hot path (an existing dictionary) is: TLS load, bounds check, slots[id], hash lookup in a map

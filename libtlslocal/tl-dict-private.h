@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The per-thread dictionary (tl-dict.c) and its key hash (inline; secrets in tl-key.c). Not
  * installed. */
 #ifndef TL_DICT_PRIVATE_H

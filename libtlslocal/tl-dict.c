@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The per-thread dictionary: string key -> TlValue reference. See tl-dict-private.h for the
  * layout. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Entries: one thread's dictionary of one local, linked into both the local's and the thread's
  * lists. Made on a thread's first write (or initialized read), detached under the registry lock,
  * freed after it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Recording failures: the per-thread last error (tl-error.c). Not installed. */
 #ifndef TL_ERROR_PRIVATE_H
 #define TL_ERROR_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Status codes, their names and messages, and the per-thread last error. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Initializers with stored arguments: a plain C function of any signature, replayed in each
  * thread's first access as fn(local, arg0, arg1, ...) through libffi, the C counterpart of a
  * threading.local subclass getting its constructor arguments again in every thread. */

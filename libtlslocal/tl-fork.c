@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fork(): the registry lock held across it, and in the child the dictionaries of the threads that
  * did not come along detached at once and freed at the child's first library call. */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Exit hooks (tl-hooks.c). Not installed. */
 #ifndef TL_HOOKS_PRIVATE_H
 #define TL_HOOKS_PRIVATE_H

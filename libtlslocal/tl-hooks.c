@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Exit hooks: a local's function, run with a dictionary's contents when that dictionary is
  * freed. */
 #include "tl-dict-private.h"

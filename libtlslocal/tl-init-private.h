@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Initializers: run on a thread's first access (tl-init.c), through libffi if need be (tl-ffi-
  * init.c). Not installed. */
 #ifndef TL_INIT_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Initializers: a thread's first access to a local with one makes the dictionary, then runs it. */
 #include "tl-error-private.h"
 #include "tl-init-private.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The key hash's secret keys: drawn once per process, when the library is loaded. The hash itself
  * is inline (_tl_key_prepare), on every access's path. */
 #include <string.h>

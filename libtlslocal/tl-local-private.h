@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TlLocal's layout and lifecycle helpers (tl-local.c). Not installed. */
 #ifndef TL_LOCAL_PRIVATE_H
 #define TL_LOCAL_PRIVATE_H

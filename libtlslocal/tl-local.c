@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TlLocal's lifecycle: creation (plain, with an initializer, with a libffi initializer), references
  * and destruction, which frees every thread's dictionary of the local. */
 #include <stdlib.h>

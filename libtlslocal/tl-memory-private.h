@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The library's own allocations (tl-memory.c for the string copy). Not installed. */
 #ifndef TL_MEMORY_PRIVATE_H
 #define TL_MEMORY_PRIVATE_H

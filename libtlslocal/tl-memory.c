@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Memory the library hands to callers (freed with tl_free(), tl_strv_free()), and its string copy.
  * The allocation helpers themselves are inline, in tl-memory-private.h. */
 #include <string.h>

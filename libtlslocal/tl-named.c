@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Named locals: one local per name in the process, shared by every caller that opens it. */
 #include "tl-dict-private.h"
 #include "tl-error-private.h"

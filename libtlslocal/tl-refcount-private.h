@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reference counting, one vocabulary for every refcounted object. Not installed. */
 #ifndef TL_REFCOUNT_PRIVATE_H
 #define TL_REFCOUNT_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registry: its lock, local ids and thread list (tl-registry.c), the counts (tl-stats.c) and
  * fork (tl-fork.c). Not installed. */
 #ifndef TL_REGISTRY_PRIVATE_H

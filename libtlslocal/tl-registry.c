@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registry: one process-wide lock for the slow paths only (ids, entry creation, thread exit,
  * local destruction, visits, named locals), the local ids and the list of threads with state.
  * Never freed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The snapshot format (tl-snapshot.c). Not installed. */
 #ifndef TL_SNAPSHOT_PRIVATE_H
 #define TL_SNAPSHOT_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Snapshots: a dictionary as one immutable "a{sv}" value, its pointer values carried beside it,
  * and back (tl_local_apply). */
 #include "tl-dict-private.h"

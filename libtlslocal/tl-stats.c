@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The counts tl_stats_live_*() report: changed on slow paths only (values: at creation and free),
  * read without the lock. */
 #include "tl-registry-private.h"

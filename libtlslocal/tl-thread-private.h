@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Threads and their entries (one thread's dictionary of one local), with the thread-local
  * variables (tl-thread.c, tl-entry.c). Not installed. */
 #ifndef TL_THREAD_PRIVATE_H

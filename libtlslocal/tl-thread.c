@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TlThread: the calling thread's state, its registration for thread-exit cleanup, tl_thread_clear,
  * and the freeing of detached dictionaries (which runs exit hooks). */
 #include "tl-error-private.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Container values: tuples, arrays, maybes and vardicts, made from values and taken apart again. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The depth limit: how many container levels a value or a type string has (TL_VALUE_MAX_DEPTH). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Equality of values, by type and contents, without recursion. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GLib interop (tlslocal-glib.h): values from and to GVariants. */
 #include "tl-error-private.h"
 #include "tl-value-private.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The value layout, its inline reference counting and the value files' shared helpers (tl-
  * value*.c). Not installed. */
 #ifndef TL_VALUE_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Basic values: the typed constructors and getters, strings, byte strings and pointers. A basic
  * value from a typed constructor makes its GVariant only when something needs it. */
 #include <string.h>

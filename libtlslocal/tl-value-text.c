@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Values as text: parsing GVariant text format (checked first for what GLib would abort on) and
  * printing. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TlValue, the object: an immutable, atomically refcounted GVariant or native pointer; its
  * references, its freeing (without recursion) and its type. Every GLib call in the tl-value files
  * is preceded by the checks that GLib would otherwise report as a critical. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The library's version at run time, to compare with the header a program was built with. */
 #include "tlslocal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Visits: every thread's dictionary of a TL_LOCAL_VISITABLE local, copied at one instant. */
 #include "tl-dict-private.h"
 #include "tl-error-private.h"

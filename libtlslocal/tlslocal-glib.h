@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libtlslocal: opt-in GVariant interop for C programs that use GLib. Include after or instead of
  * <tlslocal.h>; link with `pkg-config --cflags --libs tlslocal glib-2.0`. */
 #ifndef TLSLOCAL_GLIB_H

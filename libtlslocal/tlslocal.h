@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libtlslocal: per-object thread-local storage, the C counterpart of Python's threading.local.
  *
  * A TlLocal holds one separate dictionary per thread (string key -> TlValue). A thread's dictionary
@@ -34,7 +35,7 @@
  *    call on a local always acts on the *calling* thread's dictionary. The caller of any tl_local_*
  *    function must hold a reference to that local for the duration of the call.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #ifndef TLSLOCAL_H
 #define TLSLOCAL_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Every function a binding binds has the header's arity and argument kinds, and every function of
 tlslocal.h is bound, so no binding can call the library with a wrong signature.
 

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Depth: chains of snapshots a million deep (a context recording its parent) freed, compared and
  * printed without stack in proportion to their depth, on the main thread and at the exit of a
  * thread with a small stack; values nested past what a GVariant holds refused at the step that
  * would exceed the limit (constructors, parse, GLib interop), never kept with their inner levels
  * turned into "()"; and snapshots that keep a too-deep value intact by carrying it.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later */
+ * Copyright the libtlslocal authors. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

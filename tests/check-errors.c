@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Bad input for every public function: the exact status, the out-parameters the header promises to
  * clear, the per-thread last error, and no GLib message (G_DEBUG=fatal-criticals makes a critical
  * abort the run; the handler below names the row that provoked it first).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The library exports exactly the functions its public headers declare, each versioned TLSLOCAL_1.0
 (or a later node), and nothing else: no GLib or libffi symbol, no internal _tl_ helper."""
 import re

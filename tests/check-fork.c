@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fork() from a multi-threaded parent, against the contract of tlslocal.h ("Fork and unloading")
  * and docs/design.md ("Fork"): the child uses the library at once, without deadlock, even when
  * other parent threads were inside its slow paths at the fork, and the forking thread's

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """check-format: every C and C++ source is as clang-format (the .clang-format at the top) leaves it,
 and no line passes 100 columns (clang-format does not reflow comments, so it cannot see theirs).
 
@@ -7,7 +8,7 @@ and no line passes 100 columns (clang-format does not reflow comments, so it can
 Exits 77 (skipped) without clang-format 14, Debian 12's: other versions format some constructs
 differently, and the style is fixed by that one.
 
-Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+Copyright the libtlslocal authors.
 """
 
 import glob

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Context hand-off: tl_local_snapshot() of the calling thread's dictionary, tl_local_apply() of a
  * snapshot in another thread (update and replace), pointer and "h" values travelling by reference,
  * printed snapshots, all-or-nothing failures, and a thread pool applying producers' contexts. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Exit hooks: exactly once per dictionary, for each reason (thread exit, tl_thread_clear(), the
  * local's destruction), on the right thread, with a snapshot of the dictionary; no library lock
  * held while they run; replacing and removing them; thread exits racing the local's destruction. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-thread initializers: they run once per thread, on the first access of any kind and before it
  * proceeds; they may use their own local and other locals; a failure drops the dictionary and the
  * next access retries; threads race to initialize; and tl_local_new_with_args() replays C functions

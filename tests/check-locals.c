@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TlLocal on one thread: the dictionary operations, key handling, lifetimes of values and
  * dictionaries, destroy functions that call back into the library, and a million locals. */
 #include <stdio.h>

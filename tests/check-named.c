@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Named locals (tl_local_open / tl_local_unregister), shared process-wide by name, and the
  * introspection counts and thread ids that tests and programs use to see leaks. */
 #include <inttypes.h>

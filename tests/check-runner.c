@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runs one Check suite, named on the command line: `check-runner values`. */
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Scale: what a thread costs when a million locals are live, and thousands of short threads writing
  * to locals that another thread keeps destroying and recreating, with exact counts of every value,
  * dictionary and exit hook. Sizes go through tl_test_repeat() so the valgrind setup runs less.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <pthread.h>
 #include <sched.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Real threads: per-thread isolation, cleanup at thread exit, at local destruction and at
  * tl_thread_clear(), the races between them, id reuse, re-entrant destroy functions, refcounting
  * and shared values, and a mixed stress run. Loop counts go through tl_test_repeat() so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TlValue: constructors, checked accessors, containers, text form, equality, GLib interop, and the
  * status and version calls. Single-threaded. */
 #include <float.h>

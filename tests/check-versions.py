@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """One version everywhere: meson.build's project version is NEWS.md's newest release, the generated
 tlslocal-version.h's TL_VERSION_*, the Python and Node packages' versions, the bindings' ABI_MAJOR
 and the library's SONAME; the version script's newest node is TLSLOCAL_<major>.<minor at most>.

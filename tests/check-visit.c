@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tl_local_visit(): aggregating per-thread values from any thread, its one-instant guarantee, its
  * errors and early stop, visitors that call back into the library, and visits racing thread exits,
  * writers and the local's destruction. */

@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Print, as JSON, every function the Node binding binds, as koffi itself parsed it: for each C name,
 // the result's and each argument's koffi primitive ("Int32", "Pointer", "Callback"...) and size.
 //   node dump-node-prototypes.js PATH/TO/_ffi.js     (TLSLOCAL_LIBRARY: the library to load)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tlslocal.h must compile as strict C89: it is the header every language's FFI reads. */
 #include <tlslocal.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 // Both public headers must compile as C++ (extern "C", no C-only constructs).
 #include <tlslocal-glib.h>
 #include <tlslocal.h>

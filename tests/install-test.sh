@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Install into a temporary prefix, then build and run a consumer through `pkg-config tlslocal` only,
 # and check it loads the installed libtlslocal.so.1, not the build tree's. Then load the bindings
 # from that prefix only: the Python package `meson install` put there (which finds the library

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared helpers for the Check suites. */
 #ifndef TL_TEST_H
 #define TL_TEST_H

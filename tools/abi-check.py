@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Compare a built libtlslocal with the recorded ABI baseline (abi/libtlslocal.so.1.abi), or record it.
 
     abi-check.py LIBRARY BASELINE HEADER...            check (the meta suite's `abi` test)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Record the ABI baseline abi/libtlslocal.so.1.abi from a build (default: build-abi, set up when
 # missing), on purpose: after adding functions in a new version node, or before the first release.
 # Commit the new baseline with the change. The meta suite's `abi` test compares every build with it.

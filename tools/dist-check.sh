@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The release tarball is complete: `meson dist` makes it from the committed tree, then it is
 # unpacked, built out of tree and its own whole test suite runs (every suite, the Node one too).
 #   tools/dist-check.sh [DIST_DIR]      (default build-dist; ./run test and ./run dist call it)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Copy a public header with its plain comments turned into Doxygen comments, for the API reference.
 
     doxygen-header.py INPUT.h OUTPUT.h

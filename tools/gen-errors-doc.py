@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes docs/errors.md, the bad-input reference, from the row tables of tests/check-errors.c:
 every row of the document is a row that the errors suite runs. With --check, fails if the
 committed document differs from what the tables give (the meta test 'errors-doc' does that).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Windows portability check with MinGW-w64 (x86_64-w64-mingw32-gcc), as far as this machine allows:
 # Debian ships no GLib or libffi built for Windows, so
 #   1. every library source compiles for x86_64 Windows (-Werror) against the real GLib and libffi

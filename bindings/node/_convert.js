@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Marshalling between JavaScript values and TlValue references (GVariant-backed or native pointers),
 // through the C API's constructors and accessors only (no text round trip, except for "h").
 //

@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The one koffi prototype table of libtlslocal, the loader, and the shared error check.
 //
 // Every C function of tlslocal.h is declared once, in PROTOTYPES, in the header's order, with its

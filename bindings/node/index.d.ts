@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Types for the tlslocal package (README.md documents the API and the value mapping).
 //
 // Self-contained: they need no @types/node (a Buffer read back is typed Buffer where Node's types

@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // tlslocal: per-thread dictionaries backed by libtlslocal, so that C code (and Python) in the same
 // thread sees the values, and each worker_threads Worker (its own OS thread) has its own.
 //

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Install from the npm registry into bindings/node/node_modules, unless already there: koffi, the
 # binding's one dependency; or, with --typescript, the devDependencies the type test compiles with
 # (TypeScript 5 and the current major, package.json). Idempotent; run by the node tests

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The generated API reference documents every function of tlslocal.h, and has its front page.
 
     check-reference.py HTML_DIR tlslocal.h

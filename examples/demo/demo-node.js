@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // tlslocal-demo, step 4, the Node side: run by the demo as
 //   node demo-node.js BINDING_DIR HELPER LOCAL_NAME REQUEST_ID
 // with TLSLOCAL_LIBRARY set. On its one thread it sets request_id in the named local, lets the C

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """tlslocal-demo, step 4, the Python side: run by the demo as
     python3 demo-python.py HELPER LOCAL_NAME REQUEST_ID
 with TLSLOCAL_LIBRARY and PYTHONPATH set. On its one thread it sets request_id in the named local,

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The C side of tlslocal-demo's cross-language step: a tiny shared library standing for C code that
  * shares a named local with Python, Node and C callers. It knows nothing of them: it opens the
  * local by name and reads and writes the *calling* thread's dictionary with tlslocal.h alone, so it
  * sees exactly what the language that called it wrote on that thread.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <stdio.h>
 

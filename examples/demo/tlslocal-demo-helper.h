@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The demo's C helper library: C code that Python (ctypes), Node (koffi) and the demo itself load,
  * to share a named local with them. See tlslocal-demo-helper.c.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #ifndef TLSLOCAL_DEMO_HELPER_H
 #define TLSLOCAL_DEMO_HELPER_H

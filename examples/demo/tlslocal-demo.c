@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tlslocal-demo: libtlslocal end to end in about a second (`./run demo`).
  *
  *   1. a worker pool where each request carries its context (request id, user, deadline) in a local
@@ -11,7 +12,7 @@
  * the helper, the bindings and the interpreters as TL_DEMO_* defines; $TLSLOCAL_DEMO_PYTHON, if
  * set, names another Python interpreter (the Python suite runs the demo with each one it tests).
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Each worker_threads Worker is its own OS thread, so one named local gives each Worker its own
 // dictionary, and the main thread sees none of theirs.
 //

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """tlslocal.local as a drop-in for threading.local: the same code, with one import changed.
 
     TLSLOCAL_LIBRARY=build/libtlslocal/libtlslocal.so.1 PYTHONPATH=bindings/python \

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A request id set in Python, read by C code on the same thread through the C API: here the C
 library is called through ctypes, as a C logging library linked into the process would read it.
 

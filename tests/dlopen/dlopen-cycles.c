@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dlopen()/dlclose() cycles while threads holding values come and go: the library is loaded at run
  * time only (this program does not link it), and some threads still hold values when it is
  * dlclose()d, so their exit runs its thread-exit cleanup afterwards. Nothing may crash, and every

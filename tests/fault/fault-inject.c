@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fault injection, as SQLite does it: the k-th allocation of one public call fails, for every k.
  *
  * For each scenario, each k = 1, 2, ... and two modes (transient: the k-th allocation fails;
@@ -26,7 +27,7 @@
  *
  * Usage: fault-inject [GROUP|SCENARIO-PREFIX]... (all by default). One line per scenario.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later */
+ * Copyright the libtlslocal authors. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared by the libFuzzer targets and the corpus replay driver. */
 #ifndef TL_FUZZ_COMMON_H
 #define TL_FUZZ_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: the value parser and printer, and everything that reads a parsed value.
  *
  * Input: "TYPE\nTEXT". The first line is the type string given to tl_value_parse() (an empty first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: snapshots and apply, as a small program of operations on two locals.
  *
  * Input: a sequence of operations, each an opcode byte (taken modulo N_OPS) and its operands. A

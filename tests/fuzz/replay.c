@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runs a fuzz target's LLVMFuzzerTestOneInput over every file of the given corpus directories (or
  * files), once each, with the ordinary compiler and no libFuzzer: the seed corpora, and the inputs
  * that once found a bug, as a regression test in the normal build. */

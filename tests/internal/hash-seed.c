@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The key hash is keyed per process: the same key hashes alike within a process and in its fork()
  * children (whose dictionaries came from the parent), and differently in every new process, so
  * keys chosen to collide in one process collide in no other. Links the library's objects
@@ -6,7 +7,7 @@
  *   hash-seed            the test: runs itself 8 times with --print and compares
  *   hash-seed --print    prints the hash of one key, and the secret keys
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later */
+ * Copyright the libtlslocal authors. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>

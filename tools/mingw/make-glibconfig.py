@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Write a glibconfig.h for x86_64-w64-mingw32 (LLP64: long is 32 bits) from this machine's
 x86_64 Linux one, for tools/mingw-check.sh: Debian has no GLib for Windows, but GLib's headers are
 the same for every platform except this one generated file.

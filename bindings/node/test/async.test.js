@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A Local is per OS thread, not per async context (README.md, "Threads, lifetimes, errors"): the
 // asynchronous tasks of one thread share its dictionary. The right pattern for per-request
 // context that C reads: keep it in AsyncLocalStorage and set the Local synchronously before each

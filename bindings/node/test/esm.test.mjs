@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ESM: every name the CommonJS module exports can be imported by name. Node finds them by reading
 // index.js's `module.exports = {...}` (cjs-module-lexer), which stops at the first value that is
 // not a plain name: libraryPath and MAX_DEPTH were lost that way. The first test compares what ESM

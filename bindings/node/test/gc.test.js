@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The FinalizationRegistry safety net: a Local dropped without close() releases its reference
 // once it is garbage collected.
 

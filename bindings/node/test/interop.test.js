@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // C code called from the same thread sees what JavaScript wrote, and the other way round; another
 // thread sees neither. The C side is test/tl-nodehelper.c.
 

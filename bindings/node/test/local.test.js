@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The Local API: every method, the Proxy view, named locals, closing, and errors.
 
 const test = require('node:test');

@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Shared by the Node binding's tests: the C helper (tl-nodehelper.c), loaded with koffi, and small
 // utilities. The helper stands for C code in the same process: it reads and writes the calling
 // thread's dictionaries with tlslocal.h alone.

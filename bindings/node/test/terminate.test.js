@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // worker.terminate() at any moment of a Worker's calls into the library costs that Worker its
 // unfinished write, never the process. From terminate() on, N-API refuses what would run
 // JavaScript; koffi read JavaScript arrays through it and went on with garbage (a SIGSEGV in

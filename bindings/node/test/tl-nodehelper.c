@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The C side of the Node binding's tests: a small shared module, loaded by the tests with koffi,
  * that reads and writes locals the way C code in the same process would (tlslocal.h only). It links
  * the same libtlslocal.so.1 that the binding loads, so both see one library. Every function acts on
  * the calling thread, which is the JavaScript thread (main or Worker) that calls it.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The value mapping, both ways, with its edges: what JavaScript stores is checked by its type
 // string (typeOf) and by what C prints; what C stores (parsed text) is checked as JavaScript reads it.
 

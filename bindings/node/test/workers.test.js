@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // worker_threads: each Worker is its own OS thread with its own dictionary of every local, freed
 // when the Worker exits.
 

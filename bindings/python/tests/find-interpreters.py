@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The interpreters meson runs the binding's tests with, one per minor version the package claims:
     python3 find-interpreters.py 3.8 3.9 ...
 prints "VERSION<tab>PATH" for each version found and "missing<tab>VERSION" for each that is not,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Shared by the Python binding's tests: the C helper (tl-pyhelper.c), loaded with ctypes, and
 small utilities. The helper stands for C code in the same process: it reads and writes the calling
 thread's dictionaries with tlslocal.h alone."""

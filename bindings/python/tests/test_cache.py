@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The binding's per-thread read cache against C's dictionary.
 
 A read finds its value in a cache that the binding trusts while the thread's change counter

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The whole-program drop-in: threading.local = tlslocal.local at startup, before anything imports
 it, then CPython's own asyncio tests from this interpreter's test package. asyncio keeps each
 thread's event loop (its policy's _Local) and running loop (_RunningLoop, the pure-Python path) in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """CPython's own Lib/test/test_threading_local.py, from this interpreter's test package, run
 against tlslocal.local: every test of its BaseLocalTest (the tests CPython runs on both
 _thread._local and _threading_local.local), with _local = tlslocal.local, and _threading_local's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Interpreter exit while threads still hold values, each scenario in a fresh interpreter: it must
 end with the expected status, no crash, no hang and nothing printed on stderr."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Python and C sharing context: named locals (tl_local_open), C-owned locals handed to Python
 (tlslocal.wrap), and the per-thread visibility rules across the language boundary."""
 

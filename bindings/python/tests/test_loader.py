@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """How the package finds libtlslocal: $TLSLOCAL_LIBRARY, next to the package (a copy inside it, or
 where `meson install` put it), the SONAME; and the ImportError that says what to do otherwise."""
 

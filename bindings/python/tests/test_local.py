@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """tlslocal.local against threading.local's documented behaviour: per-thread attributes,
 subclasses, __init__ replay, slots, __dict__, cleanup at thread end and at the local's destruction,
 gc, many threads. CPython's own tests (Lib/test/test_threading_local.py) run on tlslocal.local in

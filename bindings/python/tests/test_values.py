@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The Python <-> GVariant mapping, checked from both sides: what C code reads (tl_local_get through
 the C helper) for each Python value, and what Python reads for each value C code stores."""
 

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The C side of the Python binding's tests: a small shared module, loaded by the tests with ctypes,
  * that reads and writes locals the way C code in the same process would (tlslocal.h only; no
  * Python). It links the same libtlslocal.so.1 that the binding loads, so both see one library.
  *
- * Copyright the libtlslocal authors. SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright the libtlslocal authors.
  */
 #include <pthread.h>
 #include <stdio.h>

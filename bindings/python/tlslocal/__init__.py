@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """tlslocal: threading.local backed by libtlslocal, so C code in the same process sees the values.
 
     import tlslocal

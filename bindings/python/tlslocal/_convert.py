@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Marshalling between Python objects and TlValue references (GVariant-backed or native pointers).
 
 to_value(obj) -> new TlValue reference (an int), or None when obj has no GVariant form.

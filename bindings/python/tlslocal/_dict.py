@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """This thread's dictionary of one C local, from Python: reads, writes and deletes through the C
 library, with the per-thread state (ThreadState) that caches what C holds and holds the Python
 objects that must survive C's changes.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The change counter: when a thread state's cache of C's dictionary holds without asking C.
 
 Each C thread has a counter (tl_thread_change_counter) that every change to any of its dictionaries

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The one ctypes prototype table of libtlslocal, the loader, and the shared error check.
 
 Everything that touches ctypes' declarations lives here: each C function of tlslocal.h is declared

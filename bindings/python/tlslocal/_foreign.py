@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """C threads that call into Python: their Python side, kept from one call to the next.
 
 CPython gives a thread it did not start (a C library's thread calling a ctypes callback, an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """tlslocal.local, its attribute protocol, and the other ways to reach a C local from Python (open,
 wrap, address, unregister)."""
 

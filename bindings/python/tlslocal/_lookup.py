@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Python's attribute lookup, as local's attribute methods replay it: which class attribute an
 instance attribute meets, and whether that attribute wins over the thread's dictionary.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The Python side of each C local (TlLocal *): one Store per C local, shared by every Python object
 over it, and the names tlslocal.open() keeps."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """obj.__dict__ of a local: this thread's dictionary, as a dict."""
 
 import threading

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The types (index.d.ts) against what the runtime does: every line without a directive must
 // compile; every line after `// @ts-expect-error` must not (tsc reports an error where it does).
 // Compiled, not run, by run-types.js with each TypeScript it installs, with and without

@@ -1,4 +1,5 @@
 'use strict';
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // meson's node-types test (suite node): compile check.ts against index.d.ts under --strict, with
 // each TypeScript that `setup.sh --typescript` installs (5 and the current major), without
 // @types/node, with a lib that lacks Disposable (tsconfig.json) and with one that has it
