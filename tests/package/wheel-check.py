@@ -17,7 +17,8 @@ CPython the binding claims: tests/package/meson.build):
    tl_version() resolved in that file for both, a named local shared both ways. TLSLOCAL_LIBRARY
    naming the bundled file changes nothing but a warning.
 4. `pip install SOURCE_ROOT/bindings/python` (build isolation on: the in-tree backend), its sdist,
-   and `pip install -e`: each installs offline and imports, the pure wheel is py3-none-any and
+   and `pip install -e`: each installs offline and imports; `pip wheel --config-settings
+   bundle-library=LIBRARY` makes the very bytes of step 1's wheel; the pure wheel is py3-none-any and
    finds no library by itself (the ImportError says what to do), and the source tree is left as it
    was (only the backend's own __pycache__ may appear, as for any imported module).
 """
@@ -384,6 +385,17 @@ def main():
                 check(hint in last, f"the not-found message does not name {hint}: {last}")
         run(pip + ["uninstall", "--yes", "--quiet", "tlslocal"])
         step("pip install bindings/python: py3-none-any, imports, source tree untouched")
+
+        # pip's own route to the platform wheel makes the same bytes (the wheel is reproducible).
+        before = tree_state(package_source)
+        by_pip = os.path.join(tmp, "by-pip")
+        run(pip + ["wheel"] + PIP + ["--no-deps", "--wheel-dir", by_pip, "--config-settings",
+                                     f"bundle-library={library}", package_source])
+        check_untouched(before, "pip wheel")
+        with open(wheel, "rb") as ours, open(os.path.join(by_pip, os.path.basename(wheel)),
+                                               "rb") as pips:
+            check(ours.read() == pips.read(), "pip wheel --config-settings made another wheel")
+        step("pip wheel --config-settings bundle-library=...: the same wheel")
 
         run(pip + ["install"] + PIP + [os.path.join(dist, sdist)])
         probe(python, SOURCE_PROBE, package, TLSLOCAL_LIBRARY=library)
