@@ -20,7 +20,8 @@ CPython the binding claims: tests/package/meson.build):
    and `pip install -e`: each installs offline and imports; `pip wheel --config-settings
    bundle-library=LIBRARY` makes the very bytes of step 1's wheel; the pure wheel is py3-none-any and
    finds no library by itself (the ImportError says what to do), and the source tree is left as it
-   was (only the backend's own __pycache__ may appear, as for any imported module).
+   was. (pip imports the backend from the tree, so outside this test, where bytecode is written,
+   backend/__pycache__ appears, as for any imported module; .gitignore has it.)
 """
 import base64
 import csv
@@ -68,6 +69,11 @@ def user_env(**extra):
                         "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV")}
     env.update(extra)
     return env
+
+
+def in_tree(command):
+    """command, which runs the backend from the source tree, with no bytecode written there."""
+    return run(command, env=user_env(PYTHONDONTWRITEBYTECODE="1"))
 
 
 def run(command, cwd=None, env=None, check_ok=True):
@@ -321,8 +327,7 @@ def tree_state(root):
 def check_untouched(before, what):
     after = tree_state(package_source)
     changed = sorted(path for path in set(before) | set(after)
-                     if before.get(path) != after.get(path)
-                     and not path.startswith(os.path.join("backend", "__pycache__")))
+                     if before.get(path) != after.get(path))
     check(not changed, f"{what} wrote into the source tree: {changed}")
 
 
@@ -332,14 +337,17 @@ def main():
         version = run([interpreter, "-c", "import sys; print(sys.version.split()[0])"]
                       ).stdout.strip()
         step(f"CPython {version} ({interpreter})")
+        before = tree_state(package_source)  # each check_untouched compares with this
 
         dist = os.path.join(tmp, "dist")
         wheel = run([os.path.join(source_root, "tools", "build-wheel.sh"), library, dist],
                     env=user_env(PYTHON=interpreter)).stdout.splitlines()[-1]
+        check_untouched(before, "tools/build-wheel.sh")
         check_wheel(wheel, bundled=True)
         sdist = run([interpreter, "-c", "import sys; sys.path.insert(0, 'backend'); "
                      "import tlslocal_backend as b; print(b.build_sdist(sys.argv[1]))", dist],
                     cwd=package_source, env=user_env(PYTHONDONTWRITEBYTECODE="1")).stdout.strip()
+        check_untouched(before, "build_sdist")
         check_sdist(os.path.join(dist, sdist))
         step(f"built and checked {os.path.basename(wheel)} and {sdist}")
 
@@ -362,8 +370,7 @@ def main():
         run(pip + ["uninstall", "--yes", "--quiet", "tlslocal"])
         check(not os.path.exists(os.path.dirname(installed)), "uninstall left the package")
 
-        before = tree_state(package_source)
-        run(pip + ["install"] + PIP + [package_source])
+        in_tree(pip + ["install"] + PIP + [package_source])
         check_untouched(before, "pip install")
         purelib = site_packages(python)
         with open(os.path.join(purelib, DIST_INFO, "WHEEL"), encoding="utf-8") as f:
@@ -387,10 +394,9 @@ def main():
         step("pip install bindings/python: py3-none-any, imports, source tree untouched")
 
         # pip's own route to the platform wheel makes the same bytes (the wheel is reproducible).
-        before = tree_state(package_source)
         by_pip = os.path.join(tmp, "by-pip")
-        run(pip + ["wheel"] + PIP + ["--no-deps", "--wheel-dir", by_pip, "--config-settings",
-                                     f"bundle-library={library}", package_source])
+        in_tree(pip + ["wheel"] + PIP + ["--no-deps", "--wheel-dir", by_pip, "--config-settings",
+                                         f"bundle-library={library}", package_source])
         check_untouched(before, "pip wheel")
         with open(wheel, "rb") as ours, open(os.path.join(by_pip, os.path.basename(wheel)),
                                                "rb") as pips:
@@ -402,8 +408,7 @@ def main():
         run(pip + ["uninstall", "--yes", "--quiet", "tlslocal"])
         step("pip install of the sdist")
 
-        before = tree_state(package_source)
-        run(pip + ["install"] + PIP + ["--editable", package_source])
+        in_tree(pip + ["install"] + PIP + ["--editable", package_source])
         check_untouched(before, "pip install --editable")
         where = probe(python, "import tlslocal; print(tlslocal.__file__)",
                       TLSLOCAL_LIBRARY=library, PYTHONDONTWRITEBYTECODE="1").stdout.strip()
