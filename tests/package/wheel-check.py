@@ -305,8 +305,9 @@ def probe(venv_python, code, *args, **env):
     return run([venv_python, "-c", code] + list(args), cwd="/", env=user_env(**env))
 
 
-def site_packages(venv_python):
-    return run([venv_python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+def site_packages(venv_python, which="purelib"):
+    """The venv's purelib (pure wheels go there) or platlib (Root-Is-Purelib: false)."""
+    return run([venv_python, "-c", f"import sysconfig; print(sysconfig.get_paths()[{which!r}])"]
                ).stdout.strip()
 
 
@@ -361,7 +362,7 @@ def main():
         step(f"venv with {run(pip + ['--version']).stdout.split(' from ')[0]}")
 
         run(pip + ["install"] + PIP + [wheel])
-        installed = os.path.join(site_packages(python), "tlslocal", SONAME)
+        installed = os.path.join(site_packages(python, "platlib"), "tlslocal", SONAME)
         check(os.stat(installed).st_mode & 0o111 == 0o111, f"{installed} is not executable")
         print(probe(python, BUNDLED_PROBE, VERSION).stdout, end="")
         print(probe(python, REGISTRY_PROBE, helper, system_library).stdout, end="")
