@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""How the package finds libtlslocal: $TLSLOCAL_LIBRARY, next to the package (a copy inside it, or
-where `meson install` put it), the SONAME; and the ImportError that says what to do otherwise."""
+"""How the package finds libtlslocal: one the process has loaded already, $TLSLOCAL_LIBRARY, next
+to the package (a copy inside it, or where `meson install` put it), the SONAME; and the ImportError
+that says what to do otherwise. tests/package/wheel-check.py tests the same with installed wheels."""
 
 import glob
 import os
@@ -16,7 +17,8 @@ from support import run_python
 PACKAGE_DIR = os.path.dirname(tlslocal.__file__)
 BUILT_LIBRARY = os.environ.get("TLSLOCAL_LIBRARY")
 SONAME = "libtlslocal.so.1"
-REPORT = "import tlslocal; print(tlslocal.LIBRARY_PATH); print(tlslocal.version())"
+REPORT = ("import tlslocal; print(tlslocal.LIBRARY_PATH); print(tlslocal.version()); "
+          "print(tlslocal.LIBRARY_ORIGIN)")
 
 
 def clean_env(**extra):
@@ -78,7 +80,8 @@ class LoaderTests(unittest.TestCase):
         shutil.copy(BUILT_LIBRARY, os.path.join(package, SONAME))
         result = run_isolated(REPORT, clean_env(PYTHONPATH=self.tmp))
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.split()[0], os.path.join(package, SONAME))
+        self.assertEqual(result.stdout.splitlines()[0], os.path.join(package, SONAME))
+        self.assertEqual(result.stdout.splitlines()[2], "bundled")
 
     @unittest.skipUnless(BUILT_LIBRARY, "TLSLOCAL_LIBRARY names the built library")
     def test_soname_through_the_dynamic_linker(self):
@@ -88,7 +91,39 @@ class LoaderTests(unittest.TestCase):
         shutil.copy(BUILT_LIBRARY, os.path.join(libdir, SONAME))
         result = run_isolated(REPORT, clean_env(PYTHONPATH=self.tmp, LD_LIBRARY_PATH=libdir))
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.split()[0], SONAME)
+        # The file the search found, not the SONAME asked for.
+        self.assertEqual(result.stdout.splitlines()[0], os.path.join(libdir, SONAME))
+        self.assertEqual(result.stdout.splitlines()[2], "dynamic linker")
+
+    @unittest.skipUnless(BUILT_LIBRARY, "TLSLOCAL_LIBRARY names the built library")
+    def test_already_loaded_wins(self):
+        """A libtlslocal mapped before the import (by a C extension, say) is the one used, even
+        where TLSLOCAL_LIBRARY names another file: a second copy would be a second registry."""
+        self.copy_package(self.tmp)
+        loaded = os.path.join(self.tmp, SONAME)
+        shutil.copy(BUILT_LIBRARY, loaded)
+        code = ("import ctypes, sys, warnings; ctypes.CDLL(sys.argv[1])\n"
+                "with warnings.catch_warnings(record=True) as caught:\n"
+                "    warnings.simplefilter('always')\n"
+                "    import tlslocal\n"
+                "print(tlslocal.LIBRARY_PATH); print(tlslocal.LIBRARY_ORIGIN)\n"
+                "print(len(caught)); [print(w.message) for w in caught]\n"
+                "print(sorted({line.split()[-1] for line in open('/proc/self/maps')\n"
+                "              if 'libtlslocal' in line}))")
+        for explicit, warned in ((None, False), (loaded, False), (BUILT_LIBRARY, True)):
+            env = clean_env(PYTHONPATH=self.tmp)
+            if explicit:
+                env["TLSLOCAL_LIBRARY"] = explicit
+            result = subprocess.run([sys.executable, "-c", code, loaded], capture_output=True,
+                                    text=True, env=env, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            lines = result.stdout.splitlines()
+            self.assertEqual(lines[:2], [loaded, "already loaded"], explicit)
+            self.assertEqual(lines[-1], repr([loaded]), "exactly one libtlslocal mapped")
+            self.assertEqual(lines[2], "1" if warned else "0", lines)
+            if warned:
+                self.assertIn(f"TLSLOCAL_LIBRARY={BUILT_LIBRARY!r} is not the libtlslocal this "
+                              f"process has loaded already ({loaded})", lines[3])
 
     @unittest.skipUnless(os.environ.get("TLSLOCAL_BUILD_ROOT") and shutil.which("meson"),
                          "needs the meson build directory")
@@ -109,6 +144,7 @@ class LoaderTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(os.path.realpath(result.stdout.split()[0]), os.path.realpath(libraries[0]))
         self.assertEqual(result.stdout.split()[1], tlslocal.version())
+        self.assertEqual(result.stdout.splitlines()[2], "meson install")
 
 
 if __name__ == "__main__":

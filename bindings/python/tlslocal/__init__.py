@@ -16,11 +16,11 @@ side, and C sees an opaque pointer value under its key. README.md has the whole 
 edges.
 """
 
-from ._ffi import Error, LIBRARY_PATH, lib
+from ._ffi import Error, LIBRARY_ORIGIN, LIBRARY_PATH, lib
 from ._local import address, local, open, unregister, wrap
 
 __all__ = ["local", "open", "wrap", "address", "unregister", "Error", "version", "stats",
-           "LIBRARY_PATH"]
+           "LIBRARY_PATH", "LIBRARY_ORIGIN"]
 __version__ = "1.0.0"
 
 

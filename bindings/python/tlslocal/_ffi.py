@@ -28,8 +28,8 @@ import ctypes
 import os
 import sys
 
-__all__ = ["lib", "fast", "Error", "error_for", "LIBRARY_PATH", "PROTOTYPES", "FAST_PROTOTYPES",
-           "INT32_WIDENS", "pointer_arg",
+__all__ = ["lib", "fast", "Error", "error_for", "LIBRARY_PATH", "LIBRARY_ORIGIN", "PROTOTYPES",
+           "FAST_PROTOTYPES", "INT32_WIDENS", "pointer_arg",
            "SONAME", "NULL_DESTROY", "DESTROY_FUNC", "INIT_FUNC", "FOREACH_FUNC", "VISIT_FUNC",
            "EXIT_HOOK"]
 
@@ -224,44 +224,119 @@ def pointer_arg(address):
     return ctypes.c_void_p.from_param(address)
 
 
-def _candidates():
-    """Where to look, in order: $TLSLOCAL_LIBRARY; next to the package (a copy inside it, as a wheel
-    would carry, or the libdir `meson install` recorded relative to it); the SONAME, through the
-    dynamic linker's own search (LD_LIBRARY_PATH, ld.so.cache, the default directories)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    yield os.path.join(here, SONAME)
+# Why the library in use was chosen: LIBRARY_ORIGIN is one of these (README.md, "Installing").
+ALREADY_LOADED = "already loaded"  # mapped before this import, by the program or a C extension
+EXPLICIT = "TLSLOCAL_LIBRARY"
+BUNDLED = "bundled"                # tlslocal/libtlslocal.so.1, as the platform wheel carries it
+MESON_INSTALL = "meson install"    # the libdir `meson install` recorded relative to the package
+DYNAMIC_LINKER = "dynamic linker"  # the SONAME through LD_LIBRARY_PATH, ld.so.cache, the defaults
+
+
+def _already_loaded():
+    """The handle of a libtlslocal this process has mapped already, or None. dlopen() of the SONAME
+    with RTLD_NOLOAD maps nothing: glibc answers with a library whose SONAME matches, whatever path
+    loaded it. One registry per process needs this: a second copy beside it (the bundled one, say)
+    would hold its own registry, and C would never see what Python sets."""
+    no_load = getattr(os, "RTLD_NOLOAD", None)
+    if no_load is None:
+        return None
     try:
-        from . import _install  # written by `meson install`; absent in a source tree
+        return ctypes.PyDLL(SONAME, mode=no_load)
+    except OSError:
+        return None
+
+
+def _same_library(handle, name):
+    """Whether name (a path or a name) is the library behind handle: glibc's RTLD_NOLOAD matches a
+    path to a mapped library by file identity, so a symlink or a second path to it counts."""
+    try:
+        return ctypes.CDLL(name, mode=os.RTLD_NOLOAD)._handle == handle._handle
+    except OSError:
+        return False
+
+
+def _candidates():
+    """The files to map when none is mapped yet, in order: next to the package (a copy inside it,
+    as the platform wheel carries, then the libdir `meson install` recorded relative to it); the
+    SONAME, through the dynamic linker's own search."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    yield os.path.join(here, SONAME), BUNDLED
+    try:
+        from . import _install  # written by `meson install`; absent in a source tree and a wheel
     except ImportError:
         pass
     else:
-        yield os.path.normpath(os.path.join(here, _install.LIBDIR_FROM_PACKAGE, SONAME))
-    yield SONAME
+        installed = os.path.join(here, _install.LIBDIR_FROM_PACKAGE, SONAME)
+        yield os.path.normpath(installed), MESON_INSTALL
+    yield SONAME, DYNAMIC_LINKER
 
 
 def _load():
+    """(handle, the name it was loaded by, LIBRARY_ORIGIN). An already-mapped libtlslocal comes
+    first, even before $TLSLOCAL_LIBRARY: mapping another file beside it would split the process
+    into two registries, which no one can want. A TLSLOCAL_LIBRARY naming another file is then
+    overridden with a warning, never silently."""
     explicit = os.environ.get("TLSLOCAL_LIBRARY")
+    loaded = _already_loaded()
+    if loaded is not None:
+        if explicit and not _same_library(loaded, explicit):
+            import warnings
+            warnings.warn(
+                f"tlslocal: TLSLOCAL_LIBRARY={explicit!r} is not the libtlslocal this process has "
+                f"loaded already ({_mapped_file(loaded) or SONAME}); using that one, as a second "
+                f"copy would keep a second registry that C code never sees", RuntimeWarning)
+        return loaded, _mapped_file(loaded) or SONAME, ALREADY_LOADED
     if explicit:
         try:
-            return ctypes.PyDLL(explicit), explicit
+            return ctypes.PyDLL(explicit), explicit, EXPLICIT
         except OSError as error:
             raise ImportError(
                 f"tlslocal: cannot load TLSLOCAL_LIBRARY={explicit!r}: {error}. Point "
                 f"TLSLOCAL_LIBRARY at a built libtlslocal ({SONAME}), or unset it to search the "
                 f"default places.") from None
     tried = []
-    for candidate in _candidates():
+    for candidate, origin in _candidates():
         if os.sep in candidate and not os.path.exists(candidate):
             tried.append(f"{candidate} (absent)")
             continue
         try:
-            return ctypes.PyDLL(candidate), candidate
+            return ctypes.PyDLL(candidate), candidate, origin
         except OSError as error:
             tried.append(f"{candidate} ({error})")
     raise ImportError(
         "tlslocal: cannot find the libtlslocal C library. Tried: " + "; ".join(tried) + ". "
-        f"Install it (`meson install` puts {SONAME} in the libdir), add its directory to "
-        f"LD_LIBRARY_PATH, or set TLSLOCAL_LIBRARY to the library file's path.")
+        f"Install it (`meson install` puts {SONAME} in the libdir; Debian: the libtlslocal1 "
+        f"package; the platform wheel that tools/build-wheel.sh makes carries a copy), add its "
+        f"directory to LD_LIBRARY_PATH, or set TLSLOCAL_LIBRARY to the library file's path. A "
+        f"{SONAME} that is there but does not load lacks its own dependencies: GLib "
+        f"(libglib-2.0.so.0) and libffi.")
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _mapped_file(handle):
+    """The file the dynamic linker mapped for handle (dladdr() of its tl_version), or None where
+    that cannot be asked (no dladdr, no such symbol)."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr  # in libc since glibc 2.34, and in libdl before
+    except (AttributeError, OSError):
+        try:
+            dladdr = ctypes.CDLL("libdl.so.2").dladdr
+        except (AttributeError, OSError):
+            return None
+    dladdr.argtypes = (ctypes.c_void_p, ctypes.POINTER(_DlInfo))
+    dladdr.restype = ctypes.c_int
+    try:
+        symbol = ctypes.cast(handle["tl_version"], ctypes.c_void_p)
+    except AttributeError:
+        return None
+    info = _DlInfo()
+    if not dladdr(symbol, ctypes.byref(info)) or not info.dli_fname:
+        return None
+    return os.fsdecode(info.dli_fname)
 
 
 def _bind(handle, where):
@@ -308,8 +383,10 @@ def _int32_widens(handle):
     return True
 
 
-lib, LIBRARY_PATH = _load()
-_bind(lib, LIBRARY_PATH)
+lib, _loaded_as, LIBRARY_ORIGIN = _load()
+_bind(lib, _loaded_as)
+# The file in use, as the dynamic linker names it (a search's result, not the SONAME asked for).
+LIBRARY_PATH = _mapped_file(lib) or _loaded_as
 _bind_fast(lib)
 # INT32_WIDENS: fast.set_int64_int32 takes a Python int in [-2**31, 2**31) untyped (~55 ns less
 # per call than set_int64). Callers check that range: ctypes truncates an untyped int to 32 bits
