@@ -22,7 +22,10 @@ npm=${NPM:-npm}
 strip=${STRIP:-strip}
 package_dir=$source_root/bindings/node
 
-[ -f "$library" ] || { echo "build-npm.sh: no library at $library (meson compile -C build)" >&2; exit 1; }
+if [ ! -f "$library" ]; then
+  echo "build-npm.sh: no library at $library (meson compile -C build)" >&2
+  exit 1
+fi
 soname=$(readelf -d "$library" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libtlslocal.so.1 ] ||
   { echo "build-npm.sh: $library has SONAME '$soname', not libtlslocal.so.1" >&2; exit 1; }
@@ -65,7 +68,9 @@ if (header.toString('latin1', 0, 4) !== '\x7fELF' || header[5] !== 1) {
   throw new Error('the library is not a little-endian ELF file');
 }
 const machine = header.readUInt16LE(18);
-const cpu = { 3: 'ia32', 40: 'arm', 62: 'x64', 183: 'arm64', 243: 'riscv64', 258: 'loong64' }[machine];
+const cpu = {
+  3: 'ia32', 40: 'arm', 62: 'x64', 183: 'arm64', 243: 'riscv64', 258: 'loong64',
+}[machine];
 if (!cpu) throw new Error(`no npm cpu name for ELF machine ${machine}`);
 const packed = {};
 for (const [key, value] of Object.entries(manifest)) {

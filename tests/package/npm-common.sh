@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=sh
 # Sourced by the npm-*.sh tests: pack the Node package with tools/build-npm.sh and install it, as a
 # user would, into a fresh app directory outside the source tree, with koffi from the npm registry.
 #   npm_app SOURCE_ROOT LIBRARY: sets $work (removed at exit), $tarball, $app

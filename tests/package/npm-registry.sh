@@ -7,7 +7,8 @@
 # not map its bundled copy beside it: one libtlslocal in /proc/self/maps, tl_version() resolved in
 # that one file, and a named local set from JavaScript seen by the C code and back. With the
 # library already mapped, TLSLOCAL_LIBRARY naming another copy (the bundled one) is refused, and
-# naming the mapped one is taken.
+# naming the mapped one is taken. In the other order (the binding, then the C code), the C code's
+# dependency resolves to the bundled copy the binding loaded.
 #   npm-registry.sh SOURCE_ROOT BUILD_ROOT LIBRARY [NODE]     (CC: the C compiler)
 set -eu
 source_root=$1
@@ -22,7 +23,10 @@ system=$work/system
 meson install -C "$build_root" --destdir "$system" --no-rebuild --quiet
 system_library=$(find "$system" -name libtlslocal.so.1 | head -n 1)
 header=$(find "$system" -name tlslocal.h | head -n 1)
-[ -n "$system_library" ] && [ -n "$header" ] || { echo "meson install put no library or header"; exit 1; }
+if [ -z "$system_library" ] || [ -z "$header" ]; then
+  echo "meson install put no libtlslocal.so.1 or tlslocal.h into $system"
+  exit 1
+fi
 libdir=$(dirname "$system_library")
 "$cc" -shared -fPIC -o "$work/libnpm-registry-helper.so" \
   "$source_root/tests/package/npm-registry-helper.c" -I"$(dirname "$header")" \
@@ -43,11 +47,30 @@ function mappedLibraries() {
     .map((line) => line.split(/\s+/).slice(5).join(' '))
     .filter((file) => /\/libtlslocal\.so/.test(file)))];
 }
+function loadHelper() {
+  const helper = koffi.load(helperPath);
+  return {
+    set: helper.func('int helper_set(const char *name, const char *key, const char *value)'),
+    get: helper.func('const char *helper_get(const char *name, const char *key)'),
+    versionFile: helper.func('const char *helper_version_file(void)'),
+  };
+}
 
-const helper = koffi.load(helperPath);
-const helperSet = helper.func('int helper_set(const char *name, const char *key, const char *value)');
-const helperGet = helper.func('const char *helper_get(const char *name, const char *key)');
-const helperVersionFile = helper.func('const char *helper_version_file(void)');
+if (mode === 'after') {
+  // The other order: the binding first (its bundled copy), then the C code, whose dependency on
+  // libtlslocal.so.1 resolves to the loaded copy by SONAME, its rpath notwithstanding.
+  const tlslocal = require('tlslocal');
+  assert.equal(tlslocal.libraryPath, bundled);
+  const helper = loadHelper();
+  assert.deepEqual(mappedLibraries(), [fs.realpathSync(bundled)]);
+  assert.equal(helper.versionFile(), bundled);
+  tlslocal.Local.open('npm-registry').set('fromJs', 'bundled');
+  assert.equal(helper.get('npm-registry', 'fromJs'), 'bundled');
+  console.log('C code loaded after the binding: shares its bundled copy: OK');
+  return;
+}
+
+const helper = loadHelper();
 assert.deepEqual(mappedLibraries(), [system], 'the helper mapped the system-style library');
 
 if (mode === 'refused') {
@@ -63,13 +86,13 @@ if (mode === 'refused') {
 const tlslocal = require('tlslocal');
 assert.equal(fs.realpathSync(tlslocal.libraryPath), system);
 assert.deepEqual(mappedLibraries(), [system], 'one libtlslocal, the system-style one');
-assert.equal(fs.realpathSync(helperVersionFile()), system, "the helper's tl_version");
+assert.equal(fs.realpathSync(helper.versionFile()), system, "the helper's tl_version");
 assert.ok(fs.existsSync(bundled), 'the bundled copy is there, unused');
 
 const request = tlslocal.Local.open('npm-registry');
 request.set('fromJs', 'set in JavaScript');
-assert.equal(helperGet('npm-registry', 'fromJs'), 'set in JavaScript');
-assert.equal(helperSet('npm-registry', 'fromC', 'set in C'), 0);
+assert.equal(helper.get('npm-registry', 'fromJs'), 'set in JavaScript');
+assert.equal(helper.set('npm-registry', 'fromC', 'set in C'), 0);
 assert.equal(request.get('fromC'), 'set in C');
 console.log(`require('tlslocal') with ${system} already loaded` +
   `${mode === 'explicit' ? ' and named by TLSLOCAL_LIBRARY' : ''}: used it; ` +
@@ -82,3 +105,4 @@ npm_node registry.js "$work/libnpm-registry-helper.so" "$system_library" loaded
 (cd "$app" && env -u LD_LIBRARY_PATH -u LD_PRELOAD -u NODE_PATH \
   TLSLOCAL_LIBRARY="$system_library" \
   "$NODE" registry.js "$work/libnpm-registry-helper.so" "$system_library" explicit)
+npm_node registry.js "$work/libnpm-registry-helper.so" "$system_library" after
