@@ -162,14 +162,65 @@ const PROTOTYPES = [
   ['void tl_strv_free(char **strings)', null],
 ];
 
+// The dynamic linker's own functions, for the one-registry rule below: from the process's global
+// scope (koffi.load(null) is dlopen(NULL)), where they are whatever the C runtime calls them
+// (libc since glibc 2.34, libdl before it, which node links; musl's libc). Linux only: there
+// RTLD_NOLOAD and RTLD_LAZY have these values in glibc and musl alike.
+const RTLD_LAZY = 1;
+const RTLD_NOLOAD = 4;
+function dynamicLinker() {
+  if (process.platform !== 'linux') return null;
+  const self = koffi.load(null);
+  const DlInfo = koffi.struct({ // anonymous: an application's own koffi may declare a Dl_info
+    dli_fname: 'const char *', dli_fbase: 'void *', dli_sname: 'const char *', dli_saddr: 'void *',
+  });
+  const dlopen = self.func('void *dlopen(const char *file, int mode)');
+  const dlclose = self.func('int dlclose(void *handle)');
+  const dlsym = self.func('void *dlsym(void *handle, const char *symbol)');
+  const dladdr = self.func('dladdr', 'int', ['void *', koffi.out(koffi.pointer(DlInfo))]);
+  return {
+    // The object the process already has under this name or file (the address of its link map,
+    // the same for every name of one object), or null; loads nothing. glibc and musl match a bare
+    // name against every loaded object's SONAME, and a path against their files (device and
+    // inode), whoever loaded them: the host program, a C addon, Python's ctypes.
+    loaded(name) {
+      const object = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+      if (object !== null) dlclose(object); // the NOLOAD open's reference: it stays loaded
+      return object;
+    },
+    // The file of a loaded libtlslocal, as the dynamic linker names it, or null.
+    fileOf(object) {
+      const info = {};
+      const symbol = dlsym(object, 'tl_version');
+      return symbol !== null && dladdr(symbol, info) ? info.dli_fname : null;
+    },
+  };
+}
+
+// A copy next to the package (a packed package bundles one), then the SONAME through the dynamic
+// linker's own search (LD_LIBRARY_PATH, ld.so.cache, the default directories).
 function candidates() {
-  // After $TLSLOCAL_LIBRARY: a copy next to the package (as a bundled build would carry), then
-  // the SONAME through the dynamic linker's own search (LD_LIBRARY_PATH, ld.so.cache, defaults).
   return [path.join(__dirname, SONAME), SONAME];
 }
 
+// One registry per process: a libtlslocal.so.1 the process already has (the host program's, a C
+// addon's, the one Python's binding loaded) is the one to use, never a second file mapped beside
+// it, which would be a second, separate set of locals: named locals set here would be invisible
+// to that C code. So it comes first, even before TLSLOCAL_LIBRARY; a TLSLOCAL_LIBRARY naming
+// another file is then overridden with a warning, never silently (as the Python binding does).
+// Returns [handle, the file loaded].
 function load() {
+  const linker = dynamicLinker();
+  const loaded = linker ? linker.loaded(SONAME) : null;
   const explicit = process.env.TLSLOCAL_LIBRARY;
+  if (loaded !== null) {
+    if (explicit && linker.loaded(explicit) !== loaded) {
+      process.emitWarning(`tlslocal: TLSLOCAL_LIBRARY=${JSON.stringify(explicit)} is not the ` +
+        `${SONAME} this process has loaded already (${linker.fileOf(loaded)}); using that one, ` +
+        'as a second copy would keep a second registry that C code never sees');
+    }
+    return [koffi.load(SONAME), linker.fileOf(loaded) || SONAME];
+  }
   if (explicit) {
     try {
       return [koffi.load(explicit), explicit];
@@ -185,11 +236,16 @@ function load() {
       tried.push(`${candidate} (absent)`);
       continue;
     }
+    let handle;
     try {
-      return [koffi.load(candidate), candidate];
+      handle = koffi.load(candidate);
     } catch (error) {
       tried.push(`${candidate} (${error.message})`);
+      continue;
     }
+    // The file the search found, where the dynamic linker can say.
+    const found = candidate === SONAME && linker && linker.loaded(SONAME);
+    return [handle, (found && linker.fileOf(found)) || candidate];
   }
   throw new Error(`tlslocal: cannot find the libtlslocal C library. Tried: ${tried.join('; ')}. ` +
     `Install it (\`meson install\` puts ${SONAME} in the libdir), add its directory to ` +

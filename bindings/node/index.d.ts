@@ -158,7 +158,10 @@ export function clearThread(): void;
 
 /** The loaded library's version, "MAJOR.MINOR.MICRO". */
 export const version: string;
-/** The file koffi loaded the library from. */
+/**
+ * The library file in use: TLSLOCAL_LIBRARY as given, else the file as the dynamic linker names it
+ * (a copy the process had already loaded, the package's bundled copy, or what its search found).
+ */
 export const libraryPath: string;
 /** How deeply containers may nest. */
 export const MAX_DEPTH: number;
