@@ -88,7 +88,7 @@ setImmediate(() => { // process warnings are emitted on a later tick
   if (mode === 'overridden') {
     assert.equal(warnings.length, 1, `one warning, not ${JSON.stringify(warnings)}`);
     assert.match(warnings[0], /TLSLOCAL_LIBRARY=.* is not the libtlslocal\.so\.1 this process has/);
-    assert.ok(warnings[0].includes(system), warnings[0]);
+    assert.ok(warnings[0].includes(systemLibrary), warnings[0]);
   } else {
     assert.deepEqual(warnings, []);
   }
