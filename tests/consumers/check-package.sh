@@ -12,9 +12,9 @@
 #               REQUIRED), tlslocal::tlslocal shared and static, tlslocal::glib, versions refused
 #               (2.0, 1.1, 0.9), tlslocal::tlslocal without GLib's development files
 #   subproject  a parent meson project (meson-subproject/) with dependency('tlslocal', fallback:
-#               'libtlslocal') and tlslocal-glib, --wrap-mode=forcefallback, shared and static: it
-#               builds the library alone, registers no test of it, and writes nothing into the
-#               source tree
+#               'libtlslocal') and tlslocal-glib, --wrap-mode=forcefallback, shared; and static,
+#               found through a wrap file's [provide]: it builds the library alone, registers no
+#               test of it, and writes nothing into the source tree
 # pkgconfig, static and cmake share STAGE_DIR/prefix: the library built as a packager would (its
 # own build, STAGE_DIR/build: -Ddefault_library=both -Dtests=false) and installed there; it is
 # brought up to date, one test at a time, by each test that uses it.
@@ -215,8 +215,19 @@ subproject_build() {
   shift
   parent=$work/$name
   mkdir -p "$parent/subprojects"
-  cp "$here/meson-subproject/meson.build" "$here/consumer.c" "$here/consumer-glib.c" "$parent/"
+  cp "$here/meson-subproject/meson.build" "$here/meson-subproject/meson_options.txt" \
+    "$here/consumer.c" "$here/consumer-glib.c" "$parent/"
   ln -s "$source_root" "$parent/subprojects/libtlslocal"
+  # The README's wrap file; its url is never fetched, as the directory is there.
+  cat >"$parent/subprojects/libtlslocal.wrap" <<'WRAP'
+[wrap-git]
+url = https://example.org/libtlslocal.git
+revision = v1.0.0
+depth = 1
+
+[provide]
+dependency_names = tlslocal, tlslocal-glib
+WRAP
   meson setup "$parent/build" "$parent" --wrap-mode=forcefallback "$@" >"$work/$name.log" 2>&1 ||
     fail "meson setup of the parent project: $(cat "$work/$name.log")"
   meson compile -C "$parent/build" >>"$work/$name.log" 2>&1 ||
@@ -249,7 +260,7 @@ PY
 check_subproject() {
   touch "$work/started"
   subproject_build shared -Ddefault_library=shared
-  subproject_build static -Ddefault_library=static
+  subproject_build static -Ddefault_library=static -Dthrough_wrap=true
   for program in consumer consumer-glib; do
     if needed "$work/static/build/$program" | grep -q libtlslocal; then
       fail "the static subproject's $program needs libtlslocal.so"
