@@ -78,8 +78,8 @@ install_modules() {
 status=0
 if [ -z "${TLSLOCAL_SETUP_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
   # shellcheck disable=SC2086 # $typescript is empty or one word
-  TLSLOCAL_SETUP_LOCKED=1 flock "$into/node_modules/.tlslocal-setup.lock" sh "$0" $typescript --into "$into" ||
-    status=$?
+  TLSLOCAL_SETUP_LOCKED=1 flock "$into/node_modules/.tlslocal-setup.lock" \
+    sh "$0" $typescript --into "$into" || status=$?
 else
   install_modules || status=$?
 fi
