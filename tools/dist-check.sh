@@ -8,8 +8,9 @@
 #
 # Not `meson dist`'s own test pass: that one deletes its build directory, and with it the test log.
 # koffi, the Node binding's one dependency, comes from the npm registry and is no part of the
-# tarball: it is copied from bindings/node/node_modules when this tree has it (no network needed),
-# else the unpacked tree's setup.sh fetches it as a fresh checkout would.
+# tarball: it is copied from DIST_DIR/bindings/node/node_modules when there (./run dist installs it
+# there: no network needed), else the unpacked build's Node tests fetch it as a fresh checkout's
+# would, into their own build directory.
 # A tree with uncommitted changes is packed anyway (--allow-dirty): the tarball is what is committed.
 set -eu
 source_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,13 +33,13 @@ fi
 mkdir "$dist/unpacked"
 tar -xJf "$tarball" -C "$dist/unpacked"
 tree=$(ls -d "$dist"/unpacked/*/)
-if [ -d "$source_root/bindings/node/node_modules/koffi" ]; then
-  cp -R "$source_root/bindings/node/node_modules" "$tree/bindings/node/"
-fi
 # With the API reference when Doxygen is there (./run installs it): its `reference` test runs too.
 docs=false
 command -v doxygen >/dev/null 2>&1 && docs=true
 meson setup "$dist/unpacked-build" "$tree" -Ddocs=$docs >/dev/null
+if [ -d "$dist/bindings/node/node_modules/koffi" ]; then
+  cp -R "$dist/bindings/node/node_modules" "$dist/unpacked-build/bindings/node/"
+fi
 meson compile -C "$dist/unpacked-build" >/dev/null || meson compile -C "$dist/unpacked-build"
 echo "== $(basename "$tarball"): built out of tree; its own tests:"
 meson test -C "$dist/unpacked-build" --print-errorlogs

@@ -16,10 +16,12 @@ function fail(why) {
 let koffi;
 let Local;
 try {
-  // koffi from the binding's own node_modules, where bindings/node/setup.sh installs it.
+  // The koffi the binding loads: the demo puts its build's node_modules on NODE_PATH, where
+  // `bindings/node/setup.sh --into BUILD/bindings/node` installs it.
   koffi = require(require.resolve('koffi', { paths: [bindingDir] }));
 } catch (error) {
-  fail(`koffi is not installed (run: sh bindings/node/setup.sh): ${error.code || error.message}`);
+  fail(`koffi is not installed (run: sh bindings/node/setup.sh --into BUILD/bindings/node): ` +
+    `${error.code || error.message}`);
 }
 try {
   ({ Local } = require(bindingDir));

@@ -595,27 +595,32 @@ c_language(void *arg)
   return NULL; /* this thread's dictionary of the named local is freed as it exits */
 }
 
-/* The environment of a child: ours, with the binding's variables replaced. @return a new array of
- * new strings, to free with free_strv(). */
+/* The environment of a child: ours, with the binding's variables replaced. NODE_PATH: where this
+ * build's koffi is installed (bindings/node/setup.sh --into BUILD/bindings/node). @return a new
+ * array of new strings, to free with free_strv(). */
 static char **
 child_environment(void)
 {
   static const char *const ours[] = {
-      "TLSLOCAL_LIBRARY=" TL_DEMO_LIBRARY, "PYTHONPATH=" TL_DEMO_SOURCE_ROOT "/bindings/python",
+      "TLSLOCAL_LIBRARY=" TL_DEMO_LIBRARY,
+      "PYTHONPATH=" TL_DEMO_SOURCE_ROOT "/bindings/python",
       "PYTHONDONTWRITEBYTECODE=1", /* no __pycache__ in the source tree */
+      "NODE_PATH=" TL_DEMO_NODE_MODULES,
   };
+  const size_t count = sizeof ours / sizeof ours[0];
   size_t n = 0, i, k;
   char **env;
 
   while (environ[n] != NULL)
     n++;
-  env = calloc(n + 4, sizeof *env);
+  env = calloc(n + count + 1, sizeof *env);
   for (i = k = 0; i < n; i++)
     if (strncmp(environ[i], "TLSLOCAL_LIBRARY=", 17) != 0 &&
         strncmp(environ[i], "PYTHONPATH=", 11) != 0 &&
-        strncmp(environ[i], "PYTHONDONTWRITEBYTECODE=", 24) != 0)
+        strncmp(environ[i], "PYTHONDONTWRITEBYTECODE=", 24) != 0 &&
+        strncmp(environ[i], "NODE_PATH=", 10) != 0)
       env[k++] = strdup(environ[i]);
-  for (i = 0; i < 3; i++)
+  for (i = 0; i < count; i++)
     env[k++] = strdup(ours[i]);
   return env;
 }

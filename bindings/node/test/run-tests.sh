@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# meson's `node` test: make sure koffi is installed (setup.sh), then run `node --test` on the test
-# files given. Usage: run-tests.sh NODE FILE...
+# meson's `node` test: make sure koffi is installed into DIR/node_modules (setup.sh), then run
+# `node --test` on the test files given, with DIR/node_modules on NODE_PATH.
+# Usage: run-tests.sh DIR NODE FILE...
 set -eu
-node=$1
-shift
+into=$1
+node=$2
+shift 2
 cd "$(dirname "$0")/.."
-NODE=$node sh ./setup.sh
-exec "$node" --test "$@"
+NODE=$node exec sh ./setup.sh --into "$into" -- "$node" --test "$@"

@@ -19,8 +19,14 @@ const COMPILERS = [
 ];
 const CONFIGS = ['tsconfig.json', 'tsconfig.esnext.json'];
 
+// Where setup.sh installed TypeScript: meson's test puts <build>/bindings/node/node_modules on
+// NODE_PATH; by hand, setup.sh installs into the package's own node_modules.
+const MODULE_DIRS = (process.env.NODE_PATH || '').split(path.delimiter).filter(Boolean)
+  .concat(path.join(PACKAGE, 'node_modules'));
+
 function tscOf(compiler) {
-  return path.join(PACKAGE, 'node_modules', compiler.dir, 'bin', 'tsc');
+  const tscs = MODULE_DIRS.map((dir) => path.join(dir, compiler.dir, 'bin', 'tsc'));
+  return tscs.find((tsc) => fs.existsSync(tsc)) || tscs[0];
 }
 
 const missing = COMPILERS.filter((compiler) => !fs.existsSync(tscOf(compiler)));
@@ -36,7 +42,7 @@ if (missing.length > 0) {
     process.exit(77);
   }
   console.error(`FAIL: ${names} not installed though the npm registry answers: run ` +
-    `bindings/node/setup.sh --typescript (meson's node-typescript step runs it)`);
+    `bindings/node/setup.sh --typescript (meson's node-types test runs it first)`);
   process.exit(1);
 }
 
