@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """One version everywhere: meson.build's project version is NEWS.md's newest release, the generated
-tlslocal-version.h's TL_VERSION_*, the Python and Node packages' versions, the bindings' ABI_MAJOR
-and the library's SONAME; the version script's newest node is TLSLOCAL_<major>.<minor at most>.
+tlslocal-version.h's TL_VERSION_*, the Python, Node and Debian packages' versions, the bindings'
+ABI_MAJOR and the library's SONAME; the version script's newest node is TLSLOCAL_<major>.<minor at most>.
 
     check-versions.py VERSION SOURCE_ROOT VERSION_HEADER LIBRARY
 """
@@ -41,6 +41,10 @@ with open(version_header, encoding="utf-8") as f:
 expect("TL_VERSION_STRING", header.get("TL_VERSION_STRING"), f'"{version}"')
 for name, value in (("MAJOR", major), ("MINOR", minor), ("MICRO", micro)):
     expect(f"TL_VERSION_{name}", header.get(f"TL_VERSION_{name}"), str(value))
+
+# debian/changelog's newest entry (a native package: the version alone, no Debian revision).
+changelog = re.match(r"\S+ \(([^)]+)\)", read("debian", "changelog"))
+expect("debian/changelog's newest version", changelog and changelog.group(1), version)
 
 expect("bindings/node/package.json version", json.loads(read("bindings", "node", "package.json"))
        .get("version"), version)
