@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """One version everywhere: meson.build's project version is NEWS.md's newest release, the generated
 tlslocal-version.h's TL_VERSION_*, the Python, Node and Debian packages' versions, the bindings'
-ABI_MAJOR and the library's SONAME; the version script's newest node is TLSLOCAL_<major>.<minor at most>.
+ABI_MAJOR and the library's SONAME; the version script's newest node is
+TLSLOCAL_<major>.<minor at most>.
 
     check-versions.py VERSION SOURCE_ROOT VERSION_HEADER LIBRARY
 """
