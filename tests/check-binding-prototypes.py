@@ -5,6 +5,7 @@ tlslocal.h is bound, so no binding can call the library with a wrong signature.
 
     check-binding-prototypes.py HEADER python PACKAGE_PARENT_DIR
     check-binding-prototypes.py HEADER node NODE_EXECUTABLE PATH/TO/_ffi.js
+    check-binding-prototypes.py HEADER table NAME COMMAND [ARG...]
 
 TLSLOCAL_LIBRARY names the library the binding loads (both bindings load it at import).
 
@@ -14,6 +15,14 @@ width and sign ("int" is int32, an enum is int32, size_t is uint32 or uint64 as 
 "double". The Python table (tlslocal/_ffi.py PROTOTYPES) is read from its ctypes types; the Node
 table from what koffi itself parsed (tests/dump-node-prototypes.js), so a prototype string that koffi
 reads differently from the header is caught too.
+
+`table`: any other binding (C++, Rust, Go, Java). COMMAND prints the binding's own table as JSON:
+    {"functions": {"tl_local_new": {"result": "pointer", "arguments": []}, ...},
+     "not_bound": {"tl_value_visit": "why this binding leaves it out", ...}}
+with kinds in the vocabulary above, read from the binding itself (its declarations parsed, or
+reflection), never written by hand. A function whose entry is null instead of a prototype is one
+the binding calls through tlslocal.h itself (C++, cgo): the compiler checks its signature, and
+only its presence is compared. Every header function is bound or in not_bound, with a reason.
 
 FAST_PROTOTYPES (Python's second, cheaper binding of a few functions): its C name must exist and its
 result kind must match. Where it gives argtypes they are checked like PROTOTYPES, with one documented
@@ -208,6 +217,36 @@ def check_node(header, node, ffi_js, problems):
     return f"node: {len(table)} PROTOTYPES"
 
 
+def check_table(header, name, command, problems):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        problems.append(f"{name}: could not read the binding's table: {result.stderr.strip()}")
+        return f"{name}: not read"
+    table = json.loads(result.stdout)
+    functions, not_bound = table.get("functions", {}), table.get("not_bound", {})
+    checked = 0
+    for function, info in functions.items():
+        if function not in header.functions:
+            problems.append(f"{name} {function}: not declared in tlslocal.h")
+            continue
+        if info is None:  # called through tlslocal.h: the compiler checked it
+            continue
+        checked += 1
+        compare(name, function, header.functions[function], info["result"], info["arguments"],
+                problems)
+    for function, reason in not_bound.items():
+        if function not in header.functions:
+            problems.append(f"{name} not_bound {function}: not declared in tlslocal.h")
+        elif function in functions:
+            problems.append(f"{name} not_bound {function}: bound all the same")
+        elif not str(reason).strip():
+            problems.append(f"{name} not_bound {function}: no reason given")
+    for function in sorted(set(header.functions) - set(functions) - set(not_bound)):
+        problems.append(f"{name}: {function} of tlslocal.h is neither bound nor in not_bound")
+    return (f"{name}: {len(functions)} bound ({checked} prototypes compared), "
+            f"{len(not_bound)} left out")
+
+
 def main(argv):
     header = Header(argv[0])
     if len(header.functions) < 60:
@@ -218,6 +257,8 @@ def main(argv):
         summary = check_python(header, argv[2], problems)
     elif argv[1] == "node":
         summary = check_node(header, argv[2], argv[3], problems)
+    elif argv[1] == "table" and len(argv) >= 4:
+        summary = check_table(header, argv[2], argv[3:], problems)
     else:
         print(__doc__)
         return 2
