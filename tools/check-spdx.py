@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """check-spdx: every source file in the repository (C and C++, headers, Python, JavaScript and
-TypeScript, shell, meson, CMake, the linker version script) names its license on an
+TypeScript, Rust, Go, Java, shell, meson, CMake, the linker version script) names its license on an
 SPDX-License-Identifier line among its first lines. Data (fuzz corpora, ABI dumps), documents and
 JSON (which has no comments; package.json carries a "license" field instead) are not sources.
 
@@ -25,6 +25,7 @@ COMMENT_BY_SUFFIX = {
     ".py": HASH_STYLE, ".py.in": HASH_STYLE, ".sh": HASH_STYLE, ".toml": HASH_STYLE,
     ".cmake": HASH_STYLE, ".cmake.in": HASH_STYLE,
     ".js": SLASH_STYLE, ".mjs": SLASH_STYLE, ".cjs": SLASH_STYLE, ".ts": SLASH_STYLE,
+    ".rs": SLASH_STYLE, ".go": SLASH_STYLE, ".java": SLASH_STYLE,
 }
 COMMENT_BY_NAME = {"meson.build": HASH_STYLE, "meson_options.txt": HASH_STYLE,
                    "meson.options": HASH_STYLE, "CMakeLists.txt": HASH_STYLE}
