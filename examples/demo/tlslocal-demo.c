@@ -4,7 +4,7 @@
  *   1. a worker pool where each request carries its context (request id, user, deadline) in a local
  *   2. per-thread counters, summed across threads by a visit and folded in by exit hooks
  *   3. a request's context handed from a producer thread to a worker (snapshot + apply)
- *   4. one named local shared by C, Python and Node, through a small C helper library
+ *   4. one named local shared by C, Python, Node, C++, Rust, Go and Java, through a C helper
  *   5. live and freed counts: every dictionary released when its thread ended
  *
  * Each step checks what it shows, and the exit status is 0 only if every check held: `meson test`
@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <tlslocal.h>
+
+#include "demo-languages.h"
 
 #include "tlslocal-demo-helper.h"
 
@@ -561,13 +563,16 @@ step_handoff(void)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * 4. One named local from C, Python and Node
+ * 4. One named local from every language
  * --------------------------------------------------------------------------------------------- */
 
 #define NAMED_LOCAL "demo.request"
 
 typedef struct {
   const char *language, *request_id;
+  /* The child's program and its first arguments, tab-separated (the helper, the local's name and
+   * the request id follow); NULL when it was not built, and skipped says why. */
+  const char *command, *skipped;
   int ran; /* 0 when the language could not run at all: why says why */
   char c_read[128], c_reply[128], read_back[128], why[256];
 } LanguageRow;
@@ -710,64 +715,80 @@ run_language(LanguageRow *row, char *const argv[])
              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
+/* Run row's command with the helper, the local's name and the request id after it. */
+static void
+run_row(LanguageRow *row)
+{
+  char *words = strdup(row->command), *argv[16], *next;
+  size_t argc = 0;
+
+  for (argv[argc] = strtok_r(words, "\t", &next); argv[argc] != NULL && argc < 12;)
+    argv[++argc] = strtok_r(NULL, "\t", &next);
+  argv[argc++] = TL_DEMO_HELPER;
+  argv[argc++] = NAMED_LOCAL;
+  argv[argc++] = (char *) row->request_id;
+  argv[argc] = NULL;
+  run_language(row, argv);
+  free(words);
+}
+
 static void
 step_languages(void)
 {
+  /* C runs in this process; the others as child processes, each through its binding. The rows
+   * after Node come from the bindings' builds (demo-languages.h, made by meson). */
   LanguageRow rows[] = {
       {.language = "C", .request_id = "c-300"},
       {.language = "Python", .request_id = "py-301"},
-      {.language = "Node", .request_id = "node-302"},
+      {.language = "Node",
+       .request_id = "node-302",
+       .command = TL_DEMO_NODE "\t" TL_DEMO_SCRIPT_DIR "/demo-node.js\t" TL_DEMO_SOURCE_ROOT
+                               "/bindings/node"},
+      TL_DEMO_OTHER_LANGUAGES,
   };
+  const size_t n_rows = sizeof rows / sizeof rows[0];
   char *other_python = getenv("TLSLOCAL_DEMO_PYTHON");
-  char *python[] = {other_python != NULL && *other_python != '\0' ? other_python : TL_DEMO_PYTHON,
-                    TL_DEMO_SCRIPT_DIR "/demo-python.py",
-                    TL_DEMO_HELPER,
-                    NAMED_LOCAL,
-                    "py-301",
-                    NULL};
-  char *node[] = {TL_DEMO_NODE,
-                  TL_DEMO_SCRIPT_DIR "/demo-node.js",
-                  TL_DEMO_SOURCE_ROOT "/bindings/node",
-                  TL_DEMO_HELPER,
-                  NAMED_LOCAL,
-                  "node-302",
-                  NULL};
+  char python[1024];
   pthread_t thread;
   size_t i;
 
-  section(4, "One named local, \"" NAMED_LOCAL "\", from C, Python and Node");
+  snprintf(python, sizeof python, "%s\t%s",
+           other_python != NULL && *other_python != '\0' ? other_python : TL_DEMO_PYTHON,
+           TL_DEMO_SCRIPT_DIR "/demo-python.py");
+  rows[1].command = python;
+  section(4, "One named local, \"" NAMED_LOCAL "\", from every language");
   printf("   each language sets request_id on its thread; a C helper library it calls on that\n"
          "   thread reads it (tl_local_open + tl_local_peek) and answers reply = \"ack <id>\",\n"
-         "   which the language reads back (Python and Node run as child processes)\n\n");
+         "   which the language reads back (all but C run as child processes)\n\n");
   pthread_create(&thread, NULL, c_language, &rows[0]);
   pthread_join(thread, NULL);
   sample("named local: C's thread ended", 1);
-  if (TL_DEMO_SANITIZED) {
-    for (i = 1; i < 3; i++)
-      snprintf(rows[i].why, sizeof rows[i].why,
-               "not run: in a sanitizer build the library "
-               "cannot be loaded into an uninstrumented interpreter");
-  } else {
-    run_language(&rows[1], python);
-    run_language(&rows[2], node);
+  for (i = 1; i < n_rows; i++) {
+    if (TL_DEMO_SANITIZED && rows[i].skipped == NULL)
+      rows[i].skipped = "not run: in a sanitizer build the library cannot be loaded into an "
+                        "uninstrumented runtime";
+    if (rows[i].skipped != NULL)
+      snprintf(rows[i].why, sizeof rows[i].why, "%s", rows[i].skipped);
+    else
+      run_row(&rows[i]);
   }
 
   printf("   %-9s %-17s %-10s %-14s %s\n", "language", "wrote request_id", "C read",
          "C wrote reply", "read back");
-  for (i = 0; i < 3; i++) {
+  for (i = 0; i < n_rows; i++) {
     if (rows[i].ran)
       printf("   %-9s %-17s %-10s %-14s %s\n", rows[i].language, rows[i].request_id, rows[i].c_read,
              rows[i].c_reply, rows[i].read_back);
     else
       printf("   %-9s %-17s %s\n", rows[i].language, rows[i].request_id,
-             TL_DEMO_SANITIZED ? "(not run)" : "(FAILED, see below)");
+             rows[i].skipped != NULL ? "(skipped, see below)" : "(FAILED, see below)");
   }
-  for (i = 0; i < 3; i++) {
+  for (i = 0; i < n_rows; i++) {
     char expected_reply[160];
 
     snprintf(expected_reply, sizeof expected_reply, "ack %s", rows[i].request_id);
     if (!rows[i].ran)
-      check(TL_DEMO_SANITIZED ? CHECK_SKIPPED : CHECK_FAILED, "%s: %s", rows[i].language,
+      check(rows[i].skipped != NULL ? CHECK_SKIPPED : CHECK_FAILED, "%s: %s", rows[i].language,
             rows[i].why);
     else
       check(strcmp(rows[i].c_read, rows[i].request_id) == 0 &&
@@ -829,7 +850,7 @@ main(void)
 
   clock_gettime(CLOCK_MONOTONIC, &start);
   setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe: each step shows as it ends */
-  printf("tlslocal-demo: libtlslocal %s, per-thread dictionaries for C, Python and Node\n",
+  printf("tlslocal-demo: libtlslocal %s, per-thread dictionaries for every language\n",
          tl_version());
   sample("start", 1);
   request_context = new_counted_local(TL_LOCAL_DEFAULT, &pool_tally, count_freed);
