@@ -875,7 +875,7 @@ main(void)
   else
     printf("%d of %d checks FAILED", failed, n_checks);
   if (skipped != 0)
-    printf(", %d skipped (sanitizer build)", skipped);
+    printf(", %d skipped (why: above)", skipped);
   printf(" in %.2f s\n",
          (double) (stop.tv_sec - start.tv_sec) + (stop.tv_nsec - start.tv_nsec) / 1e9);
   return failed == 0 ? 0 : 1;
