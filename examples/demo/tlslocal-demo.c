@@ -764,9 +764,9 @@ step_languages(void)
   pthread_join(thread, NULL);
   sample("named local: C's thread ended", 1);
   for (i = 1; i < n_rows; i++) {
-    if (TL_DEMO_SANITIZED && rows[i].skipped == NULL)
+    if (TL_DEMO_SANITIZED && i <= 2) /* the bindings' rows say for themselves */
       rows[i].skipped = "not run: in a sanitizer build the library cannot be loaded into an "
-                        "uninstrumented runtime";
+                        "uninstrumented interpreter";
     if (rows[i].skipped != NULL)
       snprintf(rows[i].why, sizeof rows[i].why, "%s", rows[i].skipped);
     else
