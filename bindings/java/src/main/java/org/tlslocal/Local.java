@@ -109,7 +109,7 @@ public final class Local implements AutoCloseable {
     set(key, (long) value);
   }
 
-  /** Store value's 64 bits as uint64 ("t"), in Java's unsigned convention (Long.toUnsignedString). */
+  /** Store value's 64 bits as uint64 ("t"), Java's unsigned convention (Long.toUnsignedString). */
   public void setUnsigned(String key, long value) {
     byte[] k = key(key);
     Pointer local = handle.acquire();
