@@ -104,8 +104,11 @@ extern "C" {
     pub fn tl_local_set_int64(local: *mut TlLocal, key: *const c_char, value: i64) -> c_int;
     pub fn tl_local_set_uint64(local: *mut TlLocal, key: *const c_char, value: u64) -> c_int;
     pub fn tl_local_set_double(local: *mut TlLocal, key: *const c_char, value: f64) -> c_int;
-    pub fn tl_local_set_string(local: *mut TlLocal, key: *const c_char, value: *const c_char)
-        -> c_int;
+    pub fn tl_local_set_string(
+        local: *mut TlLocal,
+        key: *const c_char,
+        value: *const c_char,
+    ) -> c_int;
     pub fn tl_local_get(local: *mut TlLocal, key: *const c_char, out: *mut *mut TlValue) -> c_int;
     pub fn tl_local_peek(local: *mut TlLocal, key: *const c_char) -> *mut TlValue;
     pub fn tl_local_delete(local: *mut TlLocal, key: *const c_char) -> c_int;
@@ -165,8 +168,11 @@ extern "C" {
         values: *const *mut TlValue,
         n_items: usize,
     ) -> *mut TlValue;
-    pub fn tl_value_parse(type_: *const c_char, text: *const c_char, out: *mut *mut TlValue)
-        -> c_int;
+    pub fn tl_value_parse(
+        type_: *const c_char,
+        text: *const c_char,
+        out: *mut *mut TlValue,
+    ) -> c_int;
     pub fn tl_value_print(value: *const TlValue, type_annotate: c_int) -> *mut c_char;
     pub fn tl_value_ref(value: *mut TlValue) -> *mut TlValue;
     pub fn tl_value_unref(value: *mut TlValue);
@@ -192,8 +198,11 @@ extern "C" {
     pub fn tl_value_n_children(value: *const TlValue, out: *mut usize) -> c_int;
     pub fn tl_value_get_child(value: *const TlValue, index: usize, out: *mut *mut TlValue)
         -> c_int;
-    pub fn tl_value_lookup(value: *const TlValue, key: *const c_char, out: *mut *mut TlValue)
-        -> c_int;
+    pub fn tl_value_lookup(
+        value: *const TlValue,
+        key: *const c_char,
+        out: *mut *mut TlValue,
+    ) -> c_int;
 
     // Introspection
     pub fn tl_stats_live_locals() -> usize;

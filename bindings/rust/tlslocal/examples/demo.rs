@@ -52,16 +52,25 @@ fn run(helper: &str, local_name: &str, request_id: &str) -> Result<String, Strin
     let name = CString::new(local_name).map_err(|e| e.to_string())?;
     let (mut c_read, mut c_reply) = ([0 as c_char; 128], [0 as c_char; 128]);
     let status = unsafe {
-        acknowledge(name.as_ptr(), c_read.as_mut_ptr(), c_read.len(), c_reply.as_mut_ptr(),
-            c_reply.len())
+        acknowledge(
+            name.as_ptr(),
+            c_read.as_mut_ptr(),
+            c_read.len(),
+            c_reply.as_mut_ptr(),
+            c_reply.len(),
+        )
     };
     if status != 0 {
         return Err(format!("the C helper failed: status {status}"));
     }
     let text = |buffer: &[c_char]| unsafe { CStr::from_ptr(buffer.as_ptr()) }.to_string_lossy();
     let read_back = ctx.get::<String>("reply").map_err(|e| e.to_string())?;
-    Ok(format!("RESULT\t{request_id}\t{}\t{}\t{}", text(&c_read), text(&c_reply),
-        read_back.as_deref().unwrap_or("(nothing)")))
+    Ok(format!(
+        "RESULT\t{request_id}\t{}\t{}\t{}",
+        text(&c_read),
+        text(&c_reply),
+        read_back.as_deref().unwrap_or("(nothing)")
+    ))
 }
 
 fn main() -> ExitCode {

@@ -133,7 +133,10 @@ impl Local {
     pub fn new() -> Local {
         // SAFETY: no arguments.
         let raw = unsafe { sys::tl_local_new() };
-        Local { raw: NonNull::new(raw).unwrap_or_else(|| panic!("{}", Error::last(sys::TL_ERR_NO_MEMORY))) }
+        Local {
+            raw: NonNull::new(raw)
+                .unwrap_or_else(|| panic!("{}", Error::last(sys::TL_ERR_NO_MEMORY))),
+        }
     }
 
     /// The process-wide local registered under `name` (`tl_local_open`), created on first use:
@@ -142,7 +145,9 @@ impl Local {
         let name = c_key(name)?;
         // SAFETY: a valid C string; the result is a new reference or NULL.
         let raw = unsafe { sys::tl_local_open(name.as_ptr()) };
-        NonNull::new(raw).map(|raw| Local { raw }).ok_or_else(|| Error::last(unsafe { sys::tl_last_error() }))
+        NonNull::new(raw)
+            .map(|raw| Local { raw })
+            .ok_or_else(|| Error::last(unsafe { sys::tl_last_error() }))
     }
 
     /// A `Local` over a `TlLocal *` that C handed over; takes its own reference.
@@ -311,7 +316,9 @@ impl Value {
 
     /// A constructor's result: a new reference, or NULL and the last error.
     fn made(raw: *mut sys::TlValue) -> Value {
-        Value { inner: NonNull::new(raw).ok_or_else(|| Error::last(unsafe { sys::tl_last_error() })) }
+        Value {
+            inner: NonNull::new(raw).ok_or_else(|| Error::last(unsafe { sys::tl_last_error() })),
+        }
     }
 
     /// Parse GVariant text (`tl_value_parse`), such as `"int64 5"`, `"'hi'"`, `"[1, 2]"`.

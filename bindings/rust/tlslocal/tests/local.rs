@@ -108,8 +108,10 @@ fn parse_and_print() {
     let error = Value::parse("[1,").unwrap_err();
     assert_eq!(error.status(), sys::TL_ERR_PARSE);
     assert!(!error.message().is_empty());
-    assert_eq!(Value::parse_typed(Some("??"), "1").unwrap_err().status(),
-        sys::TL_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        Value::parse_typed(Some("??"), "1").unwrap_err().status(),
+        sys::TL_ERR_INVALID_ARGUMENT
+    );
     let pointer = Value::pointer(5u32);
     assert_eq!(pointer.type_string().unwrap(), "p");
     assert_eq!(pointer.print(false).unwrap_err().status(), sys::TL_ERR_WRONG_TYPE);

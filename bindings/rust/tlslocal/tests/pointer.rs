@@ -45,7 +45,8 @@ fn destroy_runs_once_when_the_local_is_dropped_with_threads_alive() {
     const THREADS: usize = 8;
     let count = Arc::new(AtomicUsize::new(0));
     let local = Local::new();
-    let (stored, dropped) = (Arc::new(Barrier::new(THREADS + 1)), Arc::new(Barrier::new(THREADS + 1)));
+    let (stored, dropped) =
+        (Arc::new(Barrier::new(THREADS + 1)), Arc::new(Barrier::new(THREADS + 1)));
     let handles: Vec<_> = (0..THREADS)
         .map(|_| {
             let (local, count, stored, dropped) =

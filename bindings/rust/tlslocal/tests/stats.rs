@@ -5,7 +5,9 @@ use std::thread;
 use tlslocal::{sys, Local, Value};
 
 fn counts() -> [usize; 3] {
-    unsafe { [sys::tl_stats_live_locals(), sys::tl_stats_live_dicts(), sys::tl_stats_live_values()] }
+    unsafe {
+        [sys::tl_stats_live_locals(), sys::tl_stats_live_dicts(), sys::tl_stats_live_values()]
+    }
 }
 
 #[test]

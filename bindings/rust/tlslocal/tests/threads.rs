@@ -139,7 +139,10 @@ fn named_locals_are_shared_with_c_on_the_same_thread() {
                         assert_eq!(c_local, ctx.as_ptr(), "one registry, one local");
                         let mut value = ptr::null_mut();
                         let key = cstr("request_id");
-                        assert_eq!(sys::tl_local_get(c_local, key.as_ptr(), &mut value), sys::TL_OK);
+                        assert_eq!(
+                            sys::tl_local_get(c_local, key.as_ptr(), &mut value),
+                            sys::TL_OK
+                        );
                         let mut text = ptr::null();
                         assert_eq!(sys::tl_value_get_string(value, &mut text), sys::TL_OK);
                         assert_eq!(CStr::from_ptr(text).to_str().unwrap(), id);
