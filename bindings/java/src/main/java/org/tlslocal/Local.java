@@ -205,9 +205,7 @@ public final class Local implements AutoCloseable {
       if (value == null) {
         return OptionalLong.empty();
       }
-      long[] out = new long[1];
-      check(LibTlslocal.tl_value_get_uint64(value, out));
-      return OptionalLong.of(out[0]);
+      return OptionalLong.of(readUnsignedLong(value));
     } finally {
       release();
     }
@@ -222,9 +220,7 @@ public final class Local implements AutoCloseable {
       if (value == null) {
         return OptionalDouble.empty();
       }
-      double[] out = new double[1];
-      check(LibTlslocal.tl_value_get_double(value, out));
-      return OptionalDouble.of(out[0]);
+      return OptionalDouble.of(readDouble(value));
     } finally {
       release();
     }
@@ -239,9 +235,7 @@ public final class Local implements AutoCloseable {
       if (value == null) {
         return Optional.empty();
       }
-      int[] out = new int[1];
-      check(LibTlslocal.tl_value_get_bool(value, out));
-      return Optional.of(out[0] != 0);
+      return Optional.of(readBoolean(value));
     } finally {
       release();
     }
@@ -287,23 +281,14 @@ public final class Local implements AutoCloseable {
       }
       String type = Utf8.decode(LibTlslocal.tl_value_type(value));
       switch (type) {
-        case "b": {
-          int[] out = new int[1];
-          check(LibTlslocal.tl_value_get_bool(value, out));
-          return out[0] != 0;
-        }
+        case "b":
+          return readBoolean(value);
         case "y": case "n": case "q": case "i": case "u": case "x":
           return readLong(value, type);
-        case "t": {
-          long[] out = new long[1];
-          check(LibTlslocal.tl_value_get_uint64(value, out));
-          return out[0];
-        }
-        case "d": {
-          double[] out = new double[1];
-          check(LibTlslocal.tl_value_get_double(value, out));
-          return out[0];
-        }
+        case "t":
+          return readUnsignedLong(value);
+        case "d":
+          return readDouble(value);
         case "s": case "o": case "g":
           return readString(value);
         case "ay":
@@ -467,6 +452,24 @@ public final class Local implements AutoCloseable {
         return out[0];
       }
     }
+  }
+
+  private static boolean readBoolean(Pointer value) {
+    int[] out = new int[1];
+    check(LibTlslocal.tl_value_get_bool(value, out));
+    return out[0] != 0;
+  }
+
+  private static long readUnsignedLong(Pointer value) {
+    long[] out = new long[1];
+    check(LibTlslocal.tl_value_get_uint64(value, out));
+    return out[0];
+  }
+
+  private static double readDouble(Pointer value) {
+    double[] out = new double[1];
+    check(LibTlslocal.tl_value_get_double(value, out));
+    return out[0];
   }
 
   private static String readString(Pointer value) {
