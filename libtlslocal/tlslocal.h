@@ -260,6 +260,33 @@ TL_API int tl_local_get(TlLocal *local, const char *key, TlValue **out);
  * TL_ERR_INIT_FAILED. */
 TL_API TlValue *tl_local_peek(TlLocal *local, const char *key);
 
+/* Typed reads in one call, the mirror of the typed setters: tl_local_peek() and the matching
+ * tl_value_get_*() accessor at once. *out is untouched on error.
+ * @return TL_OK; the errors of tl_local_peek() (TL_ERR_NOT_FOUND, TL_ERR_INVALID_ARGUMENT,
+ * TL_ERR_INVALID_KEY, TL_ERR_INIT_FAILED); TL_ERR_WRONG_TYPE if the value has another type (the
+ * accessor's rule: tl_local_get_string() accepts "s", "o" and "g"); TL_ERR_INVALID_ARGUMENT for a
+ * NULL out. Since 1.1. */
+TL_API int tl_local_get_bool(TlLocal *local, const char *key, int *out); /* *out is 0 or 1 */
+TL_API int tl_local_get_int64(TlLocal *local, const char *key, int64_t *out);
+TL_API int tl_local_get_uint64(TlLocal *local, const char *key, uint64_t *out);
+TL_API int tl_local_get_double(TlLocal *local, const char *key, double *out);
+/* *out is borrowed, valid as long as tl_local_peek()'s result would be. */
+TL_API int tl_local_get_string(TlLocal *local, const char *key, const char **out);
+
+/* A read of a value of unknown type in one call, for bindings: its kind and payload at once.
+ * @param out_type receives the type character of a basic value ('b', 'y', 'n', 'q', 'i', 'u', 'x',
+ *        't', 'h', 'd', 's', 'o', 'g'), or 0 for any other value (a container, bytes, a pointer
+ *        value, a snapshot): read those with tl_local_peek().
+ * @param out_bits (nullable) receives the payload of a basic value other than a string, as 64 bits:
+ *        0 or 1 for "b"; an unsigned type's value; a signed type's value as int64_t (two's
+ *        complement); a double's IEEE 754 bits (memcpy them into a double); 0 otherwise.
+ * @param out_string (nullable) receives a string value's text ("s", "o", "g"), borrowed as
+ *        tl_local_peek()'s result is; NULL otherwise.
+ * @return TL_OK, or the errors of tl_local_peek(); TL_ERR_INVALID_ARGUMENT for a NULL out_type.
+ *         Outputs are untouched on error. Since 1.1. */
+TL_API int tl_local_get_scalar(TlLocal *local, const char *key, int *out_type, uint64_t *out_bits,
+                               const char **out_string);
+
 /* Remove key from the calling thread's dictionary and unreference its value.
  * @return TL_OK; TL_ERR_NOT_FOUND if absent; TL_ERR_INVALID_ARGUMENT; TL_ERR_INVALID_KEY;
  * TL_ERR_INIT_FAILED. */
@@ -289,6 +316,33 @@ TL_API int tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys);
  * @return TL_OK after a full walk; fn's nonzero return value if it stopped the walk;
  * TL_ERR_INVALID_ARGUMENT (local or fn NULL); TL_ERR_INIT_FAILED; TL_ERR_NO_MEMORY. */
 TL_API int tl_local_foreach(TlLocal *local, TlForeachFunc fn, void *payload);
+
+/* ------------------------------------------------------------------------------------------------
+ * Interned keys (quarks): a key's string interned once for the process, then named by a number.
+ * A quark and its string name the same key of a dictionary: a value set by quark is read by string
+ * and the other way round. Reads by quark skip what a string key costs on every call (its length,
+ * its UTF-8 check, its hash): for a well-known key read in a hot loop. Since 1.1.
+ * --------------------------------------------------------------------------------------------- */
+
+typedef uint32_t TlQuark; /* 0 is never a valid quark */
+
+/* Intern string: the same string always gives the same quark, in every thread, for the life of the
+ * process (interned strings are never freed: intern a bounded set of names, not untrusted input).
+ * Thread-safe; async-signal-unsafe; usable in a fork() child.
+ * @return the quark; 0 for a NULL (TL_ERR_INVALID_KEY) or non-UTF-8 string (TL_ERR_INVALID_KEY), or
+ * TL_ERR_NO_MEMORY. */
+TL_API TlQuark tl_quark_from_string(const char *string);
+
+/* @return the quark's string: borrowed and immortal (valid until the process ends); NULL for 0 or
+ * a number no tl_quark_from_string() returned (TL_ERR_INVALID_KEY). Lock-free; thread-safe. */
+TL_API const char *tl_quark_to_string(TlQuark quark);
+
+/* As tl_local_peek(), tl_local_get(), tl_local_set() and tl_local_delete(), with key given as a
+ * quark. An unknown quark (0, or one no tl_quark_from_string() returned) is TL_ERR_INVALID_KEY. */
+TL_API TlValue *tl_local_peek_quark(TlLocal *local, TlQuark key);
+TL_API int tl_local_get_quark(TlLocal *local, TlQuark key, TlValue **out);
+TL_API int tl_local_set_quark(TlLocal *local, TlQuark key, TlValue *value);
+TL_API int tl_local_delete_quark(TlLocal *local, TlQuark key);
 
 /* ------------------------------------------------------------------------------------------------
  * Exit hooks, visits across threads, and context hand-off
@@ -440,6 +494,28 @@ TL_API int tl_value_parse(const char *type, const char *text, TlValue **out);
  * @return new string to free with tl_free(); NULL for a NULL value (TL_ERR_INVALID_ARGUMENT) or a
  * pointer value (TL_ERR_WRONG_TYPE). */
 TL_API char *tl_value_print(const TlValue *value, int type_annotate);
+
+/* The binary form of a value: its serialised GVariant in normal form, little-endian on every host,
+ * for a value handed to another process (a pipe, a message queue, an RPC header) or built in one
+ * call by a binding. Read back with tl_value_deserialize() and the same type string.
+ * @param out_data receives a new buffer to free with tl_free() (never NULL on success, even for a
+ *        value of 0 bytes); @param out_size its size. Both untouched on error.
+ * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a NULL or invalid value, out_data or out_size;
+ * TL_ERR_WRONG_TYPE for a pointer value or a snapshot carrying one (no process can read a pointer
+ * of another); TL_ERR_NO_MEMORY. Since 1.1. */
+TL_API int tl_value_serialize(const TlValue *value, void **out_data, size_t *out_size);
+
+/* Read a value of type from size bytes at data, validating them as untrusted input: the bytes must
+ * be exactly a normal-form serialisation of a value of that type, nested at most 127 levels deep;
+ * anything else (truncated, padded, bad offsets, a string without its NUL or not UTF-8) is
+ * refused, never read out of bounds. data is copied; the caller keeps it.
+ * @param type definite GVariant type string, e.g. "a{sv}" (not "p", not indefinite).
+ * @param data may be NULL when size is 0.
+ * @param out receives a new reference, NULL on error.
+ * @return TL_OK; TL_ERR_PARSE if the bytes are not a normal-form value of type;
+ * TL_ERR_INVALID_ARGUMENT for a NULL, invalid or indefinite type string, NULL data with a nonzero
+ * size, or NULL out; TL_ERR_NO_MEMORY. Since 1.1. */
+TL_API int tl_value_deserialize(const char *type, const void *data, size_t size, TlValue **out);
 
 /* @return value, with one more reference (NULL if value is NULL). Thread-safe. */
 TL_API TlValue *tl_value_ref(TlValue *value);
