@@ -8,6 +8,7 @@
 #include "tl-error-private.h"
 #include "tl-local-private.h"
 #include "tl-memory-private.h"
+#include "tl-quark-private.h"
 #include "tl-thread-private.h"
 #include "tl-value-private.h"
 
@@ -19,6 +20,17 @@ check_access(const TlLocal *local, const char *key, TlKey *out_key)
     return _tl_local_fail_invalid(local);
   if (G_UNLIKELY(_tl_key_prepare(key, out_key) != TL_OK))
     return TL_ERR_INVALID_KEY;
+  return TL_OK;
+}
+
+/* Validates local and quark: *out_key is the quark's key, prepared when it was interned. */
+static TL_ALWAYS_INLINE int
+check_access_quark(const TlLocal *local, TlQuark quark, const TlKey **out_key)
+{
+  if (G_UNLIKELY(!_tl_local_is_valid(local)))
+    return _tl_local_fail_invalid(local);
+  if (G_UNLIKELY((*out_key = _tl_quark_key(quark)) == NULL))
+    return _tl_fail(TL_ERR_INVALID_KEY, "not a quark of this process");
   return TL_OK;
 }
 
@@ -34,16 +46,15 @@ unref_keeping_error(TlValue *value)
   _tl_error_restore(&saved);
 }
 
-/* The one store path. owned: value is a reference the caller hands over (released on failure). */
+/* The one store path, after the checks of local and key (status: their outcome; k: the key if
+ * TL_OK). owned: value is a reference the caller hands over (released on failure). */
 static int
-store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
+store(TlLocal *local, int status, const TlKey *k, TlValue *value, gboolean owned)
 {
   TlEntry *entry;
   TlValue *old = NULL;
-  TlKey k = {NULL, 0, 0};
   gssize position;
   gboolean created = FALSE;
-  int status = check_access(local, key, &k);
 
   if (G_LIKELY(status == TL_OK) && G_UNLIKELY(!_tl_value_is_valid(value)))
     status = _tl_fail(TL_ERR_INVALID_ARGUMENT,
@@ -58,12 +69,12 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   if (!owned)
     _tl_value_ref_valid(value);
   /* The owner is the dictionary's only writer: no need to lock for the search. */
-  position = _tl_dict_find_position(&entry->dict, &k);
+  position = _tl_dict_find_position(&entry->dict, k);
   _tl_entry_write_begin(local, entry);
   if (G_LIKELY(position >= 0))
     old = _tl_dict_swap(&entry->dict, position, value); /* an existing key: the usual case */
   else
-    status = _tl_dict_insert_new(&entry->dict, &k, value);
+    status = _tl_dict_insert_new(&entry->dict, k, value);
   _tl_entry_write_end(local, entry);
   TL_THREAD_CHANGED();
   if (G_UNLIKELY(status != TL_OK)) { /* out of memory: as before the call */
@@ -77,16 +88,35 @@ store(TlLocal *local, const char *key, TlValue *value, gboolean owned)
   return status;
 }
 
+/* store() of a string key. */
+static inline int
+store_string(TlLocal *local, const char *key, TlValue *value, gboolean owned)
+{
+  TlKey k = {NULL, 0, 0};
+  int status = check_access(local, key, &k);
+
+  return store(local, status, &k, value, owned);
+}
+
 int
 tl_local_set(TlLocal *local, const char *key, TlValue *value)
 {
-  return store(local, key, value, FALSE);
+  return store_string(local, key, value, FALSE);
 }
 
 int
 tl_local_set_take(TlLocal *local, const char *key, TlValue *value)
 {
-  return store(local, key, value, TRUE);
+  return store_string(local, key, value, TRUE);
+}
+
+int
+tl_local_set_quark(TlLocal *local, TlQuark key, TlValue *value)
+{
+  const TlKey *k = NULL;
+  int status = check_access_quark(local, key, &k);
+
+  return store(local, status, k, value, FALSE);
 }
 
 /* Stores a value a constructor just made, keeping the constructor's own status if it failed (out
@@ -94,7 +124,7 @@ tl_local_set_take(TlLocal *local, const char *key, TlValue *value)
 static inline int
 store_made(TlLocal *local, const char *key, TlValue *made)
 {
-  return G_LIKELY(made != NULL) ? store(local, key, made, TRUE) : tl_last_error();
+  return G_LIKELY(made != NULL) ? store_string(local, key, made, TRUE) : tl_last_error();
 }
 
 int
@@ -127,53 +157,126 @@ tl_local_set_string(TlLocal *local, const char *key, const char *value)
   return store_made(local, key, tl_value_new_string(value));
 }
 
-TlValue *
-tl_local_peek(TlLocal *local, const char *key)
+/* The one read path, after the checks of local and key. */
+static TL_ALWAYS_INLINE TlValue *
+peek(TlLocal *local, const TlKey *k)
 {
   TlEntry *entry;
   TlValue *value;
-  TlKey k = {NULL, 0, 0};
 
-  if (G_UNLIKELY(check_access(local, key, &k) != TL_OK ||
-                 _tl_entry_for_read(local, &entry) != TL_OK))
+  if (G_UNLIKELY(_tl_entry_for_read(local, &entry) != TL_OK))
     return NULL;
-  if (G_UNLIKELY(entry == NULL || (value = _tl_dict_lookup(&entry->dict, &k)) == NULL)) {
+  if (G_UNLIKELY(entry == NULL || (value = _tl_dict_lookup(&entry->dict, k)) == NULL)) {
     _tl_fail(TL_ERR_NOT_FOUND, "no such key in the calling thread's dictionary");
     return NULL;
   }
   return value;
 }
 
-int
-tl_local_get(TlLocal *local, const char *key, TlValue **out)
+TlValue *
+tl_local_peek(TlLocal *local, const char *key)
 {
-  TlValue *value;
+  TlKey k = {NULL, 0, 0};
 
-  if (G_UNLIKELY(out == NULL))
-    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
-  value = tl_local_peek(local, key);
+  return G_LIKELY(check_access(local, key, &k) == TL_OK) ? peek(local, &k) : NULL;
+}
+
+/* A read by quark that the cache could not answer: looked up, and remembered if found. */
+static G_GNUC_NO_INLINE TlValue *
+peek_quark_uncached(TlLocal *local, TlQuark key)
+{
+  const TlKey *k;
+  TlValue *value;
+  TlThread *thread;
+
+  if (G_UNLIKELY(check_access_quark(local, key, &k) != TL_OK) || (value = peek(local, k)) == NULL)
+    return NULL;
+  if (G_LIKELY((thread = _tl_current_thread) != NULL)) { /* NULL: an initializer-less miss */
+    TlQuarkCacheSlot *slot = _tl_quark_cache_slot(thread, local, key);
+
+    slot->local = local;
+    slot->quark = key;
+    slot->value = value;
+    slot->stamp = _tl_quark_cache_stamp();
+  }
+  return value;
+}
+
+TlValue *
+tl_local_peek_quark(TlLocal *local, TlQuark key)
+{
+  TlThread *thread = _tl_current_thread;
+
+  /* A slot holds only a valid quark's value: matching it checks the quark too. */
+  if (G_LIKELY(thread != NULL && _tl_local_is_valid(local))) {
+    const TlQuarkCacheSlot *slot = _tl_quark_cache_slot(thread, local, key);
+
+    if (G_LIKELY(slot->local == local && slot->quark == key &&
+                 slot->stamp == _tl_quark_cache_stamp()))
+      return slot->value;
+  }
+  return peek_quark_uncached(local, key);
+}
+
+/* A new reference to what peek found (value), or the failure it recorded. */
+static inline int
+get_result(TlValue *value, TlValue **out)
+{
   *out = value != NULL ? tl_value_ref(value) : NULL;
   return value != NULL ? TL_OK : tl_last_error();
 }
 
 int
-tl_local_delete(TlLocal *local, const char *key)
+tl_local_get(TlLocal *local, const char *key, TlValue **out)
+{
+  if (G_UNLIKELY(out == NULL))
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  return get_result(tl_local_peek(local, key), out);
+}
+
+int
+tl_local_get_quark(TlLocal *local, TlQuark key, TlValue **out)
+{
+  if (G_UNLIKELY(out == NULL))
+    return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out is NULL");
+  return get_result(tl_local_peek_quark(local, key), out);
+}
+
+/* The one delete path, after the checks of local and key. */
+static int
+delete_key(TlLocal *local, int status, const TlKey *k)
 {
   TlEntry *entry;
   TlValue *old = NULL;
-  TlKey k = {NULL, 0, 0};
-  int status = check_access(local, key, &k);
 
   if (G_UNLIKELY(status != TL_OK) || (status = _tl_entry_for_read(local, &entry)) != TL_OK)
     return status;
   if (entry == NULL)
     return _tl_fail(TL_ERR_NOT_FOUND, "no such key in the calling thread's dictionary");
   _tl_entry_write_begin(local, entry);
-  status = _tl_dict_remove(&entry->dict, &k, &old);
+  status = _tl_dict_remove(&entry->dict, k, &old);
   _tl_entry_write_end(local, entry);
   TL_THREAD_CHANGED();
   tl_value_unref(old);
   return status;
+}
+
+int
+tl_local_delete(TlLocal *local, const char *key)
+{
+  TlKey k = {NULL, 0, 0};
+  int status = check_access(local, key, &k);
+
+  return delete_key(local, status, &k);
+}
+
+int
+tl_local_delete_quark(TlLocal *local, TlQuark key)
+{
+  const TlKey *k = NULL;
+  int status = check_access_quark(local, key, &k);
+
+  return delete_key(local, status, k);
 }
 
 int

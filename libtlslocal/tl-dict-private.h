@@ -14,6 +14,14 @@
  * array in insertion order plus a power-of-two index of item positions probed linearly. Only its
  * owner thread touches it, so it needs no synchronisation. */
 
+/* For the hot path's probe: inlined into every access (a call to it was a quarter of a quark
+ * read). */
+#if defined(__GNUC__)
+#  define TL_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#  define TL_ALWAYS_INLINE inline
+#endif
+
 /* Keys shorter than this live in the item itself: no allocation per key, and a lookup touches one
  * cache line fewer. Longer keys are allocated. */
 #define TL_DICT_INLINE_KEY 16
@@ -171,7 +179,7 @@ _tl_key_prepare(const char *key, TlKey *out)
   return TL_OK;
 }
 
-static inline gboolean
+static TL_ALWAYS_INLINE gboolean
 _tl_key_equal(const TlDictItem *item, const TlKey *key)
 {
   if (item->hash != key->hash || item->key_len != key->len)
@@ -183,7 +191,7 @@ _tl_key_equal(const TlDictItem *item, const TlKey *key)
 }
 
 /* @return the index position holding key, or -1. */
-static inline gssize
+static TL_ALWAYS_INLINE gssize
 _tl_dict_find_position(const TlDict *dict, const TlKey *key)
 {
   guint32 position;
@@ -200,7 +208,7 @@ _tl_dict_find_position(const TlDict *dict, const TlKey *key)
   }
 }
 
-static inline TlValue *
+static TL_ALWAYS_INLINE TlValue *
 _tl_dict_lookup(const TlDict *dict, const TlKey *key)
 {
   gssize position = _tl_dict_find_position(dict, key);

@@ -189,6 +189,8 @@ local_destroy(TlLocal *local)
   }
   _tl_registry_id_release(local->id);
   local->magic = TL_LOCAL_DEAD;
+  /* Before any value is freed: every thread's quark cache stops trusting what it holds. */
+  __atomic_fetch_add(&_tl_locals_destroyed, 1, __ATOMIC_RELEASE);
   hooks = local->hooks;
   local->hooks = NULL;
   _tl_registry_unlock();

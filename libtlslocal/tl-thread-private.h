@@ -38,6 +38,24 @@ struct _TlEntry {
 #define TL_SLOT_PAGE_SIZE (1u << TL_SLOT_PAGE_BITS)
 extern TlEntry *const _tl_empty_slot_page[TL_SLOT_PAGE_SIZE];
 
+/* The quark read cache: what the calling thread's last reads by quark found, trusted while nothing
+ * could have changed it. Reading one well-known key by quark in a hot loop then costs a few loads
+ * from this thread's own memory, not the walk local -> slot page -> entry -> index -> item -> key
+ * (eight dependent loads: twice the cost). A slot is stale once its stamp is: the calling thread's
+ * change counter (its own sets, deletes, clears, frees) plus the count of destroyed locals (the
+ * only way another thread frees this thread's values; both only grow, so their sum changes when
+ * either does). A local destroyed and another made at its address is caught by the second. */
+#define TL_QUARK_CACHE_SIZE 16
+typedef struct {
+  const TlLocal *local;
+  TlValue *value;
+  guint64 stamp;
+  guint32 quark;
+} TlQuarkCacheSlot;
+
+/* Bumped (release) by every local's destruction, before it frees any dictionary. */
+extern guint64 _tl_locals_destroyed;
+
 struct _TlThread {
   /* slot_pages[id >> TL_SLOT_PAGE_BITS][id % TL_SLOT_PAGE_SIZE]. Only the owner thread replaces the
    * array or a page (under the registry lock); others write NULL into a slot of a local that has
@@ -46,6 +64,7 @@ struct _TlThread {
   guint32 n_slot_pages;
   TlEntry *entries;      /* registry lock */
   TlThread *prev, *next; /* in the registry's thread list; registry lock */
+  TlQuarkCacheSlot quark_cache[TL_QUARK_CACHE_SIZE]; /* owner thread only */
 };
 
 /* The slot of local id in thread's pages, which hold it (a real page: an entry is there). */
@@ -63,6 +82,20 @@ extern _Thread_local TlThread *_tl_current_thread __attribute__((tls_model("init
  * thread-local increment: the owner is its only writer and reader. */
 extern _Thread_local volatile guint64 _tl_thread_changes __attribute__((tls_model("initial-exec")));
 #define TL_THREAD_CHANGED() (_tl_thread_changes++)
+
+/* The stamp a quark cache slot made now carries (TlQuarkCacheSlot). */
+static inline guint64
+_tl_quark_cache_stamp(void)
+{
+  return _tl_thread_changes + __atomic_load_n(&_tl_locals_destroyed, __ATOMIC_ACQUIRE);
+}
+
+static inline TlQuarkCacheSlot *
+_tl_quark_cache_slot(TlThread *thread, const TlLocal *local, guint32 quark)
+{
+  return &thread->quark_cache[(quark + (guint32) ((guintptr) local >> 4)) &
+                              (TL_QUARK_CACHE_SIZE - 1)];
+}
 
 /* The calling thread's state, created (and registered for thread-exit cleanup) if needed. NULL
  * (TL_ERR_NO_MEMORY recorded) if out of memory. */

@@ -12,6 +12,7 @@
 
 _Thread_local TlThread *_tl_current_thread __attribute__((tls_model("initial-exec")));
 
+guint64 _tl_locals_destroyed __attribute__((aligned(64))); /* its own line: read by every thread */
 _Thread_local volatile guint64 _tl_thread_changes __attribute__((tls_model("initial-exec")));
 
 const volatile uint64_t *
