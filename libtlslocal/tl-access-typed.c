@@ -36,15 +36,24 @@ tl_local_get_scalar(TlLocal *local, const char *key, int *out_type, uint64_t *ou
     return _tl_fail(TL_ERR_INVALID_ARGUMENT, "out_type is NULL");
   if (G_UNLIKELY((value = tl_local_peek(local, key)) == NULL))
     return tl_last_error();
-  /* scalar_type is a basic type's character ('A' marks bytes, not a basic type), or 0. */
-  type = value->kind == TL_VALUE_VARIANT && value->scalar_type != 'A' ? value->scalar_type : 0;
+  /* scalar_type is the type character of every one-character type ("v" included) and 'A' for
+   * bytes: only the basic types are answered here. */
+  type = value->kind == TL_VALUE_VARIANT ? value->scalar_type : 0;
   switch (type) {
   case 's':
   case 'o':
   case 'g': string = value->scalar.str; break;
   case 'd': memcpy(&bits, &value->scalar.d, sizeof bits); break;
-  case 0: break;
-  default: bits = value->scalar.u64; break; /* an int64 payload's bits are its two's complement */
+  case 'b':
+  case 'y':
+  case 'n':
+  case 'q':
+  case 'i':
+  case 'u':
+  case 'x':
+  case 't':
+  case 'h': bits = value->scalar.u64; break; /* an int64 payload's bits: its two's complement */
+  default: type = 0; break;
   }
   *out_type = type;
   if (out_bits != NULL)
