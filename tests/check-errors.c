@@ -27,6 +27,7 @@
 #define OVERLONG_UTF8 "\xc0\x80"               /* NUL encoded in two bytes */
 #define SURROGATE_UTF8 "\xed\xa0\x80"          /* U+D800, a UTF-16 surrogate */
 #define BEYOND_UNICODE_UTF8 "\xf4\x90\x80\x80" /* U+110000 */
+#define BEYOND_QUARKS ((TlQuark) 0x7ffffff0)   /* a number no tl_quark_from_string() returned */
 
 /* A status no function returns: what a pointer-returning function "returned" if it succeeded. */
 #define UNEXPECTED_SUCCESS 1000
@@ -368,6 +369,7 @@ borrowed_status(const void *pointer)
 #define NEW_LOCAL(call) local_status(call)
 #define NEW_GVARIANT(call) gvariant_status(call)
 #define BORROWED(call) borrowed_status(call)
+#define QUARK(call) ((call) == 0 ? tl_last_error() : UNEXPECTED_SUCCESS)
 #define VOID_CALL(call) ((call), tl_last_error())
 
 /* ---- the tables: X(expected status, call, what must hold afterwards) ---- */
@@ -441,6 +443,67 @@ borrowed_status(const void *pointer)
   X(TL_ERR_NOT_FOUND, BORROWED(tl_local_peek(fx->empty, "present")), 1)                            \
   X(TL_ERR_NOT_FOUND, BORROWED(tl_local_peek(fx->local, "deleted")), 1)                            \
   X(TL_ERR_NOT_FOUND, BORROWED(tl_local_peek(fx->cleared, "present")), 1)                          \
+  /* tl_local_get_<type>: *out untouched on every error */                                         \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_get_int64(NULL, "present", &fx->i64), fx->i64 == SENT_I64)   \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_get_int64(fx->fake, "present", &fx->i64),                    \
+    fx->i64 == SENT_I64)                                                                           \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_get_int64(fx->local, "present", NULL), 1)                    \
+  X(TL_ERR_INVALID_KEY, tl_local_get_int64(fx->local, BAD_UTF8, &fx->i64), fx->i64 == SENT_I64)    \
+  X(TL_ERR_NOT_FOUND, tl_local_get_int64(fx->local, "absent", &fx->i64), fx->i64 == SENT_I64)      \
+  X(TL_ERR_WRONG_TYPE, tl_local_get_int64(fx->local, "present", &fx->i64), fx->i64 == SENT_I64)    \
+  X(TL_ERR_WRONG_TYPE, tl_local_get_uint64(fx->local, "present", &fx->u64), fx->u64 == SENT_U64)   \
+  X(TL_ERR_WRONG_TYPE, tl_local_get_bool(fx->local, "present", &fx->b), fx->b == SENT_B)           \
+  X(TL_ERR_WRONG_TYPE, tl_local_get_double(fx->local, "present", &fx->d), fx->d == SENT_D)         \
+  X(TL_ERR_NOT_FOUND, tl_local_get_string(fx->cleared, "present", &fx->string),                    \
+    fx->string == SENTINEL_PTR)                                                                    \
+  X(TL_ERR_INVALID_KEY, tl_local_get_string(fx->local, NULL, &fx->string),                         \
+    fx->string == SENTINEL_PTR)                                                                    \
+  X(TL_ERR_INIT_FAILED, tl_local_get_bool(fx->failing, "present", &fx->b), fx->b == SENT_B)        \
+  /* tl_local_get_scalar: every output untouched on error */                                       \
+  X(TL_ERR_INVALID_ARGUMENT,                                                                       \
+    tl_local_get_scalar(NULL, "present", &fx->i32, &fx->u64, &fx->string),                         \
+    fx->i32 == SENT_I32 && fx->u64 == SENT_U64 && fx->string == SENTINEL_PTR)                      \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_get_scalar(fx->local, "present", NULL, &fx->u64, NULL),      \
+    fx->u64 == SENT_U64)                                                                           \
+  X(TL_ERR_INVALID_KEY, tl_local_get_scalar(fx->local, BAD_UTF8, &fx->i32, NULL, NULL),            \
+    fx->i32 == SENT_I32)                                                                           \
+  X(TL_ERR_NOT_FOUND, tl_local_get_scalar(fx->empty, "present", &fx->i32, &fx->u64, &fx->string),  \
+    fx->i32 == SENT_I32 && fx->u64 == SENT_U64 && fx->string == SENTINEL_PTR)                      \
+  /* quarks */                                                                                     \
+  X(TL_ERR_INVALID_KEY, QUARK(tl_quark_from_string(NULL)), 1)                                      \
+  X(TL_ERR_INVALID_KEY, QUARK(tl_quark_from_string(BAD_UTF8)), 1)                                  \
+  X(TL_ERR_INVALID_KEY, QUARK(tl_quark_from_string(SURROGATE_UTF8)), 1)                            \
+  X(TL_ERR_INVALID_KEY, BORROWED(tl_quark_to_string(0)), 1)                                        \
+  X(TL_ERR_INVALID_KEY, BORROWED(tl_quark_to_string(BEYOND_QUARKS)), 1)                            \
+  X(TL_ERR_INVALID_ARGUMENT, BORROWED(tl_local_peek_quark(NULL, tl_quark_from_string("present"))), \
+    1)                                                                                             \
+  X(TL_ERR_INVALID_ARGUMENT,                                                                       \
+    BORROWED(tl_local_peek_quark(fx->garbage, tl_quark_from_string("present"))), 1)                \
+  X(TL_ERR_INVALID_KEY, BORROWED(tl_local_peek_quark(fx->local, 0)), 1)                            \
+  X(TL_ERR_INVALID_KEY, BORROWED(tl_local_peek_quark(fx->local, BEYOND_QUARKS)), 1)                \
+  X(TL_ERR_NOT_FOUND, BORROWED(tl_local_peek_quark(fx->local, tl_quark_from_string("absent"))), 1) \
+  X(TL_ERR_NOT_FOUND, BORROWED(tl_local_peek_quark(fx->cleared, tl_quark_from_string("present"))), \
+    1)                                                                                             \
+  X(TL_ERR_INIT_FAILED,                                                                            \
+    BORROWED(tl_local_peek_quark(fx->failing, tl_quark_from_string("present"))), 1)                \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_get_quark(fx->local, tl_quark_from_string("present"), NULL), \
+    1)                                                                                             \
+  X(TL_ERR_INVALID_KEY, tl_local_get_quark(fx->local, BEYOND_QUARKS, &fx->out), fx->out == NULL)   \
+  X(TL_ERR_NOT_FOUND, tl_local_get_quark(fx->empty, tl_quark_from_string("present"), &fx->out),    \
+    fx->out == NULL)                                                                               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_quark(fx->fake, tl_quark_from_string("k"), fx->v_int32), \
+    1)                                                                                             \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_set_quark(fx->local, tl_quark_from_string("k"), NULL), 1)    \
+  X(TL_ERR_INVALID_ARGUMENT,                                                                       \
+    tl_local_set_quark(fx->local, tl_quark_from_string("k"), fx->fake_value), 1)                   \
+  X(TL_ERR_INVALID_KEY, tl_local_set_quark(fx->local, 0, fx->v_int32), 1)                          \
+  X(TL_ERR_INVALID_KEY, tl_local_set_quark(fx->empty, BEYOND_QUARKS, fx->v_int32), 1)              \
+  X(TL_ERR_INIT_FAILED, tl_local_set_quark(fx->failing, tl_quark_from_string("k"), fx->v_int32),   \
+    1)                                                                                             \
+  X(TL_ERR_INVALID_ARGUMENT, tl_local_delete_quark(NULL, tl_quark_from_string("present")), 1)      \
+  X(TL_ERR_INVALID_KEY, tl_local_delete_quark(fx->local, BEYOND_QUARKS), 1)                        \
+  X(TL_ERR_NOT_FOUND, tl_local_delete_quark(fx->local, tl_quark_from_string("absent")), 1)         \
+  X(TL_ERR_NOT_FOUND, tl_local_delete_quark(fx->cleared, tl_quark_from_string("present")), 1)      \
   /* tl_local_delete */                                                                            \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_delete(NULL, "present"), 1)                                  \
   X(TL_ERR_INVALID_ARGUMENT, tl_local_delete(fx->fake, "present"), 1)                              \

@@ -19,7 +19,7 @@ legend = {}
 fx = re.search(r"typedef struct \{(.*?)\} Fx;", source, re.S).group(1)
 for name, comment in re.findall(r"\*(\w+);\s*/\*\s*(.*?)\s*\*/", fx):
     legend[name] = comment
-for name, comment in re.findall(r'#define ((?:BAD|TRUNCATED|LONG_TRUNCATED|OVERLONG|SURROGATE|BEYOND)\w*)\s+"[^"]*"\s*/\*\s*(.*?)\s*\*/', source):
+for name, comment in re.findall(r'#define ((?:BAD|TRUNCATED|LONG_TRUNCATED|OVERLONG|SURROGATE|BEYOND)\w*)\s+(?:"[^"]*"|\(\(TlQuark\) \w+\))\s*/\*\s*(.*?)\s*\*/', source):
     legend[name] = comment
 
 sections = []
