@@ -706,6 +706,32 @@ borrowed_status(const void *pointer)
   X(TL_ERR_INVALID_ARGUMENT, NEW_VALUE(tl_value_new_from_gvariant(fx->glib_128)), 1)
 
 #define TEXT_ROWS(X)                                                                               \
+  /* tl_value_serialize: both outputs untouched on error */                                        \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_serialize(NULL, &fx->pointer, &fx->size),                    \
+    fx->pointer == SENTINEL_PTR && fx->size == 4242)                                               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_serialize(fx->fake_value, &fx->pointer, &fx->size),          \
+    fx->pointer == SENTINEL_PTR && fx->size == 4242)                                               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_serialize(fx->local_as_value, &fx->pointer, &fx->size),      \
+    fx->pointer == SENTINEL_PTR && fx->size == 4242)                                               \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_serialize(fx->v_int32, NULL, &fx->size), fx->size == 4242)   \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_serialize(fx->dict, &fx->pointer, NULL),                     \
+    fx->pointer == SENTINEL_PTR)                                                                   \
+  X(TL_ERR_WRONG_TYPE, tl_value_serialize(fx->ptr, &fx->pointer, &fx->size),                       \
+    fx->pointer == SENTINEL_PTR && fx->size == 4242)                                               \
+  /* tl_value_deserialize: *out is NULL on error */                                                \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize("x", "12345678", 8, NULL), 1)                    \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize(NULL, "12345678", 8, &fx->out), fx->out == NULL) \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize("x", NULL, 8, &fx->out), fx->out == NULL)        \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize("", "", 0, &fx->out), fx->out == NULL)           \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize("p", "12345678", 8, &fx->out), fx->out == NULL)  \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize("m*", "", 0, &fx->out), fx->out == NULL)         \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize("ii", "12345678", 8, &fx->out), fx->out == NULL) \
+  X(TL_ERR_INVALID_ARGUMENT, tl_value_deserialize(BAD_UTF8, "1", 1, &fx->out), fx->out == NULL)    \
+  X(TL_ERR_PARSE, tl_value_deserialize("x", "1234", 4, &fx->out), fx->out == NULL)                 \
+  X(TL_ERR_PARSE, tl_value_deserialize("s", "abc", 3, &fx->out), fx->out == NULL)                  \
+  X(TL_ERR_PARSE, tl_value_deserialize("s", BAD_UTF8, 3, &fx->out), fx->out == NULL)               \
+  X(TL_ERR_PARSE, tl_value_deserialize("b", "\x02", 1, &fx->out), fx->out == NULL)                 \
+  X(TL_ERR_PARSE, tl_value_deserialize("as", "a\0\x09", 3, &fx->out), fx->out == NULL)             \
   /* tl_value_parse: *out is NULL on error */                                                      \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_parse(NULL, "5", NULL), 1)                                   \
   X(TL_ERR_INVALID_ARGUMENT, tl_value_parse("i", "5", NULL), 1)                                    \
