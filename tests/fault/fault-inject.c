@@ -419,6 +419,8 @@ struct Fixture {
   char **keys[2];
   size_t n_keys[2];
   char *printed[2];
+  void *bytes[2]; /* tl_value_serialize's */
+  size_t n_bytes[2];
   int result[2];
   Walk walk[2];
   HookRecord hooks[2];
@@ -1161,6 +1163,145 @@ op_parse(Fixture *f, int twin)
                                   &f->out[twin]));
 }
 
+/* ---- interned keys and the binary form ---- */
+
+static void
+intern_n(int n)
+{
+  char name[40];
+  int i;
+
+  for (i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "fault-quark-%d", i);
+    CHECK(tl_quark_from_string(name) != 0, "setup: interning failed: %s", tl_last_error_message());
+  }
+}
+
+/* Interning in a fresh table (its first segment and index), into a new segment, and into a full
+ * index that must grow: quarks 1, 64 (segment 6) and 65 (index 128 -> 256). */
+static void
+setup_quark_first(Fixture *f)
+{
+  f->key = "a-quark-key-longer-than-sixteen";
+}
+
+static void
+setup_quark_new_segment(Fixture *f)
+{
+  intern_n(63);
+  f->key = "a-quark-key-longer-than-sixteen";
+}
+
+static void
+setup_quark_grow_index(Fixture *f)
+{
+  intern_n(64);
+  f->key = "a-quark-key-longer-than-sixteen";
+}
+
+static int
+op_quark_from_string(Fixture *f, int twin)
+{
+  TlQuark quark;
+
+  window_open();
+  quark = tl_quark_from_string(f->key);
+  f->result[twin] = (int) quark;
+  return closed(f, quark != 0 ? TL_OK : tl_last_error());
+}
+
+/* Success: the quark names the key. Failure: nothing was interned (the same string interns now,
+ * and names itself). */
+static void
+check_quark_op(Fixture *f, int status)
+{
+  if (status == TL_OK) {
+    CHECK(strcmp(tl_quark_to_string((TlQuark) f->result[0]), f->key) == 0,
+          "the quark names another string");
+    return;
+  }
+  CHECK(f->result[0] == 0, "failed, yet gave a quark");
+}
+
+/* Interns what a failed call did not, so that both end with the same heap: interned strings live
+ * as long as the process. */
+static void
+intern_key_again(Fixture *f)
+{
+  TlQuark quark = tl_quark_from_string(f->key);
+
+  CHECK(quark != 0 && strcmp(tl_quark_to_string(quark), f->key) == 0,
+        "interning after the failure: %s", tl_last_error_message());
+}
+
+static void
+setup_set_quark(Fixture *f)
+{
+  setup_set_grows_index(f);
+  CHECK(tl_quark_from_string(f->key) != 0, "setup: interning failed");
+}
+
+static int
+op_set_quark(Fixture *f, int twin)
+{
+  TlQuark quark = tl_quark_from_string(f->key); /* interned in setup: no allocation */
+
+  window_open();
+  return closed(f, tl_local_set_quark(f->local[twin], quark, f->arg));
+}
+
+static void
+setup_binary(Fixture *f)
+{
+  TlValue *parsed = NULL;
+
+  CHECK(tl_value_parse(NULL,
+                       "{'a': <1>, 'b': <[1, 2, 3]>, 'c': <('x', 2.5)>, "
+                       "'a-long-key-in-parsed-text': <@mi nothing>}",
+                       &parsed) == TL_OK,
+        "setup: parse failed");
+  f->arg = hold(f, parsed);
+}
+
+static int
+op_serialize(Fixture *f, int twin)
+{
+  f->bytes[twin] = NULL;
+  window_open();
+  return closed(f, tl_value_serialize(f->arg, &f->bytes[twin], &f->n_bytes[twin]));
+}
+
+/* Success: the bytes the same call gives without injection. Failure: no buffer. */
+static void
+check_serialize_op(Fixture *f, int status)
+{
+  if (status != TL_OK) {
+    CHECK(f->bytes[0] == NULL, "failed, yet gave a buffer");
+    return;
+  }
+  if (CHECK(f->scenario->op(f, 1) == TL_OK, "the same call without injection failed"))
+    CHECK(f->n_bytes[0] == f->n_bytes[1] && memcmp(f->bytes[0], f->bytes[1], f->n_bytes[0]) == 0,
+          "different bytes than without injection");
+  tl_free(f->bytes[0]);
+  tl_free(f->bytes[1]);
+}
+
+static int
+op_deserialize(Fixture *f, int twin)
+{
+  void *bytes = NULL;
+  size_t size = 0;
+
+  if (tl_value_serialize(f->arg, &bytes, &size) != TL_OK) /* outside the window */
+    return TL_ERR_INVALID_ARGUMENT;
+  window_open();
+  f->out[twin] = NULL;
+  tl_value_deserialize("a{sv}", bytes, size, &f->out[twin]);
+  closed(f, made_status(f->out[twin]));
+  tl_free(bytes);
+  return made_status(f->out[twin]);
+}
+
 static void
 setup_lookup(Fixture *f)
 {
@@ -1864,6 +2005,8 @@ static const Scenario scenarios[] = {
      check_set_take_last, after_set_take_last, 1},
     {"locals", "set_take/new-long-key", "tl_local_set_take", setup_set_take, op_set_take, NULL,
      NULL, 1},
+    {"locals", "set_quark/new-long-key", "tl_local_set_quark", setup_set_quark, op_set_quark, NULL,
+     NULL, 1},
     {"locals", "set_int64/new-key", "tl_local_set_int64", setup_set_int64, op_set_int64, NULL, NULL,
      1},
     {"locals", "set_string/new-long-key", "tl_local_set_string", setup_set_string, op_set_string,
@@ -1909,6 +2052,16 @@ static const Scenario scenarios[] = {
      op_new_vardict, check_value_op, NULL, 1},
     {"values", "value_parse/dict", "tl_value_parse", setup_nothing, op_parse, check_value_op, NULL,
      1},
+    {"values", "quark_from_string/first", "tl_quark_from_string", setup_quark_first,
+     op_quark_from_string, check_quark_op, intern_key_again, 1},
+    {"values", "quark_from_string/new-segment", "tl_quark_from_string", setup_quark_new_segment,
+     op_quark_from_string, check_quark_op, intern_key_again, 1},
+    {"values", "quark_from_string/grow-index", "tl_quark_from_string", setup_quark_grow_index,
+     op_quark_from_string, check_quark_op, intern_key_again, 1},
+    {"values", "value_serialize/dict", "tl_value_serialize", setup_binary, op_serialize,
+     check_serialize_op, NULL, 1},
+    {"values", "value_deserialize/dict", "tl_value_deserialize", setup_binary, op_deserialize,
+     check_value_op, NULL, 1},
     {"values", "value_lookup/carried-pointer", "tl_value_lookup", setup_lookup, op_lookup_pointer,
      check_value_op, NULL, 1},
     {"values", "value_lookup/string", "tl_value_lookup", setup_lookup, op_lookup_string,
