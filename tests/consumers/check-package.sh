@@ -181,20 +181,21 @@ check_cmake() {
     env -u LD_LIBRARY_PATH "$work/static/$program" || fail "CMake's static $program failed"
   done
 
-  probes="1.0;1;1.0.0+EXACT;1.0+EXACT;2.0;1.1;0.9;1.0...<2.0;2.0...<3.0"
+  probes="1.1;1;1.1.0+EXACT;1.1+EXACT;1.0;2.0;1.2;0.9;1.0...<2.0;2.0...<3.0"
   cmake_run probe -DTLSLOCAL_PROBES="$probes" -DTLSLOCAL_CHECK=probe ||
     fail "the version probe: $(cat "$work/probe.log")"
-  for expected in '1.0: found=1' '1: found=1' '1.0.0+EXACT: found=1' '1.0+EXACT: found=0' \
-    '2.0: found=0' '1.1: found=0' '0.9: found=0' '1.0...<2.0: found=1' '2.0...<3.0: found=0'; do
+  for expected in '1.1: found=1' '1: found=1' '1.1.0+EXACT: found=1' '1.1+EXACT: found=0' \
+    '1.0: found=1' '2.0: found=0' '1.2: found=0' '0.9: found=0' '1.0...<2.0: found=1' \
+    '2.0...<3.0: found=0'; do
     grep -qF "probe $expected" "$work/probe.log" ||
       fail "find_package(tlslocal ${expected%%:*}): not ${expected#*: }: $(cat "$work/probe.log")"
   done
   # Refused by the version file, which CMake names with the version it offers.
   grep -q 'requested version "2.0"' "$work/probe.log" &&
-    grep -q 'tlslocalConfig.cmake, version: 1.0.0' "$work/probe.log" ||
+    grep -q 'tlslocalConfig.cmake, version: 1.1.0' "$work/probe.log" ||
     fail "CMake did not say why 2.0 was refused: $(cat "$work/probe.log")"
-  echo "find_package versions: 1.0, 1, 1.0.0 EXACT, 1.0...<2.0 accepted;" \
-    "1.0 EXACT, 2.0, 1.1, 0.9, 2.0...<3.0 refused"
+  echo "find_package versions: 1.1, 1, 1.1.0 EXACT, 1.0, 1.0...<2.0 accepted;" \
+    "1.1 EXACT, 2.0, 1.2, 0.9, 2.0...<3.0 refused"
 
   # Without GLib's .pc in reach: tlslocal::tlslocal still works; COMPONENTS glib is refused.
   mkdir "$work/nothing"
@@ -223,7 +224,7 @@ subproject_build() {
   cat >"$parent/subprojects/libtlslocal.wrap" <<'WRAP'
 [wrap-git]
 url = https://example.org/libtlslocal.git
-revision = v1.0.0
+revision = v1.1.0
 depth = 1
 
 [provide]
