@@ -153,9 +153,14 @@ tl_value_deserialize(const char *type, const void *data, size_t size, TlValue **
     variant = swapped;
   }
 #endif
-  /* Variants inside hold types of their own: their depth is in the bytes. */
+  /* Variants inside hold types of their own: their depth is in the bytes, read in place (a walk
+   * through GLib makes a GVariant per child: most of the call, for a nested a{sv}). */
   if (strchr(type, 'v') != NULL) {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+    depth = _tl_serialised_depth(type, copy, size);
+#else
     depth = _tl_variant_depth(variant, 0);
+#endif
     if (depth > TL_VALUE_MAX_DEPTH) {
       g_variant_unref(variant);
       return _tl_failf(TL_ERR_PARSE, "the value nests more than %d container levels deep",

@@ -74,6 +74,9 @@ guint _tl_type_nesting(const char *type);
 guint _tl_type_nesting_of(const char *type, const char *end);
 /* Container levels of variant plus level, counted only to just past TL_VALUE_MAX_DEPTH. */
 guint _tl_variant_depth(GVariant *variant, guint level);
+/* The same of a normal-form, little-endian serialisation of type at data (checked by GLib first):
+ * read in place, no GVariant made. Past TL_VALUE_MAX_DEPTH for bytes it cannot make sense of. */
+guint _tl_serialised_depth(const char *type, const void *data, gsize size);
 /* Wraps variant (taking over one reference; a floating one is sunk), without handles. */
 static inline TlValue *
 _tl_value_take_variant_plain(GVariant *variant, guint depth)

@@ -28,11 +28,11 @@
  *    tl_local_unref(), tl_thread_clear() and thread exit), reading one (tl_local_apply(),
  *    tl_value_lookup(), tl_value_get_child()), comparing containers, unpacking
  *    tl_local_new_with_args()'s arguments, serialising a value that is not basic
- *    (tl_value_serialize()) and reading one back (tl_value_deserialize()). Those calls abort, not fail, when GLib runs out of
- *    memory (the suite in tests/fault lists every such site). Locals, keys, basic values and their
- *    storage (new, set, set_take and the typed setters, get, peek, delete, clear, keys, foreach,
- *    visit, open, unregister, set_exit_hook, a thread's first write), the typed reads, quarks and
- *    the reads and writes by quark never allocate through GLib.
+ *    (tl_value_serialize()) and reading one back (tl_value_deserialize()). Those calls abort, not
+ *    fail, when GLib runs out of memory (the suite in tests/fault lists every such site). Locals,
+ *    keys, basic values and their storage (new, set, set_take and the typed setters, get, peek,
+ *    delete, clear, keys, foreach, visit, open, unregister, set_exit_hook, a thread's first write),
+ *    the typed reads, quarks and the reads and writes by quark never allocate through GLib.
  *  - Thread safety: TlLocal and TlValue handles may be shared between threads freely. A tl_local_*
  *    call on a local always acts on the *calling* thread's dictionary. The caller of any tl_local_*
  *    function must hold a reference to that local for the duration of the call.
