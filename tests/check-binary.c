@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The binary form (tl_value_serialize, tl_value_deserialize): round trips of every kind of value,
- * with the bytes themselves checked (little-endian GVariant normal form); values with no binary form
- * refused; untrusted bytes (truncated, padded, every single-byte mutation) either refused with
- * TL_ERR_PARSE or read as a normal-form value that serialises back to exactly those bytes; the depth
- * limit; many threads at once on shared values; and a context handed to another process through a
- * pipe (tests/binary/binary-child), applied there and sent back.
+/* The binary form (tl_value_serialize, tl_value_deserialize): round trips of every kind of
+ * value, with the bytes themselves checked (little-endian GVariant normal form); values with no
+ * binary form refused; untrusted bytes (truncated, padded, every single-byte mutation) either
+ * refused with TL_ERR_PARSE or read as a normal-form value that serialises back to exactly those
+ * bytes; the depth limit; many threads at once on shared values; and a context handed to another
+ * process through a pipe (tests/binary/binary-child), applied there and sent back.
  *
  * Copyright the libtlslocal authors. */
 #include <errno.h>
@@ -804,8 +804,9 @@ static const struct {
 };
 
 /* Every prefix and every padded copy of a few values' bytes; every byte of them replaced by every
- * other value (a sample of them under valgrind). None may crash or be read past its end (the sanitizer and valgrind builds check);
- * each either fails with TL_ERR_PARSE or reads as a normal-form value serialising back to itself. */
+ * other value (a sample of them under valgrind). None may crash or be read past its end (the
+ * sanitizer and valgrind builds check); each either fails with TL_ERR_PARSE or reads as a
+ * normal-form value serialising back to itself. */
 START_TEST(test_untrusted_bytes)
 {
   size_t c, i, accepted = 0, refused = 0;
