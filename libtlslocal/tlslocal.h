@@ -503,8 +503,9 @@ TL_API char *tl_value_print(const TlValue *value, int type_annotate);
  * @param out_data receives a new buffer to free with tl_free() (never NULL on success, even for a
  *        value of 0 bytes); @param out_size its size. Both untouched on error.
  * @return TL_OK; TL_ERR_INVALID_ARGUMENT for a NULL or invalid value, out_data or out_size;
- * TL_ERR_WRONG_TYPE for a pointer value or a snapshot carrying one (no process can read a pointer
- * of another); TL_ERR_NO_MEMORY. Since 1.1. */
+ * TL_ERR_WRONG_TYPE for a pointer value or a snapshot that carries values by reference (see
+ * tl_local_snapshot(): pointer values, "h" values, snapshots, very deep values), which bytes cannot
+ * hold (no process can read another's pointers); TL_ERR_NO_MEMORY. Since 1.1. */
 TL_API int tl_value_serialize(const TlValue *value, void **out_data, size_t *out_size);
 
 /* Read a value of type from size bytes at data, validating them as untrusted input: the bytes must
@@ -514,9 +515,11 @@ TL_API int tl_value_serialize(const TlValue *value, void **out_data, size_t *out
  * @param type definite GVariant type string, e.g. "a{sv}" (not "p", not indefinite).
  * @param data may be NULL when size is 0.
  * @param out receives a new reference, NULL on error.
- * @return TL_OK; TL_ERR_PARSE if the bytes are not a normal-form value of type;
- * TL_ERR_INVALID_ARGUMENT for a NULL, invalid or indefinite type string, NULL data with a nonzero
- * size, or NULL out; TL_ERR_NO_MEMORY. Since 1.1. */
+ * @return TL_OK; TL_ERR_PARSE if the bytes are not a normal-form value of type (or nest past 127
+ * levels through the variants inside); TL_ERR_INVALID_ARGUMENT for a NULL, invalid or indefinite
+ * type string or one nested past 127 levels, NULL data with a nonzero size, or NULL out;
+ * TL_ERR_NO_MEMORY. An "a{sv}" read back holds "h" values as plain numbers: tl_local_apply()
+ * refuses a <handle N> it does not carry. Since 1.1. */
 TL_API int tl_value_deserialize(const char *type, const void *data, size_t size, TlValue **out);
 
 /* @return value, with one more reference (NULL if value is NULL). Thread-safe. */
