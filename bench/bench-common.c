@@ -351,6 +351,9 @@ bench_fixture_init(BenchFixture *fixture, TlLocal *local, guint32 n_keys)
     box->value = g_variant_ref_sink(g_variant_new_int64(i));
     g_hash_table_insert(boxes, g_strdup(fixture->lookup_keys[i]), box);
   }
+  fixture->hot_quark = tl_quark_from_string(fixture->lookup_keys[n_keys - 1]);
+  if (fixture->hot_quark == 0)
+    bench_die("bench", tl_last_error_message());
   bench_fixture_check(fixture);
 }
 
@@ -374,6 +377,9 @@ bench_fixture_check(const BenchFixture *fixture)
     if (tl_local_peek(fixture->local, miss) != NULL || g_hash_table_lookup(table, miss) != NULL)
       bench_die("bench", "a dictionary holds a key it should not");
   }
+  if (tl_local_peek_quark(fixture->local, fixture->hot_quark) !=
+      tl_local_peek(fixture->local, fixture->lookup_keys[fixture->n_keys - 1]))
+    bench_die("bench", "the hot quark does not name its string's key");
 }
 
 void
@@ -416,6 +422,19 @@ guint64
 bench_loop_tl_peek(gconstpointer data, guint64 iterations)
 {
   KEYED_LOOP(sum += (uintptr_t) tl_local_peek(fixture->local, key));
+}
+
+guint64
+bench_loop_tl_peek_quark(gconstpointer data, guint64 iterations)
+{
+  const BenchFixture *fixture = data;
+  guint64 sum = 0, i;
+
+  for (i = 0; i < iterations; i++) {
+    sum += (uintptr_t) tl_local_peek_quark(fixture->local, fixture->hot_quark);
+    BENCH_BARRIER();
+  }
+  return sum;
 }
 
 guint64

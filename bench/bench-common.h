@@ -14,6 +14,11 @@
 #include <glib.h>
 #include <tlslocal.h>
 
+/* C++ benchmarks (bench-peers) share the timer, the CSV schema and the fixture. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The compiler must assume memory changed: every iteration redoes its loads. Costs no
  * instruction. */
 #define BENCH_BARRIER() __asm__ volatile("" ::: "memory")
@@ -102,6 +107,8 @@ typedef struct {
   /* As many keys that no dictionary holds, for the failure path of peek. */
   char miss_buffer[BENCH_MAX_KEYS][BENCH_KEY_BUFFER];
   const char *miss_keys[BENCH_MAX_KEYS];
+  /* The well-known key a hot loop reads by quark: the dictionary's last key, interned once. */
+  TlQuark hot_quark;
 } BenchFixture;
 
 /* local: NULL for a new one, else the fixture takes a reference (several threads may share one). */
@@ -113,6 +120,9 @@ void bench_fixture_clear(BenchFixture *fixture);
 /* The measured operations, on a BenchFixture. Each sums what it read into its result; the set loops
  * of libtlslocal sum their statuses, which bench_variant_sample() checks are 0. */
 guint64 bench_loop_tl_peek(gconstpointer fixture, guint64 iterations);
+/* The one well-known key by quark, every iteration: no key cycling, as a program that reads its
+ * request id in a hot loop would. */
+guint64 bench_loop_tl_peek_quark(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_tl_peek_miss(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_tl_get(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_tl_set(gconstpointer fixture, guint64 iterations);
@@ -126,5 +136,9 @@ guint64 bench_loop_overhead(gconstpointer fixture, guint64 iterations);
 
 /* One line naming the machine and its load, for the top of every program's output. */
 void bench_print_machine(const char *program);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* BENCH_COMMON_H */
