@@ -2,8 +2,8 @@
 //! bench-peers-rust: the keyed reads and single-value gets of bench-peers, through Rust's peers:
 //! the `thread_local` crate's `ThreadLocal<T>` (per-object, like a TlLocal) and std's
 //! `thread_local!` (per-variable), each holding a std `HashMap<String, i64>` (SipHash-1-3, the
-//! default hasher) looked up by `&str`. The timer is bench-common.c's, ported: every variant sampled
-//! once per round in rotated order, the median of the rounds reported, the same CSV schema.
+//! default hasher) looked up by `&str`. The timer is bench-common.c's, ported: every variant
+//! sampled once per round in rotated order, the median of the rounds reported, the same CSV schema.
 //!
 //!   bench-peers-rust [--quick] [--csv PATH]
 //!
