@@ -27,6 +27,13 @@ extern "C" {
 extern volatile guint64 bench_sink;
 
 guint64 bench_now_ns(void);
+/* The calling thread's CPU time: what a sample costs when the thread is descheduled, or its vCPU
+ * stolen by the host, part of the time (a shared machine). Only for samples that run on one
+ * thread and never block. */
+guint64 bench_thread_cpu_ns(void);
+/* Set by bench_main's --cpu-time: runs initialised after it time their samples by
+ * bench_thread_cpu_ns(). */
+extern gboolean bench_cpu_time;
 G_GNUC_NORETURN void bench_die(const char *program, const char *what);
 
 /* ---- interleaved rounds ----
@@ -42,6 +49,7 @@ typedef struct {
   char *impl;    /* "libtlslocal", "hand-rolled", ... */
   BenchLoop loop;
   gconstpointer data;
+  gboolean cpu_time;  /* the run's clock, when this was added */
   guint64 iterations; /* per sample, from calibration */
   double *samples;    /* ns per operation, one per round */
   double median, p25, p75, min, max;
@@ -51,7 +59,10 @@ typedef struct {
   const char *program; /* for messages */
   GPtrArray *variants; /* of BenchVariant *, owned */
   guint rounds;
-  double target_ns; /* wall time of one sample */
+  double target_ns; /* time of one sample */
+  /* Time samples by the thread's CPU clock, not the monotonic one: bench_cpu_time at init. A run
+   * whose samples wait on other threads sets it FALSE before adding variants. */
+  gboolean cpu_time;
 } BenchRun;
 
 /* quick: 5 rounds of 2 ms samples for smoke runs; else 11 rounds of 20 ms. */
@@ -79,7 +90,7 @@ void bench_csv_value(FILE *csv, const char *section, const char *label, const ch
                      double value, const char *unit);
 void bench_csv_close(const char *program, FILE *csv, const char *path);
 
-/* The whole program: parses [--quick] [--csv PATH] [--help] (usage_extra, if not NULL, adds lines
+/* The whole program: parses [--quick] [--cpu-time] [--csv PATH] [--help] (usage_extra, if not NULL, adds lines
  * to the usage), then runs body on a freshly created thread, so TLS behaves as it does in a worker,
  * with csv NULL unless a path was given. @return main's exit status. */
 typedef void (*BenchBody)(gboolean quick, FILE *csv);
@@ -134,7 +145,7 @@ guint64 bench_loop_base_set_steal(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_base_set_inplace(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_overhead(gconstpointer fixture, guint64 iterations);
 
-/* One line naming the machine and its load, for the top of every program's output. */
+/* One line naming the machine, its load and the clock, for the top of every program's output. */
 void bench_print_machine(const char *program);
 
 #ifdef __cplusplus

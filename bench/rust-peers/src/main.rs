@@ -5,7 +5,9 @@
 //! default hasher) looked up by `&str`. The timer is bench-common.c's, ported: every variant
 //! sampled once per round in rotated order, the median of the rounds reported, the same CSV schema.
 //!
-//!   bench-peers-rust [--quick] [--csv PATH]
+//!   bench-peers-rust [--quick] [--cpu-time] [--csv PATH]
+//!
+//! --cpu-time: time samples by the thread's CPU clock, as bench-common's --cpu-time.
 //!
 //! Copyright the libtlslocal authors.
 
@@ -24,6 +26,27 @@ const CRATE: &str = "Rust thread_local crate";
 const STD: &str = "Rust std thread_local!";
 
 static SINK: AtomicU64 = AtomicU64::new(0);
+
+// std has no thread CPU clock; glibc's, on 64-bit Linux (where time_t and long are 64 bits).
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+extern "C" {
+    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+}
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+fn thread_cpu_ns() -> f64 {
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid, writable timespec.
+    if unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        eprintln!("bench-peers-rust: clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        std::process::exit(1);
+    }
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
 
 thread_local! {
     static STD_MAPS: [RefCell<Map>; 3] = Default::default();
@@ -104,13 +127,19 @@ struct Variant<'a> {
     keys: Vec<&'a str>,
     iterations: u64,
     samples: Vec<f64>,
+    cpu_time: bool,
 }
 
 impl Variant<'_> {
     fn measure(&self, iterations: u64) -> f64 {
-        let start = Instant::now();
+        let (start, start_cpu) =
+            (Instant::now(), if self.cpu_time { thread_cpu_ns() } else { 0.0 });
         let sum = (self.run)(self.fixture, &self.keys, iterations);
-        let elapsed = start.elapsed().as_nanos() as f64;
+        let elapsed = if self.cpu_time {
+            thread_cpu_ns() - start_cpu
+        } else {
+            start.elapsed().as_nanos() as f64
+        };
         SINK.fetch_add(sum, Ordering::Relaxed);
         elapsed
     }
@@ -141,7 +170,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[below] * (1.0 - fraction) + sorted[below + 1] * fraction
 }
 
-fn body(quick: bool, csv_path: Option<String>) {
+fn body(quick: bool, cpu_time: bool, csv_path: Option<String>) {
     let (rounds, target_ns) = if quick { (5usize, 2e6) } else { (11usize, 20e6) };
     let started = Instant::now();
     let fixtures: Vec<Fixture> = KEY_COUNTS
@@ -171,6 +200,7 @@ fn body(quick: bool, csv_path: Option<String>) {
                 keys: fixture.keys(),
                 iterations: 0,
                 samples: vec![0.0; rounds],
+                cpu_time,
             });
         }
     }
@@ -183,6 +213,7 @@ fn body(quick: bool, csv_path: Option<String>) {
             keys: fixtures[0].keys(),
             iterations: 0,
             samples: vec![0.0; rounds],
+            cpu_time,
         });
     }
     // Every key is found, and a key no map holds is not.
@@ -212,10 +243,11 @@ fn body(quick: bool, csv_path: Option<String>) {
 
     println!(
         "bench-peers-rust: thread_local crate and std thread_local!, each holding a std HashMap; \
-         {} rounds x {:.0} ms per variant, {:.1} s",
+         {} rounds x {:.0} ms per variant, {:.1} s{}",
         rounds,
         target_ns / 1e6,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        if cpu_time { "; samples timed by the thread's CPU clock" } else { "" }
     );
     println!("\n{:<32} {:>12}", "", "ns/op");
     let mut csv = csv_path.as_ref().map(|path| {
@@ -252,18 +284,20 @@ fn body(quick: bool, csv_path: Option<String>) {
 
 fn main() {
     let mut quick = false;
+    let mut cpu_time = false;
     let mut csv_path = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--cpu-time" => cpu_time = true,
             "--csv" => csv_path = args.next(),
             _ => {
-                println!("usage: bench-peers-rust [--quick] [--csv PATH]");
+                println!("usage: bench-peers-rust [--quick] [--cpu-time] [--csv PATH]");
                 std::process::exit(if arg == "--help" || arg == "-h" { 0 } else { 2 });
             }
         }
     }
     // On a fresh thread, so TLS behaves as it does in a worker.
-    std::thread::spawn(move || body(quick, csv_path)).join().unwrap();
+    std::thread::spawn(move || body(quick, cpu_time, csv_path)).join().unwrap();
 }
