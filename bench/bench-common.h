@@ -90,9 +90,9 @@ void bench_csv_value(FILE *csv, const char *section, const char *label, const ch
                      double value, const char *unit);
 void bench_csv_close(const char *program, FILE *csv, const char *path);
 
-/* The whole program: parses [--quick] [--cpu-time] [--csv PATH] [--help] (usage_extra, if not NULL, adds lines
- * to the usage), then runs body on a freshly created thread, so TLS behaves as it does in a worker,
- * with csv NULL unless a path was given. @return main's exit status. */
+/* The whole program: parses [--quick] [--cpu-time] [--csv PATH] [--help] (usage_extra, if not
+ * NULL, adds lines to the usage), then runs body on a freshly created thread, so TLS behaves as it
+ * does in a worker, with csv NULL unless a path was given. @return main's exit status. */
 typedef void (*BenchBody)(gboolean quick, FILE *csv);
 int bench_main(int argc, char **argv, const char *program, const char *usage_extra, BenchBody body);
 
