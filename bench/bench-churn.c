@@ -436,6 +436,8 @@ bench_body(gboolean quick, FILE *csv)
   if (pthread_key_create(&objects_key, objects_free) != 0)
     bench_die(PROGRAM, "pthread_key_create failed");
 
+  /* Every sample waits on threads it creates: wall time only, whatever --cpu-time says. */
+  bench_cpu_time = FALSE;
   bench_print_machine(PROGRAM);
   bench_run_init(&threads, PROGRAM, quick);
   run_thread_churn(&threads);

@@ -14,6 +14,11 @@
 #include <glib.h>
 #include <tlslocal.h>
 
+/* C++ benchmarks (bench-peers) share the timer, the CSV schema and the fixture. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The compiler must assume memory changed: every iteration redoes its loads. Costs no
  * instruction. */
 #define BENCH_BARRIER() __asm__ volatile("" ::: "memory")
@@ -22,6 +27,13 @@
 extern volatile guint64 bench_sink;
 
 guint64 bench_now_ns(void);
+/* The calling thread's CPU time: what a sample costs when the thread is descheduled, or its vCPU
+ * stolen by the host, part of the time (a shared machine). Only for samples that run on one
+ * thread and never block. */
+guint64 bench_thread_cpu_ns(void);
+/* Set by bench_main's --cpu-time: runs initialised after it time their samples by
+ * bench_thread_cpu_ns(). */
+extern gboolean bench_cpu_time;
 G_GNUC_NORETURN void bench_die(const char *program, const char *what);
 
 /* ---- interleaved rounds ----
@@ -37,6 +49,7 @@ typedef struct {
   char *impl;    /* "libtlslocal", "hand-rolled", ... */
   BenchLoop loop;
   gconstpointer data;
+  gboolean cpu_time;  /* the run's clock, when this was added */
   guint64 iterations; /* per sample, from calibration */
   double *samples;    /* ns per operation, one per round */
   double median, p25, p75, min, max;
@@ -46,7 +59,10 @@ typedef struct {
   const char *program; /* for messages */
   GPtrArray *variants; /* of BenchVariant *, owned */
   guint rounds;
-  double target_ns; /* wall time of one sample */
+  double target_ns; /* time of one sample */
+  /* Time samples by the thread's CPU clock, not the monotonic one: bench_cpu_time at init. A run
+   * whose samples wait on other threads sets it FALSE before adding variants. */
+  gboolean cpu_time;
 } BenchRun;
 
 /* quick: 5 rounds of 2 ms samples for smoke runs; else 11 rounds of 20 ms. */
@@ -74,9 +90,9 @@ void bench_csv_value(FILE *csv, const char *section, const char *label, const ch
                      double value, const char *unit);
 void bench_csv_close(const char *program, FILE *csv, const char *path);
 
-/* The whole program: parses [--quick] [--csv PATH] [--help] (usage_extra, if not NULL, adds lines
- * to the usage), then runs body on a freshly created thread, so TLS behaves as it does in a worker,
- * with csv NULL unless a path was given. @return main's exit status. */
+/* The whole program: parses [--quick] [--cpu-time] [--csv PATH] [--help] (usage_extra, if not
+ * NULL, adds lines to the usage), then runs body on a freshly created thread, so TLS behaves as it
+ * does in a worker, with csv NULL unless a path was given. @return main's exit status. */
 typedef void (*BenchBody)(gboolean quick, FILE *csv);
 int bench_main(int argc, char **argv, const char *program, const char *usage_extra, BenchBody body);
 
@@ -102,6 +118,8 @@ typedef struct {
   /* As many keys that no dictionary holds, for the failure path of peek. */
   char miss_buffer[BENCH_MAX_KEYS][BENCH_KEY_BUFFER];
   const char *miss_keys[BENCH_MAX_KEYS];
+  /* The well-known key a hot loop reads by quark: the dictionary's last key, interned once. */
+  TlQuark hot_quark;
 } BenchFixture;
 
 /* local: NULL for a new one, else the fixture takes a reference (several threads may share one). */
@@ -113,6 +131,9 @@ void bench_fixture_clear(BenchFixture *fixture);
 /* The measured operations, on a BenchFixture. Each sums what it read into its result; the set loops
  * of libtlslocal sum their statuses, which bench_variant_sample() checks are 0. */
 guint64 bench_loop_tl_peek(gconstpointer fixture, guint64 iterations);
+/* The one well-known key by quark, every iteration: no key cycling, as a program that reads its
+ * request id in a hot loop would. */
+guint64 bench_loop_tl_peek_quark(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_tl_peek_miss(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_tl_get(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_tl_set(gconstpointer fixture, guint64 iterations);
@@ -124,7 +145,11 @@ guint64 bench_loop_base_set_steal(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_base_set_inplace(gconstpointer fixture, guint64 iterations);
 guint64 bench_loop_overhead(gconstpointer fixture, guint64 iterations);
 
-/* One line naming the machine and its load, for the top of every program's output. */
+/* One line naming the machine, its load and the clock, for the top of every program's output. */
 void bench_print_machine(const char *program);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* BENCH_COMMON_H */

@@ -2,7 +2,8 @@
 /* bench-hotpath: the cost of one peek, get and set on the calling thread's existing dictionary,
  * against what a C programmer would write by hand (a pthread key holding a GHashTable of GVariants)
  * and against the bare TLS primitives (_Thread_local, pthread_getspecific, g_private_get), with 1,
- * 8 and 64 keys per dictionary, all measured in one run.
+ * 8 and 64 keys per dictionary, all measured in one run. peek-quark reads one well-known key by
+ * its quark in a hot loop, the case a bare TLS slot serves: it is set against the primitives.
  *
  * Every variant is measured in every round, round-robin (bench-common.c), and reports the median
  * of its rounds. Runs on a freshly created thread so TLS behaves as it does in a worker.
@@ -103,6 +104,17 @@ print_table(const BenchRun *run)
       g_free(label);
     }
   }
+  printf("\n%-28s %4s %11s %10s %10s\n", "peek by quark (one key)", "keys", "ns/op", "/TLSvar",
+         "/getspec");
+  for (k = 0; k < G_N_ELEMENTS(key_counts); k++) {
+    char *label = g_strdup_printf("peek-quark/%" G_GUINT32_FORMAT, key_counts[k]);
+    const BenchVariant *quark = bench_run_find(run, label, "libtlslocal");
+
+    printf("%-28s %4" G_GUINT32_FORMAT " %11.2f %10.2f %10.2f\n", "tl_local_peek_quark",
+           key_counts[k], quark->median, quark->median / tls->median,
+           quark->median / getspecific->median);
+    g_free(label);
+  }
   printf("\n%-28s %11s\n", "bare primitives", "ns/op");
   for (p = 0; p < G_N_ELEMENTS(primitives); p++)
     printf("%-28s %11.2f\n", primitives[p].impl,
@@ -147,6 +159,12 @@ bench_body(gboolean quick, FILE *csv)
       bench_run_add(&run, "hotpath", label, pairs[p].base_impl, pairs[p].base_loop, &fixtures[i]);
       g_free(label);
     }
+  }
+  for (i = 0; i < G_N_ELEMENTS(key_counts); i++) {
+    char *label = g_strdup_printf("peek-quark/%" G_GUINT32_FORMAT, key_counts[i]);
+
+    bench_run_add(&run, "hotpath", label, "libtlslocal", bench_loop_tl_peek_quark, &fixtures[i]);
+    g_free(label);
   }
   /* The overhead row cycles over the largest key set; the choice of set does not change its
    * cost. */
