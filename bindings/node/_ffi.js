@@ -40,7 +40,7 @@ const koffi = require('koffi');
 const SONAME = { darwin: 'libtlslocal.1.dylib', win32: 'libtlslocal-1.dll' }[process.platform] ||
   'libtlslocal.so.1';
 const ABI_MAJOR = 1;
-const MIN_MINOR = 0;
+const MIN_MINOR = 0; // 1.1's symbols are bound above: a 1.0 library fails there, loudly
 const MIN_MICRO = 0;
 
 class TlslocalError extends Error {
@@ -97,12 +97,26 @@ const PROTOTYPES = [
   ['int tl_local_set_string(TlLocal *local, const char *key, const char *value)', S],
   ['int tl_local_get(TlLocal *local, const char *key, TlValue **out)', S],
   ['TlValue *tl_local_peek(TlLocal *local, const char *key)', null], // NULL: absent
+  ['int tl_local_get_bool(TlLocal *local, const char *key, int *out)', S],
+  ['int tl_local_get_int64(TlLocal *local, const char *key, int64_t *out)', S],
+  ['int tl_local_get_uint64(TlLocal *local, const char *key, uint64_t *out)', S],
+  ['int tl_local_get_double(TlLocal *local, const char *key, double *out)', S],
+  ['int tl_local_get_string(TlLocal *local, const char *key, const char **out)', S],
+  ['int tl_local_get_scalar(TlLocal *local, const char *key, int *out_type, uint64_t *out_bits, ' +
+    'const char **out_string)', S],
   ['int tl_local_delete(TlLocal *local, const char *key)', S],
   ['int tl_local_contains(TlLocal *local, const char *key)', S],
   ['int tl_local_size(TlLocal *local, size_t *out_size)', S],
   ['int tl_local_clear(TlLocal *local)', S],
   ['int tl_local_keys(TlLocal *local, char ***out_keys, size_t *out_n_keys)', S],
   ['int tl_local_foreach(TlLocal *local, TlForeachFunc *fn, void *payload)', S],
+  // quarks (TlQuark is uint32_t); 0 and NULL are the errors of the first two
+  ['uint32_t tl_quark_from_string(const char *string)', null],
+  ['const char *tl_quark_to_string(uint32_t quark)', null],
+  ['TlValue *tl_local_peek_quark(TlLocal *local, uint32_t key)', null], // NULL: absent
+  ['int tl_local_get_quark(TlLocal *local, uint32_t key, TlValue **out)', S],
+  ['int tl_local_set_quark(TlLocal *local, uint32_t key, TlValue *value)', S],
+  ['int tl_local_delete_quark(TlLocal *local, uint32_t key)', S],
   ['int tl_local_set_exit_hook(TlLocal *local, TlExitHook *hook, void *user_data, ' +
     'TlDestroyFunc *user_data_destroy)', S],
   ['int tl_local_visit(TlLocal *local, const char *key, TlVisitFunc *fn, void *payload)', S],
@@ -128,6 +142,8 @@ const PROTOTYPES = [
   ['TlValue *tl_value_new_vardict(const char **keys, TlValue **values, size_t n_items)', P],
   ['int tl_value_parse(const char *type, const char *text, TlValue **out)', S],
   ['void *tl_value_print(const TlValue *value, int type_annotate)', P], // a char * to tl_free()
+  ['int tl_value_serialize(const TlValue *value, void **out_data, size_t *out_size)', S],
+  ['int tl_value_deserialize(const char *type, const void *data, size_t size, TlValue **out)', S],
   ['TlValue *tl_value_ref(TlValue *value)', P],
   ['void tl_value_unref(TlValue *value)', null],
   ['const char *tl_value_type(const TlValue *value)', null],

@@ -13,7 +13,9 @@
 const {
   lib, raw, koffi, TlslocalError, errorFor, LIBRARY_PATH, LOCAL_UNREF,
 } = require('./_ffi.js');
-const { fromValue, store, checkKey, NativePointer, MAX_DEPTH } = require('./_convert.js');
+const {
+  store, load, materialize, checkKey, NativePointer, Packed, ABSENT, UNCACHED, PACKED_MAX, MAX_DEPTH,
+} = require('./_convert.js');
 const { isMainThread } = require('node:worker_threads');
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
@@ -26,9 +28,9 @@ const outCount = new BigUint64Array(1); // size_t *
 
 // The calling thread's change counter (tl_thread_change_counter()), read as two 32-bit words of the
 // library's own thread-local memory: while it stands still, no dictionary of this thread has
-// changed (through JavaScript, C or Python), so what a Local read before is what C holds still.
-// Each thread loads its own instance of this module, so the counter is the right thread's. null
-// where external ArrayBuffers are forbidden (Electron): every read then asks C.
+// changed (through JavaScript, C or Python), so what a Local read or wrote before is what C holds
+// still. Each thread loads its own instance of this module, so the counter is the right thread's.
+// null where external ArrayBuffers are forbidden (Electron): every read then asks C.
 const changes = (() => {
   try {
     return new Uint32Array(koffi.view(lib.tl_thread_change_counter(), 8));
@@ -36,9 +38,15 @@ const changes = (() => {
     return null;
   }
 })();
-// The per-Local read cache holds primitives only (a read-back object must be a new copy each
-// time), ABSENT for keys this thread lacks, and at most CACHE_MAX keys.
-const ABSENT = Symbol('tlslocal.absent');
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
+function changeCount() {
+  return changes[HI] * 2 ** 32 + changes[LO];
+}
+// The per-Local read cache: for at most CACHE_MAX keys, what a read gives (load()'s answer: a
+// primitive, ABSENT, or a Packed binary form, decoded anew for each read so that callers get
+// their own copy), while the counter reads #seen.
 const CACHE_MAX = 1024;
 
 // Every reference to a local that this thread's JavaScript holds is owned by a pointer value in
@@ -178,9 +186,8 @@ class Local {
   #record;
   #name;
   #view = null;
-  #cache = new Map(); // key -> primitive value or ABSENT, valid while changes reads #seen
-  #seenLo = -1;
-  #seenHi = -1;
+  #cache = new Map(); // key -> load()'s answer, valid while changeCount() is #seen
+  #seen = -1;
 
   // A new local, with no dictionary in any thread yet (tl_local_new()).
   constructor(...args) {
@@ -218,59 +225,84 @@ class Local {
     return handle;
   }
 
-  // The cached answer for key (a primitive, ABSENT, or undefined for "ask C"); forgets the cache
-  // when this thread's dictionaries changed since it was filled.
+  // The cached answer for key, or undefined for "ask C"; forgets the cache when this thread's
+  // dictionaries changed since it was filled.
   #cached(key) {
     if (changes === null) return undefined;
-    if (changes[0] === this.#seenLo && changes[1] === this.#seenHi) return this.#cache.get(key);
+    const now = changeCount();
+    if (now === this.#seen) return this.#cache.get(key);
     this.#cache.clear();
-    this.#seenLo = changes[0];
-    this.#seenHi = changes[1];
+    this.#seen = now;
     return undefined;
   }
 
-  #remember(key, value) {
+  #remember(key, entry) {
     const cache = this.#cache;
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(key, value);
+    cache.set(key, entry);
+  }
+
+  // After this Local's own change of key, from the count before it: when the change was the only
+  // one since (the counter moved by one), the cache stays valid, with entry (what a read of key now
+  // gives, or UNCACHED) for key.
+  #changed(key, before, entry) {
+    if (changeCount() !== before + 1) return; // something else changed too: #cached() clears
+    if (before !== this.#seen) this.#cache.clear();
+    this.#seen = before + 1;
+    if (entry === UNCACHED || (entry instanceof Packed && entry.bytes.length > PACKED_MAX)) {
+      this.#cache.delete(key);
+    } else {
+      this.#remember(key, entry);
+    }
   }
 
   // The calling thread's value for key, or defaultValue when this thread has none.
   get(key, defaultValue = undefined) {
     const handle = this.#handle();
-    const hit = this.#cached(key);
-    if (hit !== undefined) return hit === ABSENT ? defaultValue : hit;
-    const value = raw.tl_local_peek(handle, checkKey(key));
-    if (value === null) {
-      if (changes !== null) this.#remember(key, ABSENT);
-      return defaultValue;
+    let entry = this.#cached(key);
+    if (entry === undefined) {
+      entry = load(handle, checkKey(key));
+      if (typeof entry === 'object' && entry !== null && !(entry instanceof Packed)) {
+        return entry; // made for this read (a NativePointer...): not kept
+      }
+      if (changes !== null && !(entry instanceof Packed && entry.bytes.length > PACKED_MAX)) {
+        this.#remember(key, entry);
+      }
     }
-    const result = fromValue(value);
-    if (changes !== null && (typeof result !== 'object' || result === null)) {
-      this.#remember(key, result);
-    }
-    return result;
+    if (entry === ABSENT) return defaultValue;
+    return entry instanceof Packed ? materialize(entry) : entry;
   }
 
   // Store value under key in the calling thread's dictionary. Returns this.
   set(key, value) {
-    store(this.#handle(), checkKey(key), value);
+    const handle = this.#handle();
+    checkKey(key);
+    if (changes === null) {
+      store(handle, key, value);
+      return this;
+    }
+    const before = changeCount();
+    this.#changed(key, before, store(handle, key, value));
     return this;
   }
 
   // Remove key from the calling thread's dictionary; false if it was absent.
   delete(key) {
     const handle = this.#handle();
+    const before = changes === null ? 0 : changeCount();
     const status = raw.tl_local_delete(handle, checkKey(key));
-    if (status === 0) return true;
+    if (status === 0) {
+      if (changes !== null) this.#changed(key, before, ABSENT);
+      return true;
+    }
     if (status === TL_ERR_NOT_FOUND) return false;
     throw errorFor(status);
   }
 
   has(key) {
     const handle = this.#handle();
-    const hit = this.#cached(key);
-    if (hit !== undefined) return hit !== ABSENT;
+    const entry = this.#cached(key);
+    if (entry !== undefined) return entry !== ABSENT;
     return lib.tl_local_contains(handle, checkKey(key)) === 1;
   }
 
@@ -295,8 +327,8 @@ class Local {
     const handle = this.#handle();
     const result = [];
     for (const key of this.keys()) {
-      const value = raw.tl_local_peek(handle, key);
-      if (value !== null) result.push([key, fromValue(value)]);
+      const entry = load(handle, key);
+      if (entry !== ABSENT) result.push([key, materialize(entry)]);
     }
     return result;
   }
