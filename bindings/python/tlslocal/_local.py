@@ -91,7 +91,7 @@ class local(_thread_local):
         except AttributeError:
             st = _first_use(self, impl)
         cls = type(self)
-        if cls is not _pure_local:
+        if cls is not _pure_local and cls is not local:  # local: the accelerated one
             attr = subclass_attr(cls, name)
             if attr is not NOT_DEFINED:
                 return _class_get(self, st, name, attr)
@@ -115,7 +115,7 @@ class local(_thread_local):
         except AttributeError:
             st = _first_use(self, impl)
         cls = type(self)
-        if cls is not _pure_local:
+        if cls is not _pure_local and cls is not local:  # local: the accelerated one
             attr = subclass_attr(cls, name)
             if attr is not NOT_DEFINED and _class_sets(self, name, value, attr):
                 return
@@ -184,7 +184,7 @@ class local(_thread_local):
     def __delattr__(self, name):
         st = _state(self)
         cls = type(self)
-        if cls is not _pure_local:
+        if cls is not _pure_local and cls is not local:  # local: the accelerated one
             attr = subclass_attr(cls, name)
             if attr is not NOT_DEFINED:
                 return _class_del(self, st, name, attr)
@@ -196,8 +196,8 @@ class local(_thread_local):
 
 _impl_of = local.__dict__["_local__impl"].__get__
 _impl_set = local.__dict__["_local__impl"].__set__
-# The class above, whose methods are the pure path: what its hot path tests for (a subclass takes
-# the subclass step), in both modes.
+# The class above, whose methods are the pure path. Its hot path tests for it, and for the
+# accelerated local below, whose C methods call these: neither takes the subclass step.
 _pure_local = local
 
 # With the compiled accelerator (_accelerator), tlslocal.local is this class's subclass with C
@@ -266,7 +266,7 @@ def _setattr_slow(self, st, name, value):
         cls = type(self)
         # The base classes' attribute decides, unless a subclass's comes first in the mro (one
         # that __setattr__ found does not take the write).
-        if cls is _pure_local or subclass_attr(cls, name) is NOT_DEFINED:
+        if cls is _pure_local or cls is local or subclass_attr(cls, name) is NOT_DEFINED:
             if _class_sets(self, name, value, BASE_NAMES[name]):
                 return None
         store(st, name, value)

@@ -446,14 +446,17 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
   PyObject *module = PyModule_Create(&speedups_module);
-  PyObject *thread_module, *thread_local, *base;
+  PyObject *thread_module, *thread_local, *bases, *base;
   if (module == NULL)
     return NULL;
   /* A subclass of the C threading.local, as the pure local is (see local's docstring). */
   thread_module = PyImport_ImportModule("_thread");
   thread_local = thread_module != NULL ? PyObject_GetAttrString(thread_module, "_local") : NULL;
   Py_XDECREF(thread_module);
-  base = thread_local != NULL ? PyType_FromSpecWithBases(&local_base_spec, thread_local) : NULL;
+  /* A tuple: Python 3.8 takes no single type here. */
+  bases = thread_local != NULL ? PyTuple_Pack(1, thread_local) : NULL;
+  base = bases != NULL ? PyType_FromSpecWithBases(&local_base_spec, bases) : NULL;
+  Py_XDECREF(bases);
   Py_XDECREF(thread_local);
   if (base == NULL || PyModule_AddIntConstant(module, "API", SPEEDUPS_API) < 0 ||
       PyModule_AddObject(module, "LocalBase", base) < 0) {
