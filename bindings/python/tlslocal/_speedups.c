@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* tlslocal._speedups: the attribute hot path of tlslocal.local in C, the optional accelerator of the
- * ctypes binding (_accelerator.py finds it; TLSLOCAL_PURE_PYTHON=1 refuses it).
+/* tlslocal._speedups: the attribute hot path of tlslocal.local in C, the optional accelerator of
+ * the ctypes binding (_accelerator.py finds it; TLSLOCAL_PURE_PYTHON=1 refuses it).
  *
  * It does what local.__getattribute__ and local.__setattr__ (_local.py) do on their fast paths: a
  * read that the thread's cache answers while the change counter stands still, and a write of a
@@ -317,7 +317,7 @@ static PyType_Spec local_base_spec = {
     .slots = local_base_slots,
 };
 
-/* ---- install ---------------------------------------------------------------------------------- */
+/* ---- install -------------------------------------------------------------------------- */
 
 static int
 member_offset(PyObject *owner, const char *name, Py_ssize_t *out)
