@@ -167,6 +167,8 @@ PROTOTYPES = (
     ("tl_value_new_vardict", _VALUE, (_STRV, _VALUE_P, _SIZE), _check_pointer),
     ("tl_value_parse", _INT, (_STR, _STR, _VALUE_P), _check_status),
     ("tl_value_print", _P, (_VALUE, _INT), _check_pointer),  # a char * to tl_free()
+    ("tl_value_serialize", _INT, (_VALUE, ctypes.POINTER(_P), _SIZE_P), _check_status),
+    ("tl_value_deserialize", _INT, (_STR, _P, _SIZE, _VALUE_P), _check_status),
     ("tl_value_ref", _VALUE, (_VALUE,), _check_pointer),
     ("tl_value_unref", None, (_VALUE,), None),
     ("tl_value_type", _STR, (_VALUE,), None),
