@@ -172,6 +172,14 @@ raise_status(int status)
   return -1;
 }
 
+static int
+is_plain_scalar(PyObject *value)
+{
+  PyTypeObject *kind = Py_TYPE(value);
+  return kind == &PyUnicode_Type || kind == &PyLong_Type || kind == &PyFloat_Type ||
+         kind == &PyBool_Type || value == Py_None;
+}
+
 /* One typed C call for value, an instance of a plain scalar type; 1 when value is not one this
  * path stores (the Python method does), else the call's status. */
 static int
@@ -261,6 +269,8 @@ local_setattro(PyObject *self, PyObject *name, PyObject *value)
     goto python_done;
   }
   if (!S.installed || class_defines(self, name))
+    goto python;
+  if (!is_plain_scalar(value)) /* set_scalar() would refuse it: no time spent before that */
     goto python;
   key = PyDict_GetItemWithError(S.keys, name); /* borrowed; a name seen before */
   if (key == NULL) {
