@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """bench-python: attribute get and set on tlslocal.local against CPython's threading.local (C), the
 pure-Python _threading_local.local and a plain object (an instance of an empty class: the floor),
-measured in one run.
+measured in one run. tlslocal is measured on both its paths, side by side: "tlslocal" is what
+`import tlslocal` gives (the compiled accelerator, tlslocal._speedups, when it is importable), and
+"tlslocal (ctypes)" the portable pure path, the class the accelerated one derives from (the same
+class `import tlslocal` gives with TLSLOCAL_PURE_PYTHON=1). Without the accelerator only the
+ctypes row is measured, and says so.
 
 Every (operation, implementation) pair is timed in every round, round-robin with the starting pair
 rotated each round, so drift in clock speed or machine load spreads over all of them; each reports
@@ -18,8 +22,11 @@ Operations:
   set object     obj.o = an object without a GVariant form (kept on the Python side)
   get/set sub    the same on a subclass (its class namespace is searched on every access)
 
-  TLSLOCAL_LIBRARY=build/libtlslocal/libtlslocal.so.1 PYTHONPATH=bindings/python \\
+  TLSLOCAL_LIBRARY=build/libtlslocal/libtlslocal.so.1 \\
+      PYTHONPATH=build/bindings/python:bindings/python \\
       python3 bench/bench-python.py [--quick] [--rounds N] [--csv PATH]
+
+(build/bindings/python holds the accelerator meson built for each interpreter.)
 
 The CSV has bench/run-all.py's schema: section,case,impl,median,p25,p75,min,max,unit,rounds.
 
@@ -37,13 +44,16 @@ import timeit
 import _threading_local
 
 import tlslocal
+from tlslocal import _local
+
 
 class Plain:
     """The floor: an ordinary object's attribute, shared by every thread."""
 
 
-IMPLEMENTATIONS = [
-    ("tlslocal", tlslocal.local),
+PURE = "tlslocal (ctypes)"
+IMPLEMENTATIONS = ([("tlslocal", tlslocal.local)] if tlslocal.ACCELERATED else []) + [
+    (PURE, _local._pure_local),
     ("threading", threading.local),
     ("_threading_local", _threading_local.local),
     ("plain object", Plain),
@@ -132,16 +142,21 @@ def main():
     medians = {key: statistics.median(values) for key, values in result.items()}
     print(f"bench-python: Python {platform.python_version()} ({sys.implementation.name}), "
           f"libtlslocal {tlslocal.version()} at {tlslocal.LIBRARY_PATH}, "
+          f"accelerator {'in use' if tlslocal.ACCELERATED else 'not importable: ctypes path only'}, "
           f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
           f"{rounds} rounds, median ns per operation")
-    header = (f"{'operation':<20}{'tlslocal':>10}{'threading':>11}{'_threading_local':>18}"
-              f"{'plain':>8}{'tl/_threading_local':>21}{'tl/threading':>14}{'tl/plain':>10}")
+    names = [name for name, _ in IMPLEMENTATIONS]
+    ratios = [(f"{name.split()[-1].strip('()')}/{base}", name, base)
+              for name in names[:names.index(PURE) + 1]
+              for base in ("threading", "_threading_local")]
+    header = (f"{'operation':<20}" + "".join(f"{name:>{len(name) + 2}}" for name in names)
+              + "".join(f"{label:>{len(label) + 2}}" for label, _, _ in ratios))
     print(header)
     print("-" * len(header))
     for label, _, _, _ in OPERATIONS:
-        ours, c_local, py_local, plain = (medians[label, name] for name, _ in IMPLEMENTATIONS)
-        print(f"{label:<20}{ours:>10.1f}{c_local:>11.1f}{py_local:>18.1f}{plain:>8.1f}"
-              f"{ours / py_local:>21.2f}{ours / c_local:>14.1f}{ours / plain:>10.1f}")
+        print(f"{label:<20}" + "".join(f"{medians[label, name]:>{len(name) + 2}.1f}" for name in names)
+              + "".join(f"{medians[label, name] / medians[label, base]:>{len(text) + 2}.2f}"
+                        for text, name, base in ratios))
     if options.csv:
         with open(options.csv, "w", newline="") as f:
             writer = csv.writer(f)

@@ -14,13 +14,16 @@ Values with a GVariant form (None, bool, int within 64 bits, float, str, bytes, 
 and str-keyed dicts of these) are stored in the C library; any other object is kept on the Python
 side, and C sees an opaque pointer value under its key. README.md has the whole mapping and its
 edges.
+
+ACCELERATED tells whether the compiled accelerator (tlslocal._speedups) serves attribute access;
+TLSLOCAL_PURE_PYTHON=1 in the environment keeps the portable ctypes path.
 """
 
 from ._ffi import Error, LIBRARY_ORIGIN, LIBRARY_PATH, lib
-from ._local import address, local, open, unregister, wrap
+from ._local import ACCELERATED, address, local, open, unregister, wrap
 
 __all__ = ["local", "open", "wrap", "address", "unregister", "Error", "version", "stats",
-           "LIBRARY_PATH", "LIBRARY_ORIGIN"]
+           "LIBRARY_PATH", "LIBRARY_ORIGIN", "ACCELERATED"]
 __version__ = "1.0.0"
 
 

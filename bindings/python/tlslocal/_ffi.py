@@ -47,6 +47,7 @@ _SIZE = ctypes.c_size_t
 _SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 _VALUE_P = ctypes.POINTER(_VALUE)
 _STRV = ctypes.POINTER(ctypes.c_char_p)
+_QUARK = ctypes.c_uint32  # TlQuark
 
 # Callback types (tlslocal.h). Python callables wrapped in these must be kept alive by the caller
 # for as long as C may call them.
@@ -89,6 +90,12 @@ def _check_pointer(result, func, arguments):
     return result
 
 
+def _check_quark(result, func, arguments):
+    if result == 0:
+        raise error_for(lib.tl_last_error())
+    return result
+
+
 # (name, restype, argtypes, errcheck): every function of tlslocal.h, in the header's order.
 PROTOTYPES = (
     ("tl_version", _STR, (), None),
@@ -115,12 +122,27 @@ PROTOTYPES = (
     ("tl_local_set_string", _INT, (_LOCAL, _STR, _STR), _check_status),
     ("tl_local_get", _INT, (_LOCAL, _STR, _VALUE_P), _check_status),
     ("tl_local_peek", _VALUE, (_LOCAL, _STR), None),  # NULL: absent (the hot path's miss)
+    ("tl_local_get_bool", _INT, (_LOCAL, _STR, ctypes.POINTER(_INT)), _check_status),
+    ("tl_local_get_int64", _INT, (_LOCAL, _STR, ctypes.POINTER(ctypes.c_int64)), _check_status),
+    ("tl_local_get_uint64", _INT, (_LOCAL, _STR, ctypes.POINTER(ctypes.c_uint64)), _check_status),
+    ("tl_local_get_double", _INT, (_LOCAL, _STR, ctypes.POINTER(ctypes.c_double)), _check_status),
+    ("tl_local_get_string", _INT, (_LOCAL, _STR, ctypes.POINTER(_STR)), _check_status),
+    ("tl_local_get_scalar", _INT,
+     (_LOCAL, _STR, ctypes.POINTER(_INT), ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(_STR)),
+     _check_status),
     ("tl_local_delete", _INT, (_LOCAL, _STR), _check_status),
     ("tl_local_contains", _INT, (_LOCAL, _STR), _check_status),
     ("tl_local_size", _INT, (_LOCAL, _SIZE_P), _check_status),
     ("tl_local_clear", _INT, (_LOCAL,), _check_status),
     ("tl_local_keys", _INT, (_LOCAL, ctypes.POINTER(_STRV), _SIZE_P), _check_status),
     ("tl_local_foreach", _INT, (_LOCAL, FOREACH_FUNC, _P), _check_status),
+    # quarks (TlQuark: uint32_t; 0 is never one, so tl_quark_from_string's 0 is its error)
+    ("tl_quark_from_string", _QUARK, (_STR,), _check_quark),
+    ("tl_quark_to_string", _STR, (_QUARK,), None),  # NULL: an unknown quark
+    ("tl_local_peek_quark", _VALUE, (_LOCAL, _QUARK), None),  # NULL: absent, as tl_local_peek
+    ("tl_local_get_quark", _INT, (_LOCAL, _QUARK, _VALUE_P), _check_status),
+    ("tl_local_set_quark", _INT, (_LOCAL, _QUARK, _VALUE), _check_status),
+    ("tl_local_delete_quark", _INT, (_LOCAL, _QUARK), _check_status),
     ("tl_local_set_exit_hook", _INT, (_LOCAL, EXIT_HOOK, _P, DESTROY_FUNC), _check_status),
     ("tl_local_visit", _INT, (_LOCAL, _STR, VISIT_FUNC, _P), _check_status),
     ("tl_local_snapshot", _INT, (_LOCAL, _VALUE_P), _check_status),
@@ -145,6 +167,8 @@ PROTOTYPES = (
     ("tl_value_new_vardict", _VALUE, (_STRV, _VALUE_P, _SIZE), _check_pointer),
     ("tl_value_parse", _INT, (_STR, _STR, _VALUE_P), _check_status),
     ("tl_value_print", _P, (_VALUE, _INT), _check_pointer),  # a char * to tl_free()
+    ("tl_value_serialize", _INT, (_VALUE, ctypes.POINTER(_P), _SIZE_P), _check_status),
+    ("tl_value_deserialize", _INT, (_STR, _P, _SIZE, _VALUE_P), _check_status),
     ("tl_value_ref", _VALUE, (_VALUE,), _check_pointer),
     ("tl_value_unref", None, (_VALUE,), None),
     ("tl_value_type", _STR, (_VALUE,), None),

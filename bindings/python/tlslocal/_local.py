@@ -2,19 +2,23 @@
 """tlslocal.local, its attribute protocol, and the other ways to reach a C local from Python (open,
 wrap, address, unregister)."""
 
+import ctypes
 from _thread import _local as _thread_local  # the C threading.local (see _stores)
+
+from ._accelerator import load as load_speedups
 
 from ._convert import (EMPTY_BYTES, FALSE, INT64_MAX, INT64_MIN, NONE, SMALL_INT_MAX, SMALL_INT_MIN,
                        SMALL_INTS, TRUE, UINT64_MAX, known_converter, no_form)
-from ._dict import (ABSENT, KEYS, MISSING, delete, key, read, store, store_at, store_without_form,
-                    unhold, written)
+from ._dict import (ABSENT, KEYS, MISSING, ThreadState, delete, key, read, store, store_at,
+                    store_without_form, unhold, written)
+from ._epoch import Epoch
 from ._ffi import error_for, fast, lib, pointer_arg
 from ._lookup import (BASE_NAMES, NOT_DEFINED, class_info, is_data_descriptor, no_attribute,
                       read_only, set_base, subclass_attr)
 from ._stores import forget_named, open_named, store_for
 from ._view import view
 
-__all__ = ["local", "open", "wrap", "address", "unregister"]
+__all__ = ["local", "open", "wrap", "address", "unregister", "ACCELERATED"]
 
 _object_getattribute = object.__getattribute__
 _object_init = object.__init__
@@ -87,7 +91,7 @@ class local(_thread_local):
         except AttributeError:
             st = _first_use(self, impl)
         cls = type(self)
-        if cls is not local:
+        if cls is not _pure_local and cls is not local:  # local: the accelerated one
             attr = subclass_attr(cls, name)
             if attr is not NOT_DEFINED:
                 return _class_get(self, st, name, attr)
@@ -111,7 +115,7 @@ class local(_thread_local):
         except AttributeError:
             st = _first_use(self, impl)
         cls = type(self)
-        if cls is not local:
+        if cls is not _pure_local and cls is not local:  # local: the accelerated one
             attr = subclass_attr(cls, name)
             if attr is not NOT_DEFINED and _class_sets(self, name, value, attr):
                 return
@@ -180,7 +184,7 @@ class local(_thread_local):
     def __delattr__(self, name):
         st = _state(self)
         cls = type(self)
-        if cls is not local:
+        if cls is not _pure_local and cls is not local:  # local: the accelerated one
             attr = subclass_attr(cls, name)
             if attr is not NOT_DEFINED:
                 return _class_del(self, st, name, attr)
@@ -192,7 +196,31 @@ class local(_thread_local):
 
 _impl_of = local.__dict__["_local__impl"].__get__
 _impl_set = local.__dict__["_local__impl"].__set__
+# The class above, whose methods are the pure path. Its hot path tests for it, and for the
+# accelerated local below, whose C methods call these: neither takes the subclass step.
+_pure_local = local
+
+# With the compiled accelerator (_accelerator), tlslocal.local is this class's subclass with C
+# attribute methods: LocalBase (a _thread._local) comes first in its mro, so CPython calls its C
+# slots directly, for local and every subclass, and they hand what they do not do themselves to
+# the methods above. The pure class stays usable beside it (bench-python.py measures both).
+_speedups = load_speedups()
+if _speedups is not None:
+    class local(_speedups.LocalBase, _pure_local):  # noqa: F811 - replaces the pure class
+        __doc__ = _pure_local.__doc__
+        __module__ = "tlslocal"
+        __slots__ = ()
+
+    _speedups.install(
+        {name: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in (
+            "tl_local_set", "tl_local_set_int64", "tl_local_set_uint64", "tl_local_set_double",
+            "tl_local_set_string", "tl_thread_change_counter")},
+        _pure_local, ThreadState, Epoch, ABSENT, KEYS, error_for, unhold, written,
+        SMALL_INTS, TRUE, FALSE, NONE)
+ACCELERATED = _speedups is not None
 set_base(local)
+for _cls in {local, _pure_local}:
+    class_info(_cls)  # after set_base: none of their namespaces is a subclass's
 
 
 # ---- names the class defines: object.__getattribute__'s order ---------------------------------
@@ -238,7 +266,7 @@ def _setattr_slow(self, st, name, value):
         cls = type(self)
         # The base classes' attribute decides, unless a subclass's comes first in the mro (one
         # that __setattr__ found does not take the write).
-        if cls is local or subclass_attr(cls, name) is NOT_DEFINED:
+        if cls is _pure_local or cls is local or subclass_attr(cls, name) is NOT_DEFINED:
             if _class_sets(self, name, value, BASE_NAMES[name]):
                 return None
         store(st, name, value)
@@ -304,7 +332,7 @@ def _first_use(self, impl):
 # ---- C-owned locals ----------------------------------------------------------------------------
 
 def _instance(cls, store_, args, kw):
-    if not (isinstance(cls, type) and issubclass(cls, local)):
+    if not (isinstance(cls, type) and issubclass(cls, _pure_local)):
         raise TypeError(f"cls must be tlslocal.local or a subclass of it, not {cls!r}")
     init = cls.__init__
     if (args or kw) and init is _object_init:
@@ -346,6 +374,6 @@ def address(obj):
     """The TlLocal * (an int) under obj, for C code: tl_local_get((TlLocal *) address, ...). Valid
     while obj (or another Python object over the same local) lives; C code that keeps it longer
     takes its own reference with tl_local_ref()."""
-    if not isinstance(obj, local):
+    if not isinstance(obj, _pure_local):
         raise TypeError(f"expected a tlslocal.local, not {type(obj).__name__}")
     return _impl_of(obj).handle
