@@ -201,8 +201,8 @@ fit_integer(bool is_uint64, std::uint64_t bits)
 // same key. Cheap to copy; usable from any thread.
 class Quark {
 public:
-  // Throws TL_ERR_INVALID_KEY for nullptr or a string that is not UTF-8, TL_ERR_INVALID_ARGUMENT for
-  // a NUL inside a string_view.
+  // Throws TL_ERR_INVALID_KEY for nullptr or a string that is not UTF-8, TL_ERR_INVALID_ARGUMENT
+  // for a NUL inside a string_view.
   explicit Quark(const char *name) : id_(tl_quark_from_string(name))
   {
     if (id_ == 0) {
