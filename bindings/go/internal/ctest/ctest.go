@@ -38,7 +38,8 @@ static int ctest_write(const char *name, const char *key, const char *value) {
 }
 
 // Store a value of any type, as C code would: GVariant text of type typ.
-static int ctest_write_parsed(const char *name, const char *key, const char *typ, const char *text) {
+static int ctest_write_parsed(const char *name, const char *key, const char *typ,
+                              const char *text) {
   TlLocal *local = tl_local_open(name);
   TlValue *value = NULL;
   int status;
