@@ -168,25 +168,21 @@ T
 fit_integer(bool is_uint64, std::uint64_t bits)
 {
   using limits = std::numeric_limits<T>;
+  auto s = static_cast<std::int64_t>(bits);
   bool fits;
-  std::string text;
   if (is_uint64) {
     fits = bits <= static_cast<std::uint64_t>(limits::max());
-    text = std::to_string(bits);
+  } else if constexpr (std::is_signed_v<T>) {
+    fits = s >= static_cast<std::int64_t>(limits::min()) &&
+           s <= static_cast<std::int64_t>(limits::max());
   } else {
-    auto s = static_cast<std::int64_t>(bits);
-    if constexpr (std::is_signed_v<T>) {
-      fits = s >= static_cast<std::int64_t>(limits::min()) &&
-             s <= static_cast<std::int64_t>(limits::max());
-    } else {
-      fits = s >= 0 && bits <= static_cast<std::uint64_t>(limits::max());
-    }
-    text = std::to_string(s);
+    fits = s >= 0 && bits <= static_cast<std::uint64_t>(limits::max());
   }
   if (fits) {
-    return is_uint64 ? static_cast<T>(bits) : static_cast<T>(static_cast<std::int64_t>(bits));
+    return is_uint64 ? static_cast<T>(bits) : static_cast<T>(s);
   }
-  throw Error(TL_ERR_OUT_OF_RANGE, "the integer " + text +
+  throw Error(TL_ERR_OUT_OF_RANGE, "the integer " +
+                                       (is_uint64 ? std::to_string(bits) : std::to_string(s)) +
                                        " does not fit in the C++ type asked for (" +
                                        (std::is_signed_v<T> ? "signed, " : "unsigned, ") +
                                        std::to_string(sizeof(T) * 8) + " bits)");
