@@ -36,6 +36,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Local implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
+  /**
+   * Each thread's out-parameter for the borrowed strings reads return, read at once: a
+   * PointerByReference per read would allocate native memory and a cleaner every time.
+   */
+  private static final ThreadLocal<PointerByReference> OUT_STRING =
+      ThreadLocal.withInitial(PointerByReference::new);
 
   private final Handle handle;
   private final Cleaner.Cleanable cleanable;
@@ -338,7 +344,7 @@ public final class Local implements AutoCloseable {
   private Optional<String> getString(byte[] k) {
     Pointer local = handle.acquire();
     try {
-      PointerByReference out = new PointerByReference();
+      PointerByReference out = OUT_STRING.get();
       // Borrowed until this thread changes the key: decoded (copied) at once.
       return found(LibTlslocal.tl_local_get_string(local, k, out))
           ? Optional.of(Utf8.decode(out.getValue())) : Optional.empty();
@@ -353,7 +359,7 @@ public final class Local implements AutoCloseable {
     try {
       int[] type = new int[1];
       long[] bits = new long[1];
-      PointerByReference string = new PointerByReference();
+      PointerByReference string = OUT_STRING.get();
       if (!found(LibTlslocal.tl_local_get_scalar(local, k, type, bits, string))) {
         return null;
       }
