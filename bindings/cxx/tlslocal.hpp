@@ -9,7 +9,8 @@
 //   tl_strerror: Error::what() carries the status's name and the call's own message
 //   tl_local_new_full: its initializer is a C callback, and no exception may cross one
 //   tl_local_new_with_args: calls a C function through libffi; a C-side feature
-//   tl_local_peek: a borrowed pointer; get() takes a reference, which a Value then owns
+//   tl_local_peek: a borrowed pointer; get() reads typed values in one call, or takes a reference
+//   tl_local_get_uint64: integers are read with tl_local_get_scalar, which takes every width
 //   tl_local_foreach: a C callback, across which no exception may pass; keys() and get() serve
 //   tl_local_set_exit_hook: a C callback, across which no exception may pass
 //   tl_local_visit: a C callback, across which no exception may pass
@@ -32,6 +33,8 @@
 //   tl_stats_live_values: introspection for tests; call it directly
 //   tl_thread_change_counter: a cache aid for bindings that cache; this one does not
 //   tl_thread_id: the library's thread id matters to exit hooks and visits, not wrapped here
+//   tl_value_serialize: the binary form is for another process; call it through raw()
+//   tl_value_deserialize: the binary form is for another process; Value::adopt() its result
 // (end of the list)
 //
 // Copyright the libtlslocal authors.
@@ -158,7 +161,77 @@ c_string(std::string_view text)
   return std::string(text);
 }
 
+// An integer of the C side into T, whose range is checked: a "t" payload as unsigned, the other
+// integer types' as the int64_t they widen to.
+template <class T>
+T
+fit_integer(bool is_uint64, std::uint64_t bits)
+{
+  using limits = std::numeric_limits<T>;
+  auto s = static_cast<std::int64_t>(bits);
+  bool fits;
+  if (is_uint64) {
+    fits = bits <= static_cast<std::uint64_t>(limits::max());
+  } else if constexpr (std::is_signed_v<T>) {
+    fits = s >= static_cast<std::int64_t>(limits::min()) &&
+           s <= static_cast<std::int64_t>(limits::max());
+  } else {
+    fits = s >= 0 && bits <= static_cast<std::uint64_t>(limits::max());
+  }
+  if (fits) {
+    return is_uint64 ? static_cast<T>(bits) : static_cast<T>(s);
+  }
+  throw Error(TL_ERR_OUT_OF_RANGE, "the integer " +
+                                       (is_uint64 ? std::to_string(bits) : std::to_string(s)) +
+                                       " does not fit in the C++ type asked for (" +
+                                       (std::is_signed_v<T> ? "signed, " : "unsigned, ") +
+                                       std::to_string(sizeof(T) * 8) + " bits)");
+}
+
 } // namespace detail
+
+// An interned key: a key's string interned once for the process (tl_quark_from_string), then
+// named by a number. Reads and writes by quark skip the string key's length, UTF-8 check and hash
+// on every call: make one per well-known key, once (e.g. a static const tl::Quark), never from
+// untrusted input (interned strings live as long as the process). A quark and its string name the
+// same key. Cheap to copy; usable from any thread.
+class Quark {
+public:
+  // Throws TL_ERR_INVALID_KEY for nullptr or a string that is not UTF-8, TL_ERR_INVALID_ARGUMENT
+  // for a NUL inside a string_view.
+  explicit Quark(const char *name) : id_(tl_quark_from_string(name))
+  {
+    if (id_ == 0) {
+      throw Error(tl_last_error() < 0 ? tl_last_error() : TL_ERR_INVALID_KEY);
+    }
+  }
+  explicit Quark(std::string_view name) : Quark(detail::c_string(name).c_str())
+  {
+  }
+
+  // The library's number for this key (never 0), for tlslocal.h's *_quark calls.
+  TlQuark id() const noexcept
+  {
+    return id_;
+  }
+  // The interned string: valid until the process ends.
+  const char *name() const noexcept
+  {
+    return tl_quark_to_string(id_);
+  }
+
+  friend bool operator==(Quark a, Quark b) noexcept
+  {
+    return a.id_ == b.id_;
+  }
+  friend bool operator!=(Quark a, Quark b) noexcept
+  {
+    return a.id_ != b.id_;
+  }
+
+private:
+  TlQuark id_;
+};
 
 class Local;
 
@@ -304,6 +377,8 @@ public:
 private:
   template <class T> static TlValue *make(const T &value);
   template <class T> static T integer(const TlValue *value);
+  // T from a borrowed value, at once (the rules of as()).
+  template <class T> static T read(TlValue *value);
 
   TlValue *handle_ = nullptr;
   friend class Local;
@@ -341,100 +416,86 @@ template <class T>
 T
 Value::integer(const TlValue *value)
 {
-  using limits = std::numeric_limits<T>;
   const char *type = tl_value_type(value);
-  bool fits;
-  std::string text;
   if (type != nullptr && type[0] == 't' && type[1] == '\0') {
     std::uint64_t u = 0;
     detail::check(tl_value_get_uint64(value, &u));
-    fits = u <= static_cast<std::uint64_t>(limits::max());
-    if (fits) {
-      return static_cast<T>(u);
-    }
-    text = std::to_string(u);
-  } else {
-    std::int64_t s = 0;
-    int status = TL_ERR_WRONG_TYPE;
-    if (type != nullptr && type[0] != '\0' && type[1] == '\0') {
-      switch (type[0]) {
-      case 'y': {
-        std::uint8_t v = 0;
-        status = tl_value_get_byte(value, &v);
-        s = v;
-        break;
-      }
-      case 'n': {
-        std::int16_t v = 0;
-        status = tl_value_get_int16(value, &v);
-        s = v;
-        break;
-      }
-      case 'q': {
-        std::uint16_t v = 0;
-        status = tl_value_get_uint16(value, &v);
-        s = v;
-        break;
-      }
-      case 'i': {
-        std::int32_t v = 0;
-        status = tl_value_get_int32(value, &v);
-        s = v;
-        break;
-      }
-      case 'u': {
-        std::uint32_t v = 0;
-        status = tl_value_get_uint32(value, &v);
-        s = v;
-        break;
-      }
-      default: status = tl_value_get_int64(value, &s); break;
-      }
-    } else {
-      status = tl_value_get_int64(value, &s); // the library's own TL_ERR_WRONG_TYPE and message
-    }
-    detail::check(status);
-    if constexpr (std::is_signed_v<T>) {
-      fits = s >= static_cast<std::int64_t>(limits::min()) &&
-             s <= static_cast<std::int64_t>(limits::max());
-    } else {
-      fits = s >= 0 && static_cast<std::uint64_t>(s) <= static_cast<std::uint64_t>(limits::max());
-    }
-    if (fits) {
-      return static_cast<T>(s);
-    }
-    text = std::to_string(s);
+    return detail::fit_integer<T>(true, u);
   }
-  throw Error(TL_ERR_OUT_OF_RANGE, "the integer " + text +
-                                       " does not fit in the C++ type asked for (" +
-                                       (std::is_signed_v<T> ? "signed, " : "unsigned, ") +
-                                       std::to_string(sizeof(T) * 8) + " bits)");
+  std::int64_t s = 0;
+  int status = TL_ERR_WRONG_TYPE;
+  if (type != nullptr && type[0] != '\0' && type[1] == '\0') {
+    switch (type[0]) {
+    case 'y': {
+      std::uint8_t v = 0;
+      status = tl_value_get_byte(value, &v);
+      s = v;
+      break;
+    }
+    case 'n': {
+      std::int16_t v = 0;
+      status = tl_value_get_int16(value, &v);
+      s = v;
+      break;
+    }
+    case 'q': {
+      std::uint16_t v = 0;
+      status = tl_value_get_uint16(value, &v);
+      s = v;
+      break;
+    }
+    case 'i': {
+      std::int32_t v = 0;
+      status = tl_value_get_int32(value, &v);
+      s = v;
+      break;
+    }
+    case 'u': {
+      std::uint32_t v = 0;
+      status = tl_value_get_uint32(value, &v);
+      s = v;
+      break;
+    }
+    default: status = tl_value_get_int64(value, &s); break;
+    }
+  } else {
+    status = tl_value_get_int64(value, &s); // the library's own TL_ERR_WRONG_TYPE and message
+  }
+  detail::check(status);
+  return detail::fit_integer<T>(false, static_cast<std::uint64_t>(s));
 }
 
 template <class T>
 T
 Value::as() const
 {
+  return read<T>(handle_);
+}
+
+template <class T>
+T
+Value::read(TlValue *handle)
+{
   if constexpr (std::is_same_v<T, Value>) {
-    return *this;
+    return share(handle);
   } else if constexpr (std::is_same_v<T, bool>) {
     int out = 0;
-    detail::check(tl_value_get_bool(handle_, &out));
+    detail::check(tl_value_get_bool(handle, &out));
     return out != 0;
   } else if constexpr (detail::is_integer_v<T>) {
-    return integer<T>(handle_);
+    return integer<T>(handle);
   } else if constexpr (std::is_floating_point_v<T>) {
     double out = 0;
-    detail::check(tl_value_get_double(handle_, &out));
+    detail::check(tl_value_get_double(handle, &out));
     return static_cast<T>(out);
   } else if constexpr (std::is_same_v<T, std::string>) {
     const char *out = nullptr;
-    detail::check(tl_value_get_string(handle_, &out));
+    detail::check(tl_value_get_string(handle, &out));
     return std::string(out);
   } else if constexpr (std::is_same_v<T, std::vector<std::uint8_t>>) {
     const void *data = nullptr;
     std::size_t size = 0;
-    detail::check(tl_value_get_bytes(handle_, &data, &size));
+    detail::check(tl_value_get_bytes(handle, &data, &size));
     const auto *first = static_cast<const std::uint8_t *>(data);
     return std::vector<std::uint8_t>(first, first + size);
   } else {
@@ -537,16 +598,78 @@ public:
   // The calling thread's value of key as T (the types Value::as() reads), std::nullopt if this
   // thread has no such key. Throws TL_ERR_WRONG_TYPE for a value of another type (as the C
   // getters), TL_ERR_OUT_OF_RANGE for an integer T cannot hold.
+  // Scalars are read in one C call (tl_local_get_<type>, tl_local_get_scalar for integers).
   template <class T> std::optional<T> get(const char *key) const
   {
-    TlValue *out = nullptr;
-    int status = tl_local_get(handle_, key, &out);
-    if (status == TL_ERR_NOT_FOUND) {
-      return std::nullopt;
+    if constexpr (std::is_same_v<T, bool>) {
+      int out = 0;
+      return found(tl_local_get_bool(handle_, key, &out)) ? std::optional<T>(out != 0)
+                                                          : std::nullopt;
+    } else if constexpr (detail::is_integer_v<T>) {
+      int type = 0;
+      std::uint64_t bits = 0;
+      if (!found(tl_local_get_scalar(handle_, key, &type, &bits, nullptr))) {
+        return std::nullopt;
+      }
+      switch (type) {
+      case 'y':
+      case 'n':
+      case 'q':
+      case 'i':
+      case 'u':
+      case 'x': return detail::fit_integer<T>(false, bits);
+      case 't': return detail::fit_integer<T>(true, bits);
+      default: {
+        std::int64_t ignored = 0; // not an integer: the library's own TL_ERR_WRONG_TYPE and message
+        detail::check(tl_local_get_int64(handle_, key, &ignored));
+        throw Error(TL_ERR_WRONG_TYPE, "the value is not an integer");
+      }
+      }
+    } else if constexpr (std::is_floating_point_v<T>) {
+      double out = 0;
+      return found(tl_local_get_double(handle_, key, &out)) ? std::optional<T>(out) : std::nullopt;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      const char *out = nullptr; // borrowed: copied before any other call
+      return found(tl_local_get_string(handle_, key, &out)) ? std::optional<T>(out) : std::nullopt;
+    } else {
+      TlValue *out = nullptr;
+      if (!found(tl_local_get(handle_, key, &out))) {
+        return std::nullopt;
+      }
+      Value value = Value::adopt(out);
+      return value.as<T>();
     }
-    detail::check(status);
-    Value value = Value::adopt(out);
-    return value.as<T>();
+  }
+
+  // By quark: the same reads, writes and removal, for a well-known key.
+  template <class T> void set(Quark key, const T &value)
+  {
+    if constexpr (std::is_same_v<std::decay_t<T>, Value>) {
+      detail::check(tl_local_set_quark(handle_, key.id(), value.raw()));
+    } else {
+      Value made(value);
+      detail::check(tl_local_set_quark(handle_, key.id(), made.raw()));
+    }
+  }
+  template <class T> std::optional<T> get(Quark key) const
+  {
+    if constexpr (std::is_same_v<T, Value>) {
+      TlValue *out = nullptr;
+      return found(tl_local_get_quark(handle_, key.id(), &out))
+                 ? std::optional<T>(Value::adopt(out))
+                 : std::nullopt;
+    } else {
+      // Borrowed until this thread changes the key: converted (strings copied) at once.
+      TlValue *value = tl_local_peek_quark(handle_, key.id());
+      if (value == nullptr && !found(tl_last_error())) {
+        return std::nullopt;
+      }
+      return Value::read<T>(value);
+    }
+  }
+  bool erase(Quark key)
+  {
+    return found(tl_local_delete_quark(handle_, key.id()));
   }
 
   bool contains(const char *key) const
@@ -622,6 +745,15 @@ public:
 private:
   explicit Local(TlLocal *local) noexcept : handle_(local)
   {
+  }
+  // false for TL_ERR_NOT_FOUND; throws any other error.
+  static bool found(int status)
+  {
+    if (status == TL_ERR_NOT_FOUND) {
+      return false;
+    }
+    detail::check(status);
+    return true;
   }
 
   TlLocal *handle_;

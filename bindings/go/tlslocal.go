@@ -19,6 +19,7 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -214,14 +215,11 @@ func (t *Thread) enter() error {
 	return nil
 }
 
-// call runs op on t's OS thread with the local's pointer and the key as a C string held for the
-// call; op returns a status, whose message is read at once when negative (unless quiet says the
-// status is an answer, not a failure).
-func (t *Thread) call(local *Local, key string, op func(*C.TlLocal, *C.char) C.int,
+// callLocal runs op on t's OS thread with the local's pointer held for the call; op returns a
+// status, whose message is read at once when negative (unless quiet says the status is an
+// answer, not a failure).
+func (t *Thread) callLocal(local *Local, op func(*C.TlLocal) C.int,
 	quiet func(C.int) bool) (C.int, error) {
-	if strings.IndexByte(key, 0) >= 0 {
-		return 0, &Error{ErrInvalidKey, "key contains a NUL byte"}
-	}
 	if err := t.enter(); err != nil {
 		return 0, err
 	}
@@ -234,13 +232,24 @@ func (t *Thread) call(local *Local, key string, op func(*C.TlLocal, *C.char) C.i
 	if local.ptr == nil {
 		return 0, &Error{ErrInvalidArgument, "Local used after Close"}
 	}
-	ckey := C.CString(key)
-	defer C.free(unsafe.Pointer(ckey))
-	status := op(local.ptr, ckey)
+	status := op(local.ptr)
 	if status < 0 && (quiet == nil || !quiet(status)) {
 		return status, fail(status)
 	}
 	return status, nil
+}
+
+// call is callLocal with the key as a C string held for the call.
+func (t *Thread) call(local *Local, key string, op func(*C.TlLocal, *C.char) C.int,
+	quiet func(C.int) bool) (C.int, error) {
+	if strings.IndexByte(key, 0) >= 0 {
+		return 0, &Error{ErrInvalidKey, "key contains a NUL byte"}
+	}
+	return t.callLocal(local, func(p *C.TlLocal) C.int {
+		ckey := C.CString(key)
+		defer C.free(unsafe.Pointer(ckey))
+		return op(p, ckey)
+	}, quiet)
 }
 
 func notFound(status C.int) bool { return status == C.TL_ERR_NOT_FOUND }
@@ -257,33 +266,13 @@ func cBool(b bool) C.int {
 // uint64, uint, float64, float32, string (no NUL byte), []byte.
 func (t *Thread) Set(local *Local, key string, value any) error {
 	var op func(*C.TlLocal, *C.char) C.int
-	switch v := value.(type) {
+	switch v := value.(type) { // the types with a typed setter: one call, no TlValue
 	case bool:
 		op = func(p *C.TlLocal, k *C.char) C.int { return C.tl_local_set_bool(p, k, cBool(v)) }
 	case int:
 		op = func(p *C.TlLocal, k *C.char) C.int { return C.tl_local_set_int64(p, k, C.int64_t(v)) }
 	case int64:
 		op = func(p *C.TlLocal, k *C.char) C.int { return C.tl_local_set_int64(p, k, C.int64_t(v)) }
-	case int32:
-		op = func(p *C.TlLocal, k *C.char) C.int {
-			return C.tl_local_set_take(p, k, C.tl_value_new_int32(C.int32_t(v)))
-		}
-	case int16:
-		op = func(p *C.TlLocal, k *C.char) C.int {
-			return C.tl_local_set_take(p, k, C.tl_value_new_int16(C.int16_t(v)))
-		}
-	case uint8:
-		op = func(p *C.TlLocal, k *C.char) C.int {
-			return C.tl_local_set_take(p, k, C.tl_value_new_byte(C.uint8_t(v)))
-		}
-	case uint16:
-		op = func(p *C.TlLocal, k *C.char) C.int {
-			return C.tl_local_set_take(p, k, C.tl_value_new_uint16(C.uint16_t(v)))
-		}
-	case uint32:
-		op = func(p *C.TlLocal, k *C.char) C.int {
-			return C.tl_local_set_take(p, k, C.tl_value_new_uint32(C.uint32_t(v)))
-		}
 	case uint64:
 		op = func(p *C.TlLocal, k *C.char) C.int { return C.tl_local_set_uint64(p, k, C.uint64_t(v)) }
 	case uint:
@@ -294,26 +283,73 @@ func (t *Thread) Set(local *Local, key string, value any) error {
 		op = func(p *C.TlLocal, k *C.char) C.int { return C.tl_local_set_double(p, k, C.double(v)) }
 	case string:
 		if strings.IndexByte(v, 0) >= 0 {
-			return &Error{ErrInvalidArgument, "string value contains a NUL byte (store a []byte)"}
+			return errNulString
 		}
 		op = func(p *C.TlLocal, k *C.char) C.int {
 			cv := C.CString(v)
 			defer C.free(unsafe.Pointer(cv))
 			return C.tl_local_set_string(p, k, cv)
 		}
+	default:
+		newValue, err := cValue(value)
+		if err != nil {
+			return err
+		}
+		op = func(p *C.TlLocal, k *C.char) C.int { return C.tl_local_set_take(p, k, newValue()) }
+	}
+	_, err := t.call(local, key, op, nil)
+	return err
+}
+
+var errNulString = &Error{ErrInvalidArgument, "string value contains a NUL byte (store a []byte)"}
+
+// cValue gives the constructor of value's TlValue (a new reference, NULL and the last error on
+// failure), to run on the thread of the call that stores it.
+func cValue(value any) (func() *C.TlValue, error) {
+	switch v := value.(type) {
+	case bool:
+		return func() *C.TlValue { return C.tl_value_new_bool(cBool(v)) }, nil
+	case int:
+		return func() *C.TlValue { return C.tl_value_new_int64(C.int64_t(v)) }, nil
+	case int64:
+		return func() *C.TlValue { return C.tl_value_new_int64(C.int64_t(v)) }, nil
+	case int32:
+		return func() *C.TlValue { return C.tl_value_new_int32(C.int32_t(v)) }, nil
+	case int16:
+		return func() *C.TlValue { return C.tl_value_new_int16(C.int16_t(v)) }, nil
+	case uint8:
+		return func() *C.TlValue { return C.tl_value_new_byte(C.uint8_t(v)) }, nil
+	case uint16:
+		return func() *C.TlValue { return C.tl_value_new_uint16(C.uint16_t(v)) }, nil
+	case uint32:
+		return func() *C.TlValue { return C.tl_value_new_uint32(C.uint32_t(v)) }, nil
+	case uint64:
+		return func() *C.TlValue { return C.tl_value_new_uint64(C.uint64_t(v)) }, nil
+	case uint:
+		return func() *C.TlValue { return C.tl_value_new_uint64(C.uint64_t(v)) }, nil
+	case float64:
+		return func() *C.TlValue { return C.tl_value_new_double(C.double(v)) }, nil
+	case float32:
+		return func() *C.TlValue { return C.tl_value_new_double(C.double(v)) }, nil
+	case string:
+		if strings.IndexByte(v, 0) >= 0 {
+			return nil, errNulString
+		}
+		return func() *C.TlValue {
+			cv := C.CString(v)
+			defer C.free(unsafe.Pointer(cv))
+			return C.tl_value_new_string(cv)
+		}, nil
 	case []byte:
-		op = func(p *C.TlLocal, k *C.char) C.int {
+		return func() *C.TlValue {
 			var data unsafe.Pointer
 			if len(v) > 0 {
 				data = unsafe.Pointer(&v[0]) // copied by the call; holds no Go pointer
 			}
-			return C.tl_local_set_take(p, k, C.tl_value_new_bytes(data, C.size_t(len(v))))
-		}
-	default:
-		return &Error{ErrWrongType, "no libtlslocal value type for Go type " + typeName(value)}
+			return C.tl_value_new_bytes(data, C.size_t(len(v)))
+		}, nil
 	}
-	_, err := t.call(local, key, op, nil)
-	return err
+	return nil, &Error{ErrWrongType, "no libtlslocal value type for Go type " + typeName(value)}
 }
 
 func typeName(value any) string { return fmt.Sprintf("%T", value) }
@@ -334,73 +370,83 @@ func (t *Thread) get(local *Local, key string, conv func(*C.TlValue) C.int) (boo
 
 // Get reads key from this OS thread's dictionary of local: (value, true, nil), or (nil, false,
 // nil) when the key is absent. Values whose type has no Go mapping in README.md's table
-// (containers, pointer values) are an Error with ErrWrongType.
+// (containers, pointer values) are an Error with ErrWrongType. A basic value takes one C call
+// (tl_local_get_scalar).
 func (t *Thread) Get(local *Local, key string) (any, bool, error) {
 	var out any
-	found, err := t.get(local, key, func(v *C.TlValue) C.int {
-		var status C.int
-		switch typ := C.GoString(C.tl_value_type(v)); typ {
-		case "b":
-			var b C.int
-			status, out = C.tl_value_get_bool(v, &b), b != 0
-		case "y":
-			var n C.uint8_t
-			status = C.tl_value_get_byte(v, &n)
-			out = uint8(n)
-		case "n":
-			var n C.int16_t
-			status = C.tl_value_get_int16(v, &n)
-			out = int16(n)
-		case "q":
-			var n C.uint16_t
-			status = C.tl_value_get_uint16(v, &n)
-			out = uint16(n)
-		case "i":
-			var n C.int32_t
-			status = C.tl_value_get_int32(v, &n)
-			out = int32(n)
-		case "u":
-			var n C.uint32_t
-			status = C.tl_value_get_uint32(v, &n)
-			out = uint32(n)
-		case "x":
-			var n C.int64_t
-			status = C.tl_value_get_int64(v, &n)
-			out = int64(n)
-		case "t":
-			var n C.uint64_t
-			status = C.tl_value_get_uint64(v, &n)
-			out = uint64(n)
-		case "h":
-			var n C.int32_t
-			status = C.tl_value_get_handle(v, &n)
-			out = Handle(n)
-		case "d":
-			var d C.double
-			status = C.tl_value_get_double(v, &d)
-			out = float64(d)
-		case "s", "o", "g":
-			var s *C.char
-			status = C.tl_value_get_string(v, &s)
-			out = C.GoString(s)
-		case "ay":
-			var data unsafe.Pointer
-			var size C.size_t
-			status = C.tl_value_get_bytes(v, &data, &size)
-			out = C.GoBytes(data, C.int(size))
-		default:
-			out = unmapped(typ)
-			return C.TL_ERR_WRONG_TYPE
-		}
+	status, err := t.call(local, key, func(p *C.TlLocal, k *C.char) C.int {
+		return getAny(p, k, func(v **C.TlValue) C.int { return C.tl_local_get(p, k, v) }, &out)
+	}, notFound)
+	return gotAny(out, status, err)
+}
+
+// getAny reads key k's value into out on the calling OS thread: a basic value in one call
+// (tl_local_get_scalar); any other through fetch, which takes a reference (bytes, or an error
+// for what Go does not map).
+func getAny(p *C.TlLocal, k *C.char, fetch func(**C.TlValue) C.int, out *any) C.int {
+	var typ C.int
+	var bits C.uint64_t
+	var s *C.char
+	if status := C.tl_local_get_scalar(p, k, &typ, &bits, &s); status != C.TL_OK {
 		return status
-	})
+	}
+	if typ != 0 {
+		*out = scalar(byte(typ), uint64(bits), s)
+		return C.TL_OK
+	}
+	var v *C.TlValue
+	if status := fetch(&v); status != C.TL_OK {
+		return status
+	}
+	defer C.tl_value_unref(v)
+	typeString := C.GoString(C.tl_value_type(v))
+	if typeString != "ay" {
+		*out = unmapped(typeString)
+		return C.TL_ERR_WRONG_TYPE
+	}
+	var data unsafe.Pointer
+	var size C.size_t
+	status := C.tl_value_get_bytes(v, &data, &size)
+	*out = C.GoBytes(data, C.int(size))
+	return status
+}
+
+// scalar is the Go value of tl_local_get_scalar's answer; a string is borrowed, copied here.
+func scalar(typ byte, bits uint64, s *C.char) any {
+	switch typ {
+	case 'b':
+		return bits != 0
+	case 'y':
+		return uint8(bits)
+	case 'n':
+		return int16(int64(bits))
+	case 'q':
+		return uint16(bits)
+	case 'i':
+		return int32(int64(bits))
+	case 'u':
+		return uint32(bits)
+	case 'x':
+		return int64(bits)
+	case 't':
+		return bits
+	case 'h':
+		return Handle(int32(int64(bits)))
+	case 'd':
+		return math.Float64frombits(bits)
+	}
+	return C.GoString(s) // "s", "o", "g"
+}
+
+// gotAny is Get's answer from getAny's.
+func gotAny(out any, status C.int, err error) (any, bool, error) {
 	if err != nil {
 		if u, ok := out.(unmapped); ok {
 			err = &Error{ErrWrongType, "value of type '" + string(u) + "' has no Go mapping"}
 		}
 		return nil, false, err
 	}
-	if !found {
+	if status == C.TL_ERR_NOT_FOUND {
 		return nil, false, nil
 	}
 	return out, true, nil
@@ -411,14 +457,20 @@ type unmapped string
 // Handle is a value of type "h" (tl_value_new_handle), read back by Get.
 type Handle int32
 
+// typed runs a typed read (tl_local_get_<type>, one call); found is false when key is absent.
+func (t *Thread) typed(local *Local, key string, op func(*C.TlLocal, *C.char) C.int) (bool, error) {
+	status, err := t.call(local, key, op, notFound)
+	return err == nil && status != C.TL_ERR_NOT_FOUND, err
+}
+
 // GetString reads a string ("s", "o" or "g"); another type is an Error with ErrWrongType.
 func (t *Thread) GetString(local *Local, key string) (string, bool, error) {
 	var out string
-	found, err := t.get(local, key, func(v *C.TlValue) C.int {
+	found, err := t.typed(local, key, func(p *C.TlLocal, k *C.char) C.int {
 		var s *C.char
-		status := C.tl_value_get_string(v, &s)
+		status := C.tl_local_get_string(p, k, &s)
 		if status == C.TL_OK {
-			out = C.GoString(s)
+			out = C.GoString(s) // borrowed until this thread changes the key: copied at once
 		}
 		return status
 	})
@@ -443,28 +495,36 @@ func (t *Thread) GetBytes(local *Local, key string) ([]byte, bool, error) {
 // GetInt64 reads an int64 ("x"); other integer types are ErrWrongType, as in C.
 func (t *Thread) GetInt64(local *Local, key string) (int64, bool, error) {
 	var n C.int64_t
-	found, err := t.get(local, key, func(v *C.TlValue) C.int { return C.tl_value_get_int64(v, &n) })
+	found, err := t.typed(local, key, func(p *C.TlLocal, k *C.char) C.int {
+		return C.tl_local_get_int64(p, k, &n)
+	})
 	return int64(n), found, err
 }
 
 // GetUint64 reads a uint64 ("t").
 func (t *Thread) GetUint64(local *Local, key string) (uint64, bool, error) {
 	var n C.uint64_t
-	found, err := t.get(local, key, func(v *C.TlValue) C.int { return C.tl_value_get_uint64(v, &n) })
+	found, err := t.typed(local, key, func(p *C.TlLocal, k *C.char) C.int {
+		return C.tl_local_get_uint64(p, k, &n)
+	})
 	return uint64(n), found, err
 }
 
 // GetFloat64 reads a double ("d").
 func (t *Thread) GetFloat64(local *Local, key string) (float64, bool, error) {
 	var d C.double
-	found, err := t.get(local, key, func(v *C.TlValue) C.int { return C.tl_value_get_double(v, &d) })
+	found, err := t.typed(local, key, func(p *C.TlLocal, k *C.char) C.int {
+		return C.tl_local_get_double(p, k, &d)
+	})
 	return float64(d), found, err
 }
 
 // GetBool reads a boolean ("b").
 func (t *Thread) GetBool(local *Local, key string) (bool, bool, error) {
 	var b C.int
-	found, err := t.get(local, key, func(v *C.TlValue) C.int { return C.tl_value_get_bool(v, &b) })
+	found, err := t.typed(local, key, func(p *C.TlLocal, k *C.char) C.int {
+		return C.tl_local_get_bool(p, k, &b)
+	})
 	return b != 0, found, err
 }
 
@@ -487,16 +547,14 @@ func (t *Thread) Contains(local *Local, key string) (bool, error) {
 // Len is tl_local_size: the number of keys in this OS thread's dictionary of local.
 func (t *Thread) Len(local *Local) (int, error) {
 	var n C.size_t
-	_, err := t.call(local, "", func(p *C.TlLocal, _ *C.char) C.int {
-		return C.tl_local_size(p, &n)
-	}, nil)
+	_, err := t.callLocal(local, func(p *C.TlLocal) C.int { return C.tl_local_size(p, &n) }, nil)
 	return int(n), err
 }
 
 // Keys is tl_local_keys: this OS thread's keys of local, in insertion order.
 func (t *Thread) Keys(local *Local) ([]string, error) {
 	var keys []string
-	_, err := t.call(local, "", func(p *C.TlLocal, _ *C.char) C.int {
+	_, err := t.callLocal(local, func(p *C.TlLocal) C.int {
 		var strv **C.char
 		status := C.tl_local_keys(p, &strv, nil)
 		if status != C.TL_OK {
@@ -514,9 +572,7 @@ func (t *Thread) Keys(local *Local) ([]string, error) {
 
 // ClearLocal is tl_local_clear: remove every key of this OS thread's dictionary of local only.
 func (t *Thread) ClearLocal(local *Local) error {
-	_, err := t.call(local, "", func(p *C.TlLocal, _ *C.char) C.int {
-		return C.tl_local_clear(p)
-	}, nil)
+	_, err := t.callLocal(local, func(p *C.TlLocal) C.int { return C.tl_local_clear(p) }, nil)
 	return err
 }
 

@@ -7,8 +7,8 @@ of the C API; rustc checks every call against them).
     dump-prototypes.py [PATH/TO/tlslocal-sys/src/lib.rs]
 
 Kinds: raw pointers, Option<callback> and the callback type aliases are "pointer"; c_int/i32 int32,
-c_uint/u32 uint32, the fixed-width integers by width, usize as size_t is on this machine, f64
-double, no return type void."""
+c_uint/u32 uint32, the fixed-width integers by width (and `pub type` aliases of them, such as
+TlQuark), usize as size_t is on this machine, f64 double, no return type void."""
 import ctypes
 import json
 import os
@@ -47,6 +47,9 @@ def main(path):
     with open(path, encoding="utf-8") as f:
         code = re.sub(r"//[^\n]*", "", f.read())
     callbacks = set(re.findall(r"pub type (\w+)\s*=\s*unsafe extern \"C\" fn", code))
+    # Integer aliases (TlQuark = u32) travel as their base type.
+    aliases = dict(re.findall(r"pub type (\w+)\s*=\s*(\w+)\s*;", code))
+    KINDS.update({alias: KINDS[base] for alias, base in aliases.items() if base in KINDS})
     blocks = re.findall(r'extern "C" \{(.*?)\n\}', code, flags=re.S)
     if len(blocks) != 1:
         raise SystemExit(f"expected one extern \"C\" block in {path}, found {len(blocks)}")

@@ -383,6 +383,103 @@ test_threads()
   CHECK(tl_stats_live_dicts() == dicts_before + 1);
 }
 
+// Quarks: the same key as their string, both ways, with the typed mapping of set/get.
+void
+test_quarks()
+{
+  tl::Local local;
+  const tl::Quark request_id("cxx-request-id");
+  CHECK(request_id == tl::Quark(std::string("cxx-request-id")));
+  CHECK(request_id.id() == tl_quark_from_string("cxx-request-id"));
+  CHECK(std::string(request_id.name()) == "cxx-request-id");
+  CHECK(request_id != tl::Quark("cxx-other"));
+
+  local.set(request_id, "r-1");
+  CHECK(c_type(local, "cxx-request-id") == "s");
+  CHECK(local.get<std::string>("cxx-request-id") == "r-1");
+  local.set("cxx-request-id", 42);
+  CHECK(local.get<int>(request_id) == 42);
+  local.set(request_id, true);
+  CHECK(local.get<bool>(request_id) == true && local.get<bool>("cxx-request-id") == true);
+  local.set(request_id, UINT64_MAX);
+  CHECK(local.get<std::uint64_t>(request_id) == UINT64_MAX);
+  local.set(request_id, 0.25);
+  CHECK(local.get<double>(request_id) == 0.25);
+  tl::Value list = tl::Value::parse("[1, 2]");
+  local.set(request_id, list);
+  CHECK(local.get<tl::Value>(request_id)->raw() == list.raw());
+  CHECK(local.get<tl::Value>("cxx-request-id") == list);
+  CHECK(local.size() == 1);
+
+  CHECK(local.erase(request_id) && !local.erase(request_id));
+  CHECK(!local.contains("cxx-request-id"));
+  CHECK(!local.get<int>(request_id).has_value() && !local.get<tl::Value>(request_id));
+  local.set("cxx-request-id", "back");
+  CHECK(local.erase(request_id) && local.size() == 0);
+
+  // Wrong types and ranges as for string keys; invalid names refused by the library.
+  local.set(request_id, "text");
+  CHECK_THROWS(local.get<int>(request_id), TL_ERR_WRONG_TYPE);
+  local.set(request_id, 300);
+  CHECK_THROWS(local.get<std::int8_t>(request_id), TL_ERR_OUT_OF_RANGE);
+  CHECK_THROWS(tl::Quark(static_cast<const char *>(nullptr)), TL_ERR_INVALID_KEY);
+  CHECK_THROWS(tl::Quark("\xff"), TL_ERR_INVALID_KEY);
+  CHECK_THROWS(tl::Quark(std::string_view("a\0b", 3)), TL_ERR_INVALID_ARGUMENT);
+  CHECK_THROWS(local.set(request_id, std::string("a\0b", 3)), TL_ERR_INVALID_ARGUMENT);
+  CHECK(local.get<int>(request_id) == 300); // the failed set left it as it was
+  local.clear();
+}
+
+// Many threads interning the same and distinct names at once: one quark per name, and each
+// thread's value by quark is its own, read back by string.
+void
+test_quarks_threads()
+{
+  const int n_threads = 8;
+  const int n_rounds = rounds(100);
+  tl::Local shared;
+  std::atomic<int> bad{0};
+  for (int round = 0; round < n_rounds; round++) {
+    std::vector<TlQuark> common(n_threads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n_threads; t++) {
+      threads.emplace_back([&, t, round] {
+        try {
+          tl::Quark key("cxx-quark-common");
+          common[t] = key.id();
+          std::string own_name = "cxx-quark-r" + std::to_string(round) + "-t" + std::to_string(t);
+          tl::Quark own(own_name);
+          for (int i = 0; i < 20; i++) {
+            shared.set(key, t * 1000 + i);
+            shared.set(own, std::to_string(i));
+            if (shared.get<int>("cxx-quark-common") != t * 1000 + i ||
+                shared.get<std::string>(own) != std::to_string(i) ||
+                shared.get<std::string>(own_name.c_str()) != std::to_string(i)) {
+              bad++;
+            }
+          }
+          if (!shared.erase(own) || shared.contains(own_name.c_str()) || shared.size() != 1) {
+            bad++;
+          }
+        } catch (const tl::Error &error) {
+          std::fprintf(stderr, "thread %d: %s\n", t, error.what());
+          bad++;
+        }
+      });
+    }
+    for (auto &thread : threads) {
+      thread.join();
+    }
+    for (TlQuark id : common) {
+      if (id != common[0]) {
+        bad++;
+      }
+    }
+  }
+  CHECK(bad == 0);
+  CHECK(!shared.get<int>(tl::Quark("cxx-quark-common"))); // main never wrote it
+}
+
 // Hand-off: a snapshot of one thread's dictionary applied in another.
 void
 test_snapshot()
@@ -437,6 +534,8 @@ main()
   test_threads();
   test_snapshot();
   test_thread_clear();
+  test_quarks();
+  test_quarks_threads();
 
   // No handle is left: every local, value and dictionary they made is gone once the named local
   // is unregistered and this thread cleared.

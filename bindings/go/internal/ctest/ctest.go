@@ -36,6 +36,21 @@ static int ctest_write(const char *name, const char *key, const char *value) {
   tl_local_unref(local);
   return status;
 }
+
+// Store a value of any type, as C code would: GVariant text of type typ.
+static int ctest_write_parsed(const char *name, const char *key, const char *typ,
+                              const char *text) {
+  TlLocal *local = tl_local_open(name);
+  TlValue *value = NULL;
+  int status;
+  if (local == NULL)
+    return tl_last_error();
+  status = tl_value_parse(typ, text, &value);
+  if (status == TL_OK)
+    status = tl_local_set_take(local, key, value);
+  tl_local_unref(local);
+  return status;
+}
 */
 import "C"
 
@@ -70,4 +85,15 @@ func StatusValues() map[string]int {
 		values[C.GoString(C.tl_status_name(status))] = int(status)
 	}
 	return values
+}
+
+// WriteParsed sets key in the named local on this OS thread to the value of type typ that text
+// is in GVariant's text format (a container, a handle, an object path), from C.
+func WriteParsed(name, key, typ, text string) int {
+	cname, ckey, ctyp, ctext := C.CString(name), C.CString(key), C.CString(typ), C.CString(text)
+	defer C.free(unsafe.Pointer(cname))
+	defer C.free(unsafe.Pointer(ckey))
+	defer C.free(unsafe.Pointer(ctyp))
+	defer C.free(unsafe.Pointer(ctext))
+	return int(C.ctest_write_parsed(cname, ckey, ctyp, ctext))
 }

@@ -49,6 +49,9 @@ pub const TL_FREED_LOCAL_DESTROYED: c_int = 3;
 pub const TL_APPLY_UPDATE: c_int = 0;
 pub const TL_APPLY_REPLACE: c_int = 1;
 
+/// An interned key (`TlQuark`); 0 is never a valid quark.
+pub type TlQuark = u32;
+
 // Callback types; nullable ones are passed as Option<...> (the same ABI as a C function pointer).
 pub type TlDestroyFunc = unsafe extern "C" fn(ptr: *mut c_void);
 pub type TlForeachFunc =
@@ -111,6 +114,22 @@ extern "C" {
     ) -> c_int;
     pub fn tl_local_get(local: *mut TlLocal, key: *const c_char, out: *mut *mut TlValue) -> c_int;
     pub fn tl_local_peek(local: *mut TlLocal, key: *const c_char) -> *mut TlValue;
+    pub fn tl_local_get_bool(local: *mut TlLocal, key: *const c_char, out: *mut c_int) -> c_int;
+    pub fn tl_local_get_int64(local: *mut TlLocal, key: *const c_char, out: *mut i64) -> c_int;
+    pub fn tl_local_get_uint64(local: *mut TlLocal, key: *const c_char, out: *mut u64) -> c_int;
+    pub fn tl_local_get_double(local: *mut TlLocal, key: *const c_char, out: *mut f64) -> c_int;
+    pub fn tl_local_get_string(
+        local: *mut TlLocal,
+        key: *const c_char,
+        out: *mut *const c_char,
+    ) -> c_int;
+    pub fn tl_local_get_scalar(
+        local: *mut TlLocal,
+        key: *const c_char,
+        out_type: *mut c_int,
+        out_bits: *mut u64,
+        out_string: *mut *const c_char,
+    ) -> c_int;
     pub fn tl_local_delete(local: *mut TlLocal, key: *const c_char) -> c_int;
     pub fn tl_local_contains(local: *mut TlLocal, key: *const c_char) -> c_int;
     pub fn tl_local_size(local: *mut TlLocal, out_size: *mut usize) -> c_int;
@@ -125,6 +144,14 @@ extern "C" {
         func: Option<TlForeachFunc>,
         payload: *mut c_void,
     ) -> c_int;
+
+    // Interned keys (quarks)
+    pub fn tl_quark_from_string(string: *const c_char) -> TlQuark;
+    pub fn tl_quark_to_string(quark: TlQuark) -> *const c_char;
+    pub fn tl_local_peek_quark(local: *mut TlLocal, key: TlQuark) -> *mut TlValue;
+    pub fn tl_local_get_quark(local: *mut TlLocal, key: TlQuark, out: *mut *mut TlValue) -> c_int;
+    pub fn tl_local_set_quark(local: *mut TlLocal, key: TlQuark, value: *mut TlValue) -> c_int;
+    pub fn tl_local_delete_quark(local: *mut TlLocal, key: TlQuark) -> c_int;
 
     // Exit hooks, visits across threads, and context hand-off
     pub fn tl_local_set_exit_hook(
@@ -174,6 +201,17 @@ extern "C" {
         out: *mut *mut TlValue,
     ) -> c_int;
     pub fn tl_value_print(value: *const TlValue, type_annotate: c_int) -> *mut c_char;
+    pub fn tl_value_serialize(
+        value: *const TlValue,
+        out_data: *mut *mut c_void,
+        out_size: *mut usize,
+    ) -> c_int;
+    pub fn tl_value_deserialize(
+        type_: *const c_char,
+        data: *const c_void,
+        size: usize,
+        out: *mut *mut TlValue,
+    ) -> c_int;
     pub fn tl_value_ref(value: *mut TlValue) -> *mut TlValue;
     pub fn tl_value_unref(value: *mut TlValue);
     pub fn tl_value_type(value: *const TlValue) -> *const c_char;

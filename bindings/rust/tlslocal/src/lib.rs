@@ -13,6 +13,7 @@
 //! README's thread rules. Marshalling only: every behaviour is the C library's.
 use std::ffi::{c_void, CStr, CString};
 use std::fmt;
+use std::num::NonZeroU32;
 use std::os::raw::{c_char, c_int};
 use std::ptr::{self, NonNull};
 
@@ -83,6 +84,14 @@ fn check(status: c_int) -> Result<c_int, Error> {
     }
 }
 
+/// `Ok(false)` for `TL_ERR_NOT_FOUND`, `Ok(true)` for success, `Err` for any other status.
+fn found(status: c_int) -> Result<bool, Error> {
+    match status {
+        sys::TL_ERR_NOT_FOUND => Ok(false),
+        status => check(status).map(|_| true),
+    }
+}
+
 /// A key or name as a C string; one holding a NUL byte is refused as C would refuse a bad key.
 fn c_key(key: &str) -> Result<CString, Error> {
     CString::new(key).map_err(|_| {
@@ -111,6 +120,50 @@ pub fn unregister(name: &str) -> Result<bool, Error> {
     match unsafe { sys::tl_local_unregister(name.as_ptr()) } {
         sys::TL_ERR_NOT_FOUND => Ok(false),
         status => check(status).map(|_| true),
+    }
+}
+
+/// An interned key (`TlQuark`): a key's string interned once for the process
+/// (`tl_quark_from_string`), then named by a number. A quark and its string name the same key:
+/// a value set by quark is read by string and the other way round. Reads and writes by quark
+/// skip the string key's conversion, length, UTF-8 check and hash on every call: make one per
+/// well-known key, once, and keep it. Interned strings live as long as the process: intern a
+/// bounded set of names, never untrusted input. `Copy`, `Send` and `Sync`: a number.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Quark(NonZeroU32);
+
+impl Quark {
+    /// Intern `name`: the same name always gives the same quark, in every thread.
+    /// `TL_ERR_INVALID_KEY` for a name holding a NUL byte.
+    pub fn new(name: &str) -> Result<Quark, Error> {
+        let name = c_key(name)?;
+        // SAFETY: a valid C string, copied by the library if new.
+        let id = unsafe { sys::tl_quark_from_string(name.as_ptr()) };
+        NonZeroU32::new(id).map(Quark).ok_or_else(|| Error::last(unsafe { sys::tl_last_error() }))
+    }
+
+    /// The library's number for this key (never 0), for the `sys::tl_*_quark` calls.
+    pub fn id(self) -> u32 {
+        self.0.get()
+    }
+
+    /// The interned name (`tl_quark_to_string`).
+    pub fn as_str(self) -> &'static str {
+        // SAFETY: a quark made by Quark::new names an immortal UTF-8 string.
+        unsafe { CStr::from_ptr(sys::tl_quark_to_string(self.id())) }.to_str().unwrap_or("")
+    }
+}
+
+impl TryFrom<&str> for Quark {
+    type Error = Error;
+    fn try_from(name: &str) -> Result<Quark, Error> {
+        Quark::new(name)
+    }
+}
+
+impl fmt::Debug for Quark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Quark").field(&self.as_str()).finish()
     }
 }
 
@@ -172,19 +225,41 @@ impl Local {
     }
 
     /// The calling thread's value of `key`: `Ok(None)` if absent, `Err` with
-    /// `TL_ERR_WRONG_TYPE` if it has another type than `T`.
+    /// `TL_ERR_WRONG_TYPE` if it has another type than `T`. `bool`, `i64`, `u64`, `f64` and
+    /// `String` are read in one C call (`tl_local_get_<type>`).
     pub fn get<T: FromValue>(&self, key: &str) -> Result<Option<T>, Error> {
         let key = c_key(key)?;
-        let mut out = ptr::null_mut();
-        // SAFETY: out receives a new reference on success.
-        match unsafe { sys::tl_local_get(self.as_ptr(), key.as_ptr(), &mut out) } {
-            sys::TL_ERR_NOT_FOUND => Ok(None),
-            status => {
-                check(status)?;
-                // SAFETY: a new reference, owned from here on.
-                let value = unsafe { Value::from_raw(out) }.expect("tl_local_get gave NULL");
-                T::from_value(&value).map(Some)
-            }
+        T::from_local(self, &key)
+    }
+
+    /// `set` with an interned key (`tl_local_set_quark`).
+    pub fn set_quark<V: Into<Value>>(&self, key: Quark, value: V) -> Result<(), Error> {
+        let value = value.into();
+        // SAFETY: the library takes its own reference; ours is released when value drops.
+        check(unsafe { sys::tl_local_set_quark(self.as_ptr(), key.id(), value.as_raw()?) })
+            .map(|_| ())
+    }
+
+    /// `get` with an interned key: the built-in types read the borrowed value at once
+    /// (`tl_local_peek_quark` and one accessor), any other `FromValue` a reference of its own
+    /// (`tl_local_get_quark`).
+    pub fn get_quark<T: FromValue>(&self, key: Quark) -> Result<Option<T>, Error> {
+        T::from_local_quark(self, key)
+    }
+
+    /// `remove` with an interned key (`tl_local_delete_quark`): `Ok(false)` if it was absent.
+    pub fn remove_quark(&self, key: Quark) -> Result<bool, Error> {
+        // SAFETY: valid local; any quark number is checked by the library.
+        found(unsafe { sys::tl_local_delete_quark(self.as_ptr(), key.id()) })
+    }
+
+    /// The calling thread's value of `key`, borrowed (valid until this thread changes that key):
+    /// `Ok(None)` if absent.
+    fn peek_quark(&self, key: Quark) -> Result<Option<NonNull<sys::TlValue>>, Error> {
+        // SAFETY: valid local; the result is borrowed or NULL with the last error set.
+        match NonNull::new(unsafe { sys::tl_local_peek_quark(self.as_ptr(), key.id()) }) {
+            Some(raw) => Ok(Some(raw)),
+            None => found(unsafe { sys::tl_last_error() }).map(|_| None),
         }
     }
 
@@ -200,10 +275,7 @@ impl Local {
     pub fn remove(&self, key: &str) -> Result<bool, Error> {
         let key = c_key(key)?;
         // SAFETY: valid local and key.
-        match unsafe { sys::tl_local_delete(self.as_ptr(), key.as_ptr()) } {
-            sys::TL_ERR_NOT_FOUND => Ok(false),
-            status => check(status).map(|_| true),
-        }
+        found(unsafe { sys::tl_local_delete(self.as_ptr(), key.as_ptr()) })
     }
 
     /// The number of keys in the calling thread's dictionary (`tl_local_size`).
@@ -350,6 +422,36 @@ impl Value {
         let result = unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned();
         unsafe { sys::tl_free(text.cast()) };
         Ok(result)
+    }
+
+    /// The binary form (`tl_value_serialize`): the little-endian GVariant normal form, for
+    /// another process; read back with `Value::deserialize` and the same type string. A pointer
+    /// value (or a snapshot holding one) has none: `TL_ERR_WRONG_TYPE`.
+    pub fn serialize(&self) -> Result<Vec<u8>, Error> {
+        let mut data = ptr::null_mut();
+        let mut size = 0usize;
+        // SAFETY: on success data is a new buffer of size bytes, freed below.
+        check(unsafe { sys::tl_value_serialize(self.as_raw()?, &mut data, &mut size) })?;
+        let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size) }.to_vec();
+        unsafe { sys::tl_free(data) };
+        Ok(bytes)
+    }
+
+    /// A value of `type_string` from its binary form (`tl_value_deserialize`), the bytes checked
+    /// as untrusted input: `TL_ERR_PARSE` unless they are exactly a normal-form value of that type.
+    pub fn deserialize(type_string: &str, data: &[u8]) -> Result<Value, Error> {
+        let type_string = c_key(type_string)?;
+        let mut out = ptr::null_mut();
+        // SAFETY: data is valid for data.len() bytes, copied; out receives a new reference.
+        check(unsafe {
+            sys::tl_value_deserialize(
+                type_string.as_ptr(),
+                data.as_ptr().cast(),
+                data.len(),
+                &mut out,
+            )
+        })?;
+        Ok(Value::made(out))
     }
 
     /// The GVariant type string, such as `"x"`; `"p"` for a pointer value (`tl_value_type`).
@@ -521,62 +623,175 @@ impl From<&Value> for Value {
 /// `"i"` as `i64` is `TL_ERR_WRONG_TYPE`, as in C.
 pub trait FromValue: Sized {
     fn from_value(value: &Value) -> Result<Self, Error>;
+
+    /// `Local::get`'s read: a reference of its own, then `from_value`. The built-in types read
+    /// in one C call instead.
+    #[doc(hidden)]
+    fn from_local(local: &Local, key: &CStr) -> Result<Option<Self>, Error> {
+        let mut out = ptr::null_mut();
+        // SAFETY: out receives a new reference on success.
+        if !found(unsafe { sys::tl_local_get(local.as_ptr(), key.as_ptr(), &mut out) })? {
+            return Ok(None);
+        }
+        // SAFETY: a new reference, owned from here on.
+        let value = unsafe { Value::from_raw(out) }.expect("tl_local_get gave NULL");
+        Self::from_value(&value).map(Some)
+    }
+
+    /// `Local::get_quark`'s read: a reference of its own (no user code runs while a borrowed
+    /// value could be freed), then `from_value`. The built-in types read the borrowed value.
+    #[doc(hidden)]
+    fn from_local_quark(local: &Local, key: Quark) -> Result<Option<Self>, Error> {
+        let mut out = ptr::null_mut();
+        // SAFETY: out receives a new reference on success.
+        if !found(unsafe { sys::tl_local_get_quark(local.as_ptr(), key.id(), &mut out) })? {
+            return Ok(None);
+        }
+        // SAFETY: a new reference, owned from here on.
+        let value = unsafe { Value::from_raw(out) }.expect("tl_local_get_quark gave NULL");
+        Self::from_value(&value).map(Some)
+    }
 }
 
-macro_rules! from_value {
-    ($($t:ty => $get:ident),* $(,)?) => {$(
+/// The built-in types: read from a borrowed `TlValue *` at once, with no reference taken.
+trait ReadRaw: Sized {
+    /// # Safety
+    /// `raw` must be a valid value that nothing frees during the call.
+    unsafe fn read_raw(raw: *mut sys::TlValue) -> Result<Self, Error>;
+}
+
+/// FromValue for a built-in type: by value, and by quark over the borrowed value; `$local`, where
+/// given, is the one-call typed read by string key.
+macro_rules! builtin_from_value {
+    ($($t:ty $(=> $local:ident)?),* $(,)?) => {$(
         impl FromValue for $t {
             fn from_value(value: &Value) -> Result<$t, Error> {
+                // SAFETY: value holds a reference for the call.
+                unsafe { <$t as ReadRaw>::read_raw(value.as_raw()?) }
+            }
+
+            $(
+            fn from_local(local: &Local, key: &CStr) -> Result<Option<$t>, Error> {
                 let mut out = Default::default();
-                // SAFETY: valid value and out-pointer.
-                check(unsafe { sys::$get(value.as_raw()?, &mut out) })?;
-                Ok(out)
+                // SAFETY: valid local, key and out-pointer; out is untouched on error.
+                let status = unsafe { sys::$local(local.as_ptr(), key.as_ptr(), &mut out) };
+                Ok(if found(status)? { Some(<$t as Converted>::convert(out)) } else { None })
+            }
+            )?
+
+            fn from_local_quark(local: &Local, key: Quark) -> Result<Option<$t>, Error> {
+                match local.peek_quark(key)? {
+                    // SAFETY: borrowed until this thread changes the key: read (copied) at once.
+                    Some(raw) => unsafe { <$t as ReadRaw>::read_raw(raw.as_ptr()) }.map(Some),
+                    None => Ok(None),
+                }
             }
         }
     )*};
 }
-from_value!(i64 => tl_value_get_int64, u64 => tl_value_get_uint64, i32 => tl_value_get_int32,
+
+/// What a typed C read's out-parameter becomes in Rust.
+trait Converted {
+    type Out;
+    fn convert(out: Self::Out) -> Self;
+}
+
+macro_rules! plain_read {
+    ($($t:ty => $get:ident),* $(,)?) => {$(
+        impl ReadRaw for $t {
+            unsafe fn read_raw(raw: *mut sys::TlValue) -> Result<$t, Error> {
+                let mut out = Default::default();
+                check(sys::$get(raw, &mut out))?;
+                Ok(out)
+            }
+        }
+        impl Converted for $t {
+            type Out = $t;
+            fn convert(out: $t) -> $t {
+                out
+            }
+        }
+    )*};
+}
+plain_read!(i64 => tl_value_get_int64, u64 => tl_value_get_uint64, i32 => tl_value_get_int32,
     u32 => tl_value_get_uint32, i16 => tl_value_get_int16, u16 => tl_value_get_uint16,
     u8 => tl_value_get_byte, f64 => tl_value_get_double);
 
-impl FromValue for bool {
-    fn from_value(value: &Value) -> Result<bool, Error> {
+impl ReadRaw for bool {
+    unsafe fn read_raw(raw: *mut sys::TlValue) -> Result<bool, Error> {
         let mut out: c_int = 0;
-        check(unsafe { sys::tl_value_get_bool(value.as_raw()?, &mut out) })?;
+        check(sys::tl_value_get_bool(raw, &mut out))?;
         Ok(out != 0)
+    }
+}
+
+impl Converted for bool {
+    type Out = c_int;
+    fn convert(out: c_int) -> bool {
+        out != 0
+    }
+}
+
+/// A borrowed C string, copied at once.
+unsafe fn copy_string(text: *const c_char) -> String {
+    CStr::from_ptr(text).to_string_lossy().into_owned()
+}
+
+impl ReadRaw for String {
+    unsafe fn read_raw(raw: *mut sys::TlValue) -> Result<String, Error> {
+        let mut out: *const c_char = ptr::null();
+        check(sys::tl_value_get_string(raw, &mut out))?;
+        Ok(copy_string(out))
     }
 }
 
 impl FromValue for String {
     fn from_value(value: &Value) -> Result<String, Error> {
+        // SAFETY: value holds a reference for the call.
+        unsafe { String::read_raw(value.as_raw()?) }
+    }
+
+    fn from_local(local: &Local, key: &CStr) -> Result<Option<String>, Error> {
         let mut out: *const c_char = ptr::null();
-        // SAFETY: out is borrowed from value, copied at once.
-        check(unsafe { sys::tl_value_get_string(value.as_raw()?, &mut out) })?;
-        Ok(unsafe { CStr::from_ptr(out) }.to_string_lossy().into_owned())
+        // SAFETY: out is borrowed until this thread changes the key: copied at once.
+        let status = unsafe { sys::tl_local_get_string(local.as_ptr(), key.as_ptr(), &mut out) };
+        Ok(if found(status)? { Some(unsafe { copy_string(out) }) } else { None })
+    }
+
+    fn from_local_quark(local: &Local, key: Quark) -> Result<Option<String>, Error> {
+        match local.peek_quark(key)? {
+            // SAFETY: borrowed until this thread changes the key: copied at once.
+            Some(raw) => unsafe { String::read_raw(raw.as_ptr()) }.map(Some),
+            None => Ok(None),
+        }
     }
 }
 
-impl FromValue for Vec<u8> {
-    fn from_value(value: &Value) -> Result<Vec<u8>, Error> {
+impl ReadRaw for Vec<u8> {
+    unsafe fn read_raw(raw: *mut sys::TlValue) -> Result<Vec<u8>, Error> {
         let mut data: *const c_void = ptr::null();
         let mut size = 0usize;
-        // SAFETY: data is borrowed from value for size bytes, copied at once.
-        check(unsafe { sys::tl_value_get_bytes(value.as_raw()?, &mut data, &mut size) })?;
+        // data is borrowed from the value for size bytes, copied at once.
+        check(sys::tl_value_get_bytes(raw, &mut data, &mut size))?;
         if size == 0 {
             return Ok(Vec::new());
         }
-        Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size) }.to_vec())
+        Ok(std::slice::from_raw_parts(data.cast::<u8>(), size).to_vec())
     }
 }
 
 /// The address a pointer value (`"p"`) holds; dereferencing it is up to the caller.
-impl FromValue for *mut c_void {
-    fn from_value(value: &Value) -> Result<*mut c_void, Error> {
+impl ReadRaw for *mut c_void {
+    unsafe fn read_raw(raw: *mut sys::TlValue) -> Result<*mut c_void, Error> {
         let mut out = ptr::null_mut();
-        check(unsafe { sys::tl_value_get_pointer(value.as_raw()?, &mut out) })?;
+        check(sys::tl_value_get_pointer(raw, &mut out))?;
         Ok(out)
     }
 }
+
+builtin_from_value!(i64 => tl_local_get_int64, u64 => tl_local_get_uint64,
+    f64 => tl_local_get_double, bool => tl_local_get_bool, i32, u32, i16, u16, u8, Vec<u8>,
+    *mut c_void);
 
 impl FromValue for Value {
     fn from_value(value: &Value) -> Result<Value, Error> {

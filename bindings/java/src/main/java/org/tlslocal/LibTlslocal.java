@@ -78,6 +78,20 @@ final class LibTlslocal {
 
   static native Pointer tl_local_peek(Pointer local, byte[] key);
 
+  static native int tl_local_get_bool(Pointer local, byte[] key, int[] out);
+
+  static native int tl_local_get_int64(Pointer local, byte[] key, long[] out);
+
+  static native int tl_local_get_uint64(
+      Pointer local, byte[] key, @CType("uint64_t *") long[] out);
+
+  static native int tl_local_get_double(Pointer local, byte[] key, double[] out);
+
+  static native int tl_local_get_string(Pointer local, byte[] key, PointerByReference out);
+
+  static native int tl_local_get_scalar(Pointer local, byte[] key, int[] outType,
+      @CType("uint64_t *") long[] outBits, PointerByReference outString);
+
   static native int tl_local_delete(Pointer local, byte[] key);
 
   static native int tl_local_contains(Pointer local, byte[] key);
@@ -88,32 +102,18 @@ final class LibTlslocal {
 
   static native int tl_local_keys(Pointer local, PointerByReference outKeys, Pointer outNKeys);
 
+  // ---- Interned keys ----
+  @CType("uint32_t")
+  static native int tl_quark_from_string(byte[] string);
+
+  static native int tl_local_delete_quark(Pointer local, @CType("uint32_t") int key);
+
   // ---- Values: the one constructor the setters lack, and the checked accessors ----
   static native Pointer tl_value_new_bytes(byte[] data, SizeT size);
 
   static native void tl_value_unref(Pointer value);
 
   static native Pointer tl_value_type(Pointer value);
-
-  static native int tl_value_get_bool(Pointer value, int[] out);
-
-  static native int tl_value_get_byte(Pointer value, @CType("uint8_t *") byte[] out);
-
-  static native int tl_value_get_int16(Pointer value, short[] out);
-
-  static native int tl_value_get_uint16(Pointer value, @CType("uint16_t *") short[] out);
-
-  static native int tl_value_get_int32(Pointer value, int[] out);
-
-  static native int tl_value_get_uint32(Pointer value, @CType("uint32_t *") int[] out);
-
-  static native int tl_value_get_int64(Pointer value, long[] out);
-
-  static native int tl_value_get_uint64(Pointer value, @CType("uint64_t *") long[] out);
-
-  static native int tl_value_get_double(Pointer value, double[] out);
-
-  static native int tl_value_get_string(Pointer value, PointerByReference out);
 
   static native int tl_value_get_bytes(
       Pointer value, PointerByReference outData, Pointer outSize);
@@ -141,7 +141,7 @@ final class LibTlslocal {
     {"tl_local_new_with_args", "an initializer of C's own, called through libffi: not offered"},
     {"tl_local_set", "the binding stores with the typed setters and tl_local_set_take; it never "
         + "keeps a TlValue of its own"},
-    {"tl_local_get", "reads use tl_local_peek and copy the value out at once, on the same thread"},
+    {"tl_local_get", "reads copy the value out at once, on the same thread: no reference needed"},
     {"tl_local_foreach", "a callback; keys() and the getters give the same"},
     {"tl_local_set_exit_hook", "a callback run on exiting threads: not offered"},
     {"tl_local_visit", "a callback across threads: not offered"},
@@ -167,6 +167,16 @@ final class LibTlslocal {
     {"tl_value_print", "GVariant text has no Java mapping in this binding"},
     {"tl_value_ref", "values are only peeked (borrowed) and copied out"},
     {"tl_value_equal", "values are compared as Java objects once copied out"},
+    {"tl_value_get_bool", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_byte", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_int16", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_uint16", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_int32", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_uint32", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_int64", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_uint64", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_double", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
+    {"tl_value_get_string", "reads are one call each: tl_local_get_<type>, tl_local_get_scalar"},
     {"tl_value_get_handle", "D-Bus handles have no Java mapping"},
     {"tl_value_get_pointer", "pointer values have no Java mapping"},
     {"tl_value_n_children", "containers have no Java mapping in this binding"},
@@ -174,5 +184,14 @@ final class LibTlslocal {
     {"tl_value_lookup", "containers have no Java mapping in this binding"},
     {"tl_thread_change_counter", "no read cache in this binding: every read asks C"},
     {"tl_free", "only tl_value_print's strings need it, and that is not bound"},
+    {"tl_quark_to_string", "a Quark keeps its Java name"},
+    {"tl_local_peek_quark", "reads by quark are the one-call typed reads with the quark's name "
+        + "encoded once: a second JNA call costs more than C's hash of a short key"},
+    {"tl_local_get_quark", "reads copy the value out at once, on the same thread: no reference "
+        + "needed"},
+    {"tl_local_set_quark", "writes by quark are the one-call typed setters with the quark's name "
+        + "encoded once, where set_quark needs a TlValue made and released (three calls)"},
+    {"tl_value_serialize", "containers have no Java mapping in this binding"},
+    {"tl_value_deserialize", "containers have no Java mapping in this binding"},
   };
 }

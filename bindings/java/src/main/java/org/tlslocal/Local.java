@@ -36,6 +36,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Local implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
+  /**
+   * Each thread's out-parameter for the borrowed strings reads return, read at once: a
+   * PointerByReference per read would allocate native memory and a cleaner every time.
+   */
+  private static final ThreadLocal<PointerByReference> OUT_STRING =
+      ThreadLocal.withInitial(PointerByReference::new);
 
   private final Handle handle;
   private final Cleaner.Cleanable cleanable;
@@ -91,22 +97,26 @@ public final class Local implements AutoCloseable {
     return LibTlslocal.LIBRARY;
   }
 
-  // ---- Writes: each is one typed setter of C ----
+  // ---- Writes: each is one typed setter of C; by quark, with the quark's name encoded once ----
 
   /** Store a long as int64 ("x"). */
   public void set(String key, long value) {
-    byte[] k = key(key);
-    Pointer local = handle.acquire();
-    try {
-      check(LibTlslocal.tl_local_set_int64(local, k, value));
-    } finally {
-      release();
-    }
+    setLong(key(key), value);
+  }
+
+  /** As {@link #set(String, long)}, by quark. */
+  public void set(Quark key, long value) {
+    setLong(key.encoded(), value);
   }
 
   /** Store an int as int64 ("x"), as {@code set(key, (long) value)}: C reads int64 either way. */
   public void set(String key, int value) {
-    set(key, (long) value);
+    setLong(key(key), value);
+  }
+
+  /** As {@link #set(String, int)}, by quark. */
+  public void set(Quark key, int value) {
+    setLong(key.encoded(), value);
   }
 
   /** Store value's 64 bits as uint64 ("t"), Java's unsigned convention (Long.toUnsignedString). */
@@ -122,24 +132,22 @@ public final class Local implements AutoCloseable {
 
   /** Store a double ("d"). */
   public void set(String key, double value) {
-    byte[] k = key(key);
-    Pointer local = handle.acquire();
-    try {
-      check(LibTlslocal.tl_local_set_double(local, k, value));
-    } finally {
-      release();
-    }
+    setDouble(key(key), value);
+  }
+
+  /** As {@link #set(String, double)}, by quark. */
+  public void set(Quark key, double value) {
+    setDouble(key.encoded(), value);
   }
 
   /** Store a boolean ("b"). */
   public void set(String key, boolean value) {
-    byte[] k = key(key);
-    Pointer local = handle.acquire();
-    try {
-      check(LibTlslocal.tl_local_set_bool(local, k, value ? 1 : 0));
-    } finally {
-      release();
-    }
+    setBoolean(key(key), value);
+  }
+
+  /** As {@link #set(String, boolean)}, by quark. */
+  public void set(Quark key, boolean value) {
+    setBoolean(key.encoded(), value);
   }
 
   /**
@@ -147,14 +155,12 @@ public final class Local implements AutoCloseable {
    * string: TL_ERR_INVALID_UTF8 (store such data as bytes). null: C's TL_ERR_INVALID_ARGUMENT.
    */
   public void set(String key, String value) {
-    byte[] k = key(key);
-    byte[] v = Utf8.encode(value, TL_ERR_INVALID_UTF8, "string value");
-    Pointer local = handle.acquire();
-    try {
-      check(LibTlslocal.tl_local_set_string(local, k, v));
-    } finally {
-      release();
-    }
+    setString(key(key), value);
+  }
+
+  /** As {@link #set(String, String)}, by quark. */
+  public void set(Quark key, String value) {
+    setString(key.encoded(), value);
   }
 
   /** Store a copy of the bytes ("ay"), NULs included. null: TL_ERR_INVALID_ARGUMENT. */
@@ -175,7 +181,45 @@ public final class Local implements AutoCloseable {
     }
   }
 
-  // ---- Reads: empty when this thread has no such key; TL_ERR_WRONG_TYPE for another type ----
+  private void setLong(byte[] k, long value) {
+    Pointer local = handle.acquire();
+    try {
+      check(LibTlslocal.tl_local_set_int64(local, k, value));
+    } finally {
+      release();
+    }
+  }
+
+  private void setDouble(byte[] k, double value) {
+    Pointer local = handle.acquire();
+    try {
+      check(LibTlslocal.tl_local_set_double(local, k, value));
+    } finally {
+      release();
+    }
+  }
+
+  private void setBoolean(byte[] k, boolean value) {
+    Pointer local = handle.acquire();
+    try {
+      check(LibTlslocal.tl_local_set_bool(local, k, value ? 1 : 0));
+    } finally {
+      release();
+    }
+  }
+
+  private void setString(byte[] k, String value) {
+    byte[] v = Utf8.encode(value, TL_ERR_INVALID_UTF8, "string value");
+    Pointer local = handle.acquire();
+    try {
+      check(LibTlslocal.tl_local_set_string(local, k, v));
+    } finally {
+      release();
+    }
+  }
+
+  // ---- Reads: empty when this thread has no such key; TL_ERR_WRONG_TYPE for another type. Each
+  // is one C call (tl_local_get_<type>, tl_local_get_scalar), the value copied out at once. ----
 
   /**
    * A signed integer: int64 ("x"), or one of the narrower types every value of which a long holds
@@ -183,17 +227,12 @@ public final class Local implements AutoCloseable {
    * TL_ERR_WRONG_TYPE: read it with {@link #getUnsignedLong}.
    */
   public OptionalLong getLong(String key) {
-    byte[] k = key(key);
-    Pointer local = handle.acquire();
-    try {
-      Pointer value = peek(local, k);
-      if (value == null) {
-        return OptionalLong.empty();
-      }
-      return OptionalLong.of(readLong(value, Utf8.decode(LibTlslocal.tl_value_type(value))));
-    } finally {
-      release();
-    }
+    return getLong(key(key));
+  }
+
+  /** As {@link #getLong(String)}, by quark. */
+  public OptionalLong getLong(Quark key) {
+    return getLong(key.encoded());
   }
 
   /** A uint64 ("t") as a long holding its 64 bits (Java's unsigned convention). */
@@ -201,11 +240,9 @@ public final class Local implements AutoCloseable {
     byte[] k = key(key);
     Pointer local = handle.acquire();
     try {
-      Pointer value = peek(local, k);
-      if (value == null) {
-        return OptionalLong.empty();
-      }
-      return OptionalLong.of(readUnsignedLong(value));
+      long[] out = new long[1];
+      return found(LibTlslocal.tl_local_get_uint64(local, k, out))
+          ? OptionalLong.of(out[0]) : OptionalLong.empty();
     } finally {
       release();
     }
@@ -216,11 +253,9 @@ public final class Local implements AutoCloseable {
     byte[] k = key(key);
     Pointer local = handle.acquire();
     try {
-      Pointer value = peek(local, k);
-      if (value == null) {
-        return OptionalDouble.empty();
-      }
-      return OptionalDouble.of(readDouble(value));
+      double[] out = new double[1];
+      return found(LibTlslocal.tl_local_get_double(local, k, out))
+          ? OptionalDouble.of(out[0]) : OptionalDouble.empty();
     } finally {
       release();
     }
@@ -231,11 +266,9 @@ public final class Local implements AutoCloseable {
     byte[] k = key(key);
     Pointer local = handle.acquire();
     try {
-      Pointer value = peek(local, k);
-      if (value == null) {
-        return Optional.empty();
-      }
-      return Optional.of(readBoolean(value));
+      int[] out = new int[1];
+      return found(LibTlslocal.tl_local_get_bool(local, k, out))
+          ? Optional.of(out[0] != 0) : Optional.empty();
     } finally {
       release();
     }
@@ -243,14 +276,12 @@ public final class Local implements AutoCloseable {
 
   /** A string ("s", or a D-Bus object path "o" or signature "g"), decoded from UTF-8. */
   public Optional<String> getString(String key) {
-    byte[] k = key(key);
-    Pointer local = handle.acquire();
-    try {
-      Pointer value = peek(local, k);
-      return value == null ? Optional.empty() : Optional.of(readString(value));
-    } finally {
-      release();
-    }
+    return getString(key(key));
+  }
+
+  /** As {@link #getString(String)}, by quark. */
+  public Optional<String> getString(Quark key) {
+    return getString(key.encoded());
   }
 
   /** A byte string ("ay"), copied. */
@@ -272,34 +303,93 @@ public final class Local implements AutoCloseable {
    * has no Java mapping here: TL_ERR_WRONG_TYPE naming it.
    */
   public Object get(String key) {
-    byte[] k = key(key);
+    return get(key(key), key);
+  }
+
+  /** As {@link #get(String)}, by quark. */
+  public Object get(Quark key) {
+    return get(key.encoded(), key.name());
+  }
+
+  /** Remove key from this thread's dictionary by quark. @return false if it was not there. */
+  public boolean remove(Quark key) {
     Pointer local = handle.acquire();
     try {
-      Pointer value = peek(local, k);
-      if (value == null) {
-        return null;
+      return found(LibTlslocal.tl_local_delete_quark(local, key.id()));
+    } finally {
+      release();
+    }
+  }
+
+  private OptionalLong getLong(byte[] k) {
+    Pointer local = handle.acquire();
+    try {
+      int[] type = new int[1];
+      long[] bits = new long[1];
+      if (!found(LibTlslocal.tl_local_get_scalar(local, k, type, bits, null))) {
+        return OptionalLong.empty();
       }
-      String type = Utf8.decode(LibTlslocal.tl_value_type(value));
-      switch (type) {
-        case "b":
-          return readBoolean(value);
-        case "y": case "n": case "q": case "i": case "u": case "x":
-          return readLong(value, type);
-        case "t":
-          return readUnsignedLong(value);
-        case "d":
-          return readDouble(value);
-        case "s": case "o": case "g":
-          return readString(value);
-        case "ay":
-          return readBytes(value);
-        default:
-          throw new TlException(TL_ERR_WRONG_TYPE, "value of key '" + key + "' has type '" + type
-              + "', which has no Java mapping in this binding");
+      switch (type[0]) {
+        case 'y': case 'n': case 'q': case 'i': case 'u': case 'x':
+          return OptionalLong.of(bits[0]); // each widened to int64 by C, unsigned ones unsigned
+        default: // not a signed integer: C's own TL_ERR_WRONG_TYPE and message
+          check(LibTlslocal.tl_local_get_int64(local, k, bits));
+          throw new TlException(TL_ERR_WRONG_TYPE, "the value is not an integer");
       }
     } finally {
       release();
     }
+  }
+
+  private Optional<String> getString(byte[] k) {
+    Pointer local = handle.acquire();
+    try {
+      PointerByReference out = OUT_STRING.get();
+      // Borrowed until this thread changes the key: decoded (copied) at once.
+      return found(LibTlslocal.tl_local_get_string(local, k, out))
+          ? Optional.of(Utf8.decode(out.getValue())) : Optional.empty();
+    } finally {
+      release();
+    }
+  }
+
+  /** get() of k (name for messages): a basic value in one call, bytes in two. */
+  private Object get(byte[] k, String name) {
+    Pointer local = handle.acquire();
+    try {
+      int[] type = new int[1];
+      long[] bits = new long[1];
+      PointerByReference string = OUT_STRING.get();
+      if (!found(LibTlslocal.tl_local_get_scalar(local, k, type, bits, string))) {
+        return null;
+      }
+      switch (type[0]) {
+        case 'b':
+          return bits[0] != 0;
+        case 'y': case 'n': case 'q': case 'i': case 'u': case 'x': case 't':
+          return bits[0];
+        case 'd':
+          return Double.longBitsToDouble(bits[0]);
+        case 's': case 'o': case 'g':
+          return Utf8.decode(string.getValue()); // borrowed: decoded at once
+        case 'h':
+          throw unmapped(name, "h");
+        default: // not a basic value: bytes, or what Java does not map
+          Pointer value = peek(local, k);
+          String typeString = Utf8.decode(LibTlslocal.tl_value_type(value));
+          if (!typeString.equals("ay")) {
+            throw unmapped(name, typeString);
+          }
+          return readBytes(value);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private static TlException unmapped(String key, String type) {
+    return new TlException(TL_ERR_WRONG_TYPE, "value of key '" + key + "' has type '" + type
+        + "', which has no Java mapping in this binding");
   }
 
   // ---- The dictionary ----
@@ -322,12 +412,7 @@ public final class Local implements AutoCloseable {
     byte[] k = key(key);
     Pointer local = handle.acquire();
     try {
-      int status = LibTlslocal.tl_local_delete(local, k);
-      if (status == TL_ERR_NOT_FOUND) {
-        return false;
-      }
-      check(status);
-      return true;
+      return found(LibTlslocal.tl_local_delete(local, k));
     } finally {
       release();
     }
@@ -407,6 +492,15 @@ public final class Local implements AutoCloseable {
     }
   }
 
+  /** false for TL_ERR_NOT_FOUND, true for TL_OK; throws for any other status. */
+  private static boolean found(int status) {
+    if (status == TL_ERR_NOT_FOUND) {
+      return false;
+    }
+    check(status);
+    return true;
+  }
+
   /** The borrowed value under key, or null when absent; valid until this thread changes it. */
   private static Pointer peek(Pointer local, byte[] key) {
     Pointer value = LibTlslocal.tl_local_peek(local, key);
@@ -417,65 +511,6 @@ public final class Local implements AutoCloseable {
       }
     }
     return value;
-  }
-
-  private static long readLong(Pointer value, String type) {
-    switch (type) {
-      case "y": {
-        byte[] out = new byte[1];
-        check(LibTlslocal.tl_value_get_byte(value, out));
-        return out[0] & 0xFFL;
-      }
-      case "n": {
-        short[] out = new short[1];
-        check(LibTlslocal.tl_value_get_int16(value, out));
-        return out[0];
-      }
-      case "q": {
-        short[] out = new short[1];
-        check(LibTlslocal.tl_value_get_uint16(value, out));
-        return out[0] & 0xFFFFL;
-      }
-      case "i": {
-        int[] out = new int[1];
-        check(LibTlslocal.tl_value_get_int32(value, out));
-        return out[0];
-      }
-      case "u": {
-        int[] out = new int[1];
-        check(LibTlslocal.tl_value_get_uint32(value, out));
-        return out[0] & 0xFFFFFFFFL;
-      }
-      default: { // "x", and every other type, whose TL_ERR_WRONG_TYPE C reports
-        long[] out = new long[1];
-        check(LibTlslocal.tl_value_get_int64(value, out));
-        return out[0];
-      }
-    }
-  }
-
-  private static boolean readBoolean(Pointer value) {
-    int[] out = new int[1];
-    check(LibTlslocal.tl_value_get_bool(value, out));
-    return out[0] != 0;
-  }
-
-  private static long readUnsignedLong(Pointer value) {
-    long[] out = new long[1];
-    check(LibTlslocal.tl_value_get_uint64(value, out));
-    return out[0];
-  }
-
-  private static double readDouble(Pointer value) {
-    double[] out = new double[1];
-    check(LibTlslocal.tl_value_get_double(value, out));
-    return out[0];
-  }
-
-  private static String readString(Pointer value) {
-    PointerByReference out = new PointerByReference();
-    check(LibTlslocal.tl_value_get_string(value, out));
-    return Utf8.decode(out.getValue());
   }
 
   private static byte[] readBytes(Pointer value) {

@@ -112,7 +112,7 @@ class LocalTest {
       assertEquals(TlException.TL_ERR_INVALID_KEY,
           assertThrows(TlException.class, () -> local.getLong("\ud800")).status());
       // A null key reaches C as NULL: C's status and message.
-      TlException nullKey = assertThrows(TlException.class, () -> local.set(null, 1));
+      TlException nullKey = assertThrows(TlException.class, () -> local.set((String) null, 1));
       assertEquals(TlException.TL_ERR_INVALID_KEY, nullKey.status());
       assertFalse(nullKey.getMessage().isEmpty());
       assertEquals(TlException.TL_ERR_INVALID_UTF8,
