@@ -494,6 +494,44 @@ def build_bindings(r, s, baseline, impls, target_cases):
                  worst, 1 / 3)
 
 
+def build_python(r):
+    """What `import tlslocal` gives (the compiled accelerator, when built) against CPython's
+    threading.local, and the pure ctypes path against _threading_local, from one run."""
+    s = "python"
+    if not r.has(s):
+        return
+    gets, sets = ["get", "get str"], ["set small int", "set int", "set str"]
+    accelerated = (s, "get", "tlslocal") in r.figures
+    impls = (["tlslocal"] if accelerated else []) + ["tlslocal (ctypes)", "threading",
+                                                      "_threading_local", "plain object"]
+    build_bindings(r, s, "_threading_local", impls, [])
+
+    def worst(impl, cases, base):
+        return max(r.get(s, c, impl) / r.get(s, c, base) for c in cases)
+    if accelerated:
+        r.target(s, f"Python (import tlslocal) get within 2x of threading.local (worst of "
+                 f"{', '.join(gets)})", worst("tlslocal", gets, "threading"), 2)
+        r.target(s, f"Python (import tlslocal) set within 3x of threading.local (worst of "
+                 f"{', '.join(sets)})", worst("tlslocal", sets, "threading"), 3)
+    else:
+        print("== python: the accelerator was not importable: no verdict for `import tlslocal`",
+              flush=True)
+    r.target(s, f"Python ctypes path get/set at most 1/3 of _threading_local (worst of "
+             f"{', '.join(gets + sets)})", worst("tlslocal (ctypes)", gets + sets, "_threading_local"),
+             1 / 3)
+
+
+def build_node_targets(r):
+    s, ours = "node", "tlslocal get/set"
+    if r.get(s, "set then get", ours) is None:
+        return
+    r.target(s, "Node read after own write <= 1.5x the write (set then get / set int)",
+             r.get(s, "set then get", ours) / r.get(s, "set int", ours), 1.5)
+    for case, what in (("set obj20", "set"), ("get obj20", "get")):
+        r.target(s, f"Node 20-key nested object {what} <= 3x structuredClone",
+                 r.get(s, case, ours) / r.get(s, case, "structuredClone"), 3)
+
+
 def build(figures, peers_line=None):
     r = Results(figures)
     build_hotpath(r)
@@ -502,10 +540,11 @@ def build(figures, peers_line=None):
     build_memory(r)
     build_hashflood(r)
     build_peers(r, peers_line)
-    build_bindings(r, "python", "_threading_local", ["tlslocal", "threading", "_threading_local", "plain object"],
-                   ["get", "get str", "set small int", "set int", "set str"])
+    build_python(r)
     build_bindings(r, "node", "AsyncLocalStorage",
-                   ["tlslocal get/set", "tlslocal view", "plain object", "Map", "AsyncLocalStorage"], [])
+                   ["tlslocal get/set", "tlslocal view", "plain object", "Map", "structuredClone",
+                    "AsyncLocalStorage"], [])
+    build_node_targets(r)
     return r
 
 

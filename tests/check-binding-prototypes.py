@@ -82,6 +82,10 @@ class Header:
         self.typedefs.update({name: "int32" for name in
                               re.findall(r"typedef\s+enum\s*\w*\s*\{[^}]*\}\s*(\w+)\s*;", code)})
         self.opaque = set(re.findall(r"typedef\s+struct\s+\w+\s+(\w+)\s*;", code))
+        # Integer aliases (TlQuark) travel as their base type.
+        self.typedefs.update({name: C_BASE_KINDS[base] for base, name in
+                              re.findall(r"typedef\s+(\w+)\s+(\w+)\s*;", code)
+                              if base in C_BASE_KINDS})
         self.functions = {}
         for result, name, params in re.findall(
                 r"\bTL_API\b([^;{}()]*?)\b(tl_\w+)\s*\(((?:[^()]|\([^()]*\))*)\)\s*;", code):

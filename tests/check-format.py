@@ -22,8 +22,9 @@ COLUMNS = 100
 # Folders of code that is not ours (npm's, meson subprojects') or built (build, build-asan, ...).
 # Templates (*.h.in) match no pattern: clang-format would split their @NAME@ placeholders.
 SKIP_PARTS = ("node_modules", "subprojects")
-PATTERNS = ["libtlslocal/*.[ch]", "tests/**/*.[ch]", "tests/**/*.cc", "bench/*.[ch]",
-            "examples/**/*.[ch]", "bindings/**/*.[ch]", "bindings/**/*.cc", "bindings/**/*.hpp"]
+PATTERNS = ["libtlslocal/*.[ch]", "tests/**/*.[ch]", "tests/**/*.cc", "bench/*.[ch]", "bench/*.cc",
+            "examples/**/*.[ch]", "bindings/**/*.[ch]", "bindings/**/*.cc",
+            "bindings/**/*.hpp"]
 
 
 def sources(root):

@@ -15,8 +15,8 @@ npm_app "$source_root" "$library"
 
 # The tarball holds the files the package lists, nothing else (no test/, node_modules, .npmrc).
 listing=$(tar -tzf "$tarball" | sort | tr '\n' ' ')
-expected='package/LICENSE package/README.md package/_convert.js package/_ffi.js package/index.d.ts'
-expected="$expected package/index.js package/libtlslocal.so.1 package/package.json "
+expected='package/LICENSE package/README.md package/_convert.js package/_ffi.js package/_gvariant.js'
+expected="$expected package/index.d.ts package/index.js package/libtlslocal.so.1 package/package.json "
 if [ "$listing" != "$expected" ]; then
   echo "the tarball holds: $listing"
   echo "expected:          $expected"
