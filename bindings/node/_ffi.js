@@ -40,7 +40,7 @@ const koffi = require('koffi');
 const SONAME = { darwin: 'libtlslocal.1.dylib', win32: 'libtlslocal-1.dll' }[process.platform] ||
   'libtlslocal.so.1';
 const ABI_MAJOR = 1;
-const MIN_MINOR = 0; // 1.1's symbols are bound above: a 1.0 library fails there, loudly
+const MIN_MINOR = 1; // 1.1's symbols are bound above: a 1.0 library fails there, loudly
 const MIN_MICRO = 0;
 
 class TlslocalError extends Error {

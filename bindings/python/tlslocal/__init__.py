@@ -24,7 +24,7 @@ from ._local import ACCELERATED, address, local, open, unregister, wrap
 
 __all__ = ["local", "open", "wrap", "address", "unregister", "Error", "version", "stats",
            "LIBRARY_PATH", "LIBRARY_ORIGIN", "ACCELERATED"]
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 
 def version():

@@ -35,7 +35,7 @@ __all__ = ["lib", "fast", "Error", "error_for", "LIBRARY_PATH", "LIBRARY_ORIGIN"
 
 SONAME = {"darwin": "libtlslocal.1.dylib", "win32": "libtlslocal-1.dll"}.get(sys.platform,
                                                                               "libtlslocal.so.1")
-ABI_MAJOR, MIN_MINOR, MIN_MICRO = 1, 0, 0
+ABI_MAJOR, MIN_MINOR, MIN_MICRO = 1, 1, 0
 
 _LOCAL = ctypes.c_void_p  # TlLocal *
 _VALUE = ctypes.c_void_p  # TlValue *

@@ -32,10 +32,10 @@ final class LibTlslocal {
         NativeLibrary.getInstance(path != null && !path.isEmpty() ? path : "tlslocal");
     Native.register(LibTlslocal.class, library);
     LIBRARY = library.getFile() != null ? library.getFile().getPath() : library.getName();
-    // The same ABI (major version) as the binding was written for: 1.0.0 or newer, 1.x.
-    if (tl_version_check(1, 0, 0) == 0) {
+    // The same ABI (major version) as the binding was written for: 1.1.0 or newer, 1.x.
+    if (tl_version_check(1, 1, 0) == 0) {
       throw new UnsatisfiedLinkError(LIBRARY + " is libtlslocal "
-          + tl_version().getString(0, "UTF-8") + ", this binding needs 1.x (x >= 0)");
+          + tl_version().getString(0, "UTF-8") + ", this binding needs 1.x (x >= 1)");
     }
   }
 
