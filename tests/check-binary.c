@@ -1033,6 +1033,46 @@ send_value(int fd, const char *type, GBytes *bytes)
   write_all(fd, g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
 }
 
+/* Runs the child program (tests/binary/binary-child.c) on an "a{sv}" message of bytes, and
+ * returns all it wrote back; *out_status is its wait status. quiet: its stderr goes nowhere (a
+ * refusal's message is expected). */
+static GByteArray *
+exchange_with_child(char *program, GBytes *bytes, gboolean quiet, int *out_status)
+{
+  int to_child[2], from_child[2];
+  GByteArray *reply;
+  pid_t pid;
+
+  ck_assert_int_eq(pipe(to_child), 0);
+  ck_assert_int_eq(pipe(from_child), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char *argv[] = {program, NULL};
+
+    dup2(to_child[0], STDIN_FILENO);
+    dup2(from_child[1], STDOUT_FILENO);
+    if (quiet)
+      dup2(open("/dev/null", O_WRONLY), STDERR_FILENO);
+    close(to_child[0]);
+    close(to_child[1]);
+    close(from_child[0]);
+    close(from_child[1]);
+    execv(program, argv);
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  /* The child reads the whole message before it writes: no deadlock at any size. */
+  signal(SIGPIPE, SIG_IGN);
+  send_value(to_child[1], "a{sv}", bytes);
+  close(to_child[1]);
+  reply = read_all(from_child[0]);
+  close(from_child[0]);
+  ck_assert_int_eq(waitpid(pid, out_status, 0), pid);
+  return reply;
+}
+
 /* A context (a snapshot of a local: strings, numbers, nested containers, a byte string larger than
  * a pipe's buffer) sent to a new process, which reads it, applies it into a local of its own and
  * sends back the snapshot of that local: the very same bytes, read back as an equal value. */
@@ -1045,8 +1085,7 @@ START_TEST(test_context_handed_to_another_process)
   GBytes *bytes;
   guint64 reply_size;
   size_t type_end, i;
-  int to_child[2], from_child[2], status;
-  pid_t pid;
+  int status;
 
   for (i = 0; i < 100000; i++) {
     guint8 byte = (guint8) (i * 31);
@@ -1067,31 +1106,7 @@ START_TEST(test_context_handed_to_another_process)
   ck_assert_int_eq(tl_local_snapshot(local, &snapshot), TL_OK);
   bytes = serialized(snapshot);
 
-  ck_assert_int_eq(pipe(to_child), 0);
-  ck_assert_int_eq(pipe(from_child), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    char *argv[] = {program, NULL};
-
-    dup2(to_child[0], STDIN_FILENO);
-    dup2(from_child[1], STDOUT_FILENO);
-    close(to_child[0]);
-    close(to_child[1]);
-    close(from_child[0]);
-    close(from_child[1]);
-    execv(program, argv);
-    _exit(127);
-  }
-  close(to_child[0]);
-  close(from_child[1]);
-  /* The child reads the whole message before it writes: no deadlock at any size. */
-  signal(SIGPIPE, SIG_IGN);
-  send_value(to_child[1], "a{sv}", bytes);
-  close(to_child[1]);
-  reply = read_all(from_child[0]);
-  close(from_child[0]);
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  reply = exchange_with_child(program, bytes, FALSE, &status);
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed: status %d",
                 status);
 
@@ -1124,33 +1139,9 @@ START_TEST(test_other_process_refuses_bad_bytes)
   static const guint8 garbage[] = {'a', 0, 'x', 0, 9, 9};
   GBytes *bytes = g_bytes_new_static(garbage, sizeof garbage);
   GByteArray *reply;
-  int to_child[2], from_child[2], status;
-  pid_t pid;
+  int status;
 
-  ck_assert_int_eq(pipe(to_child), 0);
-  ck_assert_int_eq(pipe(from_child), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    char *argv[] = {program, NULL};
-    int devnull = open("/dev/null", O_WRONLY);
-
-    dup2(to_child[0], STDIN_FILENO);
-    dup2(from_child[1], STDOUT_FILENO);
-    dup2(devnull, STDERR_FILENO); /* its message is expected */
-    close(to_child[1]);
-    close(from_child[0]);
-    execv(program, argv);
-    _exit(127);
-  }
-  close(to_child[0]);
-  close(from_child[1]);
-  signal(SIGPIPE, SIG_IGN);
-  send_value(to_child[1], "a{sv}", bytes);
-  close(to_child[1]);
-  reply = read_all(from_child[0]);
-  close(from_child[0]);
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  reply = exchange_with_child(program, bytes, TRUE, &status);
   /* Exit status 3: tl_value_deserialize said TL_ERR_PARSE (binary-child.c). */
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %d", status);
   ck_assert_uint_eq(reply->len, 0);
