@@ -16,20 +16,31 @@
 #define TL_QUARK_SEGMENTS 32
 extern TlKey *_tl_quark_segments[TL_QUARK_SEGMENTS];
 
+/* The segment holding quark (nonzero). */
+static inline guint
+_tl_quark_segment(guint32 quark)
+{
+  return 31 - (guint) __builtin_clz(quark);
+}
+
+/* The slot of quark (nonzero), published or not; NULL while its segment is not there. */
+static inline TlKey *
+_tl_quark_slot(guint32 quark)
+{
+  guint segment = _tl_quark_segment(quark);
+  TlKey *slots = __atomic_load_n(&_tl_quark_segments[segment], __ATOMIC_ACQUIRE);
+
+  return G_LIKELY(slots != NULL) ? &slots[quark - (1u << segment)] : NULL;
+}
+
 /* The key of quark, or NULL if no tl_quark_from_string() returned it. */
 static inline const TlKey *
 _tl_quark_key(guint32 quark)
 {
-  guint segment;
-  const TlKey *slots, *key;
+  const TlKey *key;
 
-  if (G_UNLIKELY(quark == 0))
+  if (G_UNLIKELY(quark == 0) || G_UNLIKELY((key = _tl_quark_slot(quark)) == NULL))
     return NULL;
-  segment = 31 - (guint) __builtin_clz(quark);
-  slots = __atomic_load_n(&_tl_quark_segments[segment], __ATOMIC_ACQUIRE);
-  if (G_UNLIKELY(slots == NULL))
-    return NULL;
-  key = &slots[quark - (1u << segment)];
   return G_LIKELY(__atomic_load_n(&key->str, __ATOMIC_ACQUIRE) != NULL) ? key : NULL;
 }
 

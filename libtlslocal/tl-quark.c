@@ -53,11 +53,12 @@ intern_index_put(guint32 *index, guint32 mask, guint32 quark)
 static int
 make_room(void)
 {
-  guint32 next = n_quarks + 1, segment;
+  guint32 next = n_quarks + 1;
+  guint segment;
 
   if (next == 0 || next > G_MAXUINT32 / 4)
     return _tl_fail(TL_ERR_NO_MEMORY, "the process cannot hold more quarks");
-  segment = 31 - (guint) __builtin_clz(next);
+  segment = _tl_quark_segment(next);
   if (_tl_quark_segments[segment] == NULL) {
     TlKey *slots = _tl_new0(TlKey, (gsize) 1 << segment);
 
@@ -85,7 +86,7 @@ make_room(void)
 static guint32
 intern_new(const TlKey *key)
 {
-  guint32 quark = n_quarks + 1, segment;
+  guint32 quark = n_quarks + 1;
   TlKey *slot;
   char *copy;
 
@@ -95,8 +96,7 @@ intern_new(const TlKey *key)
     _tl_fail(TL_ERR_NO_MEMORY, "out of memory interning a string");
     return 0;
   }
-  segment = 31 - (guint) __builtin_clz(quark);
-  slot = &_tl_quark_segments[segment][quark - (1u << segment)];
+  slot = _tl_quark_slot(quark); /* its segment: made by make_room() */
   slot->len = key->len;
   slot->hash = key->hash;
   __atomic_store_n(&slot->str, copy, __ATOMIC_RELEASE); /* published: readers see len and hash */
