@@ -30,9 +30,9 @@
  * reading the very same values through GLib at the fork. The "registry load" children do everything
  * else.
  *
- * Sanitizers (see TL_TEST_ASAN): this toolchain's ASan and TSan runtimes are not fork-safe, so
- * their builds run the "child" cases whole (their other threads idle at the fork; under TSan
- * without threads of the child's own) and, under load, the parent's side only.
+ * Sanitizers (see TL_TEST_ASAN in tl-test.h): this toolchain's ASan and TSan runtimes are not
+ * fork-safe, so their builds run the "child" cases whole (their other threads idle at the fork;
+ * under TSan without threads of the child's own) and, under load, the parent's side only.
  *
  * Children never return into Check: with CK_FORK=no a failed ck_assert would longjmp back into the
  * runner and run the remaining tests a second time, in the child. They report on stderr and end in
@@ -57,31 +57,6 @@
 #  if __has_include(<valgrind/valgrind.h>)
 #    include <valgrind/valgrind.h>
 #  endif
-#endif
-
-/* The sanitizer runtimes of this toolchain (GCC 12's) are not fork-safe: a child of a fork that
- * left other threads busy may deadlock on the runtime's own locks that one of them held (ASan's
- * allocator in any malloc() or free(); TSan's too, which moreover stops checking such a child and
- * kills it when it starts a thread). Newer compiler-rt takes those locks around fork(). */
-#if defined(__SANITIZE_THREAD__)
-#  define TL_TEST_TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define TL_TEST_TSAN 1
-#  endif
-#endif
-#ifndef TL_TEST_TSAN
-#  define TL_TEST_TSAN 0
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#  define TL_TEST_ASAN 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define TL_TEST_ASAN 1
-#  endif
-#endif
-#ifndef TL_TEST_ASAN
-#  define TL_TEST_ASAN 0
 #endif
 
 /* ---- children ---- */
@@ -1504,11 +1479,11 @@ load_child(void *data)
   TlValue *value = NULL;
 
   /* Here the parent's other threads are busy at the fork, inside malloc() too: under ASan or TSan
-   * (see TL_TEST_ASAN) the child may deadlock in the sanitizer's own allocator, whatever the
-   * library does (google/sanitizers#453, #836, #1814; llvm-project#96600). Those builds check the
-   * parent's side under load (the fork handlers against the hammers) and the exact children above,
-   * whose parent threads are idle at the fork; the plain build and valgrind check these
-   * children. */
+   * (see TL_TEST_ASAN in tl-test.h) the child may deadlock in the sanitizer's own allocator,
+   * whatever the library does (google/sanitizers#453, #836, #1814; llvm-project#96600). Those
+   * builds check the parent's side under load (the fork handlers against the hammers) and the
+   * exact children above, whose parent threads are idle at the fork; the plain build and valgrind
+   * check these children. */
   if (TL_TEST_TSAN || TL_TEST_ASAN)
     child_exit(0);
 

@@ -11,17 +11,6 @@
 
 #include "tl-test.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#  define TL_TEST_SANITIZER 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#    define TL_TEST_SANITIZER 1
-#  endif
-#endif
-#ifndef TL_TEST_SANITIZER
-#  define TL_TEST_SANITIZER 0
-#endif
-
 static int64_t
 peek_int64_quark(TlLocal *local, TlQuark quark)
 {
@@ -421,7 +410,7 @@ START_TEST(test_quarks_in_fork_child)
   fork_stop = 0;
   /* Interning threads hold the registry lock at random moments of the fork. (Sanitizer runtimes
    * of this toolchain are not fork-safe with busy threads: there, fork with them stopped.) */
-  if (!TL_TEST_SANITIZER) {
+  if (!(TL_TEST_TSAN || TL_TEST_ASAN)) {
     tl_test_spawn(&busy[0], intern_while_forking, NULL);
     tl_test_spawn(&busy[1], intern_while_forking, NULL);
   }
@@ -446,7 +435,7 @@ START_TEST(test_quarks_in_fork_child)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
   }
   __atomic_store_n(&fork_stop, 1, __ATOMIC_RELEASE);
-  if (!TL_TEST_SANITIZER) {
+  if (!(TL_TEST_TSAN || TL_TEST_ASAN)) {
     tl_test_join(busy[0]);
     tl_test_join(busy[1]);
   }

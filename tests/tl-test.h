@@ -18,6 +18,32 @@ TL_CHECK_SUITES(TL_DECLARE_SUITE_)
 
 #define N_ELEMENTS(array) (sizeof(array) / sizeof((array)[0]))
 
+/* Whether this is a ThreadSanitizer or AddressSanitizer build, for tests that fork(): the sanitizer
+ * runtimes of this toolchain (GCC 12's) are not fork-safe. A child of a fork that left other
+ * threads busy may deadlock on the runtime's own locks that one of them held (ASan's allocator in
+ * any malloc() or free(); TSan's too, which moreover stops checking such a child and kills it when
+ * it starts a thread). Newer compiler-rt takes those locks around fork(). */
+#if defined(__SANITIZE_THREAD__)
+#  define TL_TEST_TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define TL_TEST_TSAN 1
+#  endif
+#endif
+#ifndef TL_TEST_TSAN
+#  define TL_TEST_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#  define TL_TEST_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define TL_TEST_ASAN 1
+#  endif
+#endif
+#ifndef TL_TEST_ASAN
+#  define TL_TEST_ASAN 0
+#endif
+
 /* Repetitions for stress loops: n normally, fewer (at least 1) when TL_TEST_SLOW=k is set, as the
  * valgrind setup does, because valgrind runs threads one at a time and some 50x slower. */
 int tl_test_repeat(int n);
